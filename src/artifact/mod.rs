@@ -1,0 +1,135 @@
+//! Artifacts: a clean export of a commit, the build command run there, and the result packed
+//! deterministically and kept in the local store by its sha256.
+//!
+//! Build once, deploy many: an artifact is identified by the sha256 of its bytes, and the
+//! same commit and build config always give the same bytes.
+
+pub mod manifest;
+pub mod pack;
+pub mod store;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::config::BuildConfig;
+use crate::digest::HashingWriter;
+use crate::version::{Repo, Version};
+pub use manifest::{MANIFEST_NAME, Manifest};
+pub use store::Store;
+
+/// An artifact in the local store.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub sha256: String,
+    pub path: PathBuf,
+    pub size: u64,
+    pub commit: String,
+    /// True when an earlier build of the same commit and config was reused.
+    pub reused: bool,
+}
+
+/// Identifies a build config: same key, same commit → same artifact.
+pub fn build_key(build: &BuildConfig) -> String {
+    let text = serde_json::json!({
+        "format": manifest::FORMAT,
+        "command": build.command,
+        "include": build.include,
+        "exclude": build.exclude,
+    });
+    crate::digest::sha256_hex(text.to_string().as_bytes())[..16].to_string()
+}
+
+/// The artifact for `version`: reused from the store when this commit and config were built
+/// before, otherwise built now. `log` receives the build command's output and warnings.
+pub fn obtain(
+    store: &Store,
+    repo: &Repo,
+    version: &Version,
+    build: &BuildConfig,
+    log: &mut dyn FnMut(&str),
+) -> Result<Artifact> {
+    let key = build_key(build);
+    if let Some(sha) = store.lookup(&version.commit, &key)?
+        && let Some(path) = store.get(&sha)?
+    {
+        let size = std::fs::metadata(&path)?.len();
+        return Ok(Artifact { sha256: sha, path, size, commit: version.commit.clone(), reused: true });
+    }
+    let work = store.temp_dir()?;
+    let src = work.path().join("src");
+    std::fs::create_dir(&src)?;
+    repo.export(&version.commit, &src).with_context(|| format!("exporting commit {}", &version.commit[..12]))?;
+
+    if let Some(command) = &build.command {
+        let env = vec![
+            ("SOURCE_DATE_EPOCH".to_string(), version.time.to_string()),
+            ("SHIP_COMMIT".to_string(), version.commit.clone()),
+        ];
+        let mut tail = std::collections::VecDeque::new();
+        let ended = crate::process::run(
+            &crate::process::Shell { script: command, cwd: &src, env: &env, timeout: None, cancel: None },
+            &mut |line| {
+                log(line);
+                if tail.len() == 20 {
+                    tail.pop_front();
+                }
+                tail.push_back(line.to_string());
+            },
+        )?;
+        if !ended.success() {
+            let lines: Vec<String> = tail.into_iter().collect();
+            bail!(
+                "the build command `{command}` failed ({}); its last lines:\n{}",
+                ended.describe(None),
+                lines.join("\n")
+            );
+        }
+    }
+
+    let contents = pack::collect(&src, build, &version.commit)?;
+    for skipped in &contents.skipped {
+        log(&format!("warning: left out of the artifact: {skipped}"));
+    }
+    if contents.manifest.files.is_empty() {
+        bail!(crate::usage!(
+            "the artifact would be empty: [build] include matches no file of commit {}",
+            &version.commit[..12]
+        ));
+    }
+    let tmp = store.temp_file()?;
+    let mut writer = HashingWriter::new(std::io::BufWriter::new(tmp));
+    pack::write(&contents, version.time, &mut writer)?;
+    let (buf, sha256, size) = writer.finish();
+    let tmp = buf.into_inner().map_err(|e| e.into_error())?;
+    let path = store.insert(tmp, &sha256)?;
+    store.remember(&version.commit, &key, &sha256)?;
+    Ok(Artifact { sha256, path, size, commit: version.commit.clone(), reused: false })
+}
+
+/// A stored artifact by sha256 (or unique prefix), verified, with the commit its manifest names.
+pub fn from_store(store: &Store, prefix: &str) -> Result<Artifact> {
+    let sha256 = store.find(prefix)?;
+    let path = store
+        .get(&sha256)?
+        .ok_or_else(|| crate::usage!("stored artifact {sha256} is corrupt and was removed; build it again"))?;
+    let manifest = read_manifest(&path)?;
+    let size = std::fs::metadata(&path)?.len();
+    Ok(Artifact { sha256, path, size, commit: manifest.commit, reused: true })
+}
+
+/// The manifest of an artifact file: its first entry.
+pub fn read_manifest(path: &Path) -> Result<Manifest> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let decoder = zstd::stream::read::Decoder::new(file)?;
+    let mut archive = tar::Archive::new(decoder);
+    let mut entries = archive.entries()?;
+    let mut first = entries.next().ok_or_else(|| anyhow::anyhow!("{} is an empty archive", path.display()))??;
+    if first.path()?.to_str() != Some(MANIFEST_NAME) {
+        bail!("{} is not a ship artifact: its first entry is not {MANIFEST_NAME}", path.display());
+    }
+    let mut text = String::new();
+    first.read_to_string(&mut text)?;
+    serde_json::from_str(&text).with_context(|| format!("reading the manifest of {}", path.display()))
+}

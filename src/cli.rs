@@ -1,0 +1,182 @@
+//! The clap command tree: raw arguments and their help, nothing else.
+//!
+//! No logic lives here; `commands/` turns these values into work. Completions and man
+//! pages are generated from [`Cli::command`], so the help text here is the documentation.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ship",
+    version,
+    about = "Build a reproducible artifact from git and deploy it to every target of an environment",
+    long_about = "ship reads a declarative deploy.toml, picks the version from git, builds a \
+reproducible content-addressed artifact (the same commit gives the same sha256 on any machine), \
+and runs idempotent deploy and rollback steps against every target of an environment.\n\n\
+Exit codes: 0 success or nothing to do; 1 error; 2 usage or config error; 3 locked by someone \
+else; 4 deploy failed and every touched target is back on its previous release; 5 deploy failed \
+and the fleet is NOT consistent; 6 the saved plan is stale; 10 `plan --exit-code` with changes \
+pending.",
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// Run as if ship was started in DIR
+    #[arg(short = 'C', value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+
+    /// The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]
+    #[arg(short = 'f', long = "file", value_name = "FILE", global = true)]
+    pub file: Option<PathBuf>,
+
+    /// What stdout carries: text for people, or one JSON document for scripts
+    #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
+    pub format: Format,
+
+    /// When to colour output (NO_COLOR is honoured under auto)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    /// Print no progress or status lines on stderr (results and errors still print)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Print more: each step's output and each operation on the targets
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented deploy.toml in the current directory (never overwrites one)
+    Init,
+
+    /// Validate deploy.toml; with ENV, also reach every target of ENV and check it
+    Check {
+        /// The environment whose targets to check
+        env: Option<String>,
+    },
+
+    /// Build the artifact for a commit and print its sha256
+    Build {
+        /// The commit to build: any git revision (branch, tag, sha, HEAD~2)
+        #[arg(long = "ref", value_name = "REF", default_value = "HEAD")]
+        reference: String,
+        /// Build from a working tree with uncommitted changes (the artifact is still the commit's)
+        #[arg(long)]
+        allow_dirty: bool,
+    },
+
+    /// Show what a deploy to ENV would do, touching nothing
+    Plan(PlanArgs),
+
+    /// Deploy a version to every target of ENV
+    Deploy(DeployArgs),
+
+    /// Switch every target of ENV back to the release that was live before
+    Rollback(RollbackArgs),
+
+    /// Show what is live on each target of ENV, and whether the targets agree
+    Status {
+        /// The environment
+        env: String,
+        /// Rehash every live file against the release's manifest; exit 1 on drift
+        #[arg(long)]
+        verify: bool,
+    },
+
+    /// Show the deploy journal of ENV's targets, newest first
+    History {
+        /// The environment
+        env: String,
+        /// Show at most N events
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: usize,
+    },
+
+    /// Print a shell completion script to stdout
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The environment to plan for
+    pub env: String,
+    /// The commit to plan: any git revision
+    #[arg(long = "ref", value_name = "REF", default_value = "HEAD")]
+    pub reference: String,
+    /// Plan from a working tree with uncommitted changes (the artifact is still the commit's)
+    #[arg(long)]
+    pub allow_dirty: bool,
+    /// Exit 10 when changes are pending, 0 when every target is up to date
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The environment to deploy to
+    pub env: String,
+    /// The commit to deploy: any git revision (branch, tag, sha, HEAD~2)
+    #[arg(long = "ref", value_name = "REF", default_value = "HEAD", conflicts_with = "artifact")]
+    pub reference: String,
+    /// Deploy an artifact already in the local store, by sha256 (or a unique prefix)
+    #[arg(long, value_name = "SHA256")]
+    pub artifact: Option<String>,
+    /// Do not ask for confirmation (needed without a terminal when the env has confirm = true)
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Show the plan and stop: the same as `ship plan`
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run the steps and health checks even on targets already on this artifact
+    #[arg(long)]
+    pub force: bool,
+    /// Deploy HEAD even though the working tree has uncommitted changes
+    #[arg(long)]
+    pub allow_dirty: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The environment to roll back
+    pub env: String,
+    /// The release to go back to: a release id, a version label or a commit
+    #[arg(long, value_name = "RELEASE")]
+    pub to: Option<String>,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Show what would switch, touching nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}

@@ -1,0 +1,25 @@
+//! Wall-clock time as RFC 3339 text, and who and where we are, for journals and locks.
+
+use std::time::SystemTime;
+
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// Seconds since an RFC 3339 time, or `None` if it does not parse.
+pub fn age_secs(rfc3339: &str) -> Option<u64> {
+    let t = humantime::parse_rfc3339_weak(rfc3339).ok()?;
+    Some(SystemTime::now().duration_since(t).map_or(0, |d| d.as_secs()))
+}
+
+/// The user running ship: $USER, else $LOGNAME, else the uid.
+pub fn user() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| format!("uid {}", rustix::process::getuid().as_raw()))
+}
+
+pub fn hostname() -> String {
+    rustix::system::uname().nodename().to_string_lossy().into_owned()
+}

@@ -1,0 +1,126 @@
+//! `ship history`: the journals of an environment's targets, merged into one event per
+//! deploy or rollback, newest first.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::Ctx;
+use crate::error::Exit;
+use crate::release::{Event, Record, RunKind};
+
+#[derive(Serialize)]
+struct History {
+    env: String,
+    events: Vec<HistoryEvent>,
+}
+
+#[derive(Serialize)]
+struct HistoryEvent {
+    at: String,
+    kind: RunKind,
+    version: Option<String>,
+    commit: Option<String>,
+    sha256: Option<String>,
+    user: Option<String>,
+    outcome: String,
+    duration_ms: Option<u64>,
+    targets: Vec<TargetEvent>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct TargetEvent {
+    target: String,
+    outcome: String,
+}
+
+pub fn run(cx: &Ctx, env_name: &str, limit: usize) -> Result<Exit> {
+    let config = cx.config()?;
+    let env = config.env(env_name)?;
+    let mut targets = super::connect_all(env)?;
+    let mut runs: BTreeMap<String, Vec<(String, Record)>> = BTreeMap::new();
+    for target in &mut targets {
+        let name = target.spec().to_string();
+        for record in target.journal()? {
+            runs.entry(record.run.clone()).or_default().push((name.clone(), record));
+        }
+    }
+    let mut events: Vec<HistoryEvent> = runs.into_values().filter_map(merge).collect();
+    events.sort_by(|a, b| b.at.cmp(&a.at));
+    events.truncate(limit);
+    let history = History { env: env.name.clone(), events };
+    if cx.ui.json() {
+        cx.ui.out_json(&history)?;
+    } else {
+        cx.ui.out(&render(&history))?;
+    }
+    Ok(Exit::Success)
+}
+
+/// One run's records from every target, as one event.
+fn merge(records: Vec<(String, Record)>) -> Option<HistoryEvent> {
+    let (_, begin) = records.iter().find(|(_, r)| r.event == Event::Begin)?;
+    let mut event = HistoryEvent {
+        at: begin.at.clone(),
+        kind: begin.kind,
+        version: begin.version.clone(),
+        commit: begin.commit.clone(),
+        sha256: begin.sha256.clone(),
+        user: begin.user.clone(),
+        outcome: "interrupted".to_string(),
+        duration_ms: None,
+        targets: Vec::new(),
+        errors: Vec::new(),
+    };
+    let mut per_target: BTreeMap<&str, String> = BTreeMap::new();
+    for (target, r) in &records {
+        if r.event == Event::Begin {
+            per_target.entry(target).or_insert_with(|| "interrupted".to_string());
+        }
+        if r.event == Event::End {
+            per_target.insert(target, r.outcome.clone().unwrap_or_else(|| "unknown".into()));
+            if let Some(fleet) = &r.fleet_outcome {
+                event.outcome = fleet.clone();
+            }
+            event.duration_ms = event.duration_ms.max(r.duration_ms);
+            if let Some(m) = &r.message {
+                event.errors.push(format!("{target}: {m}"));
+            }
+        }
+    }
+    event.targets = per_target.into_iter().map(|(t, o)| TargetEvent { target: t.to_string(), outcome: o }).collect();
+    Some(event)
+}
+
+fn render(h: &History) -> String {
+    if h.events.is_empty() {
+        return format!("No deploys to {} yet.", h.env);
+    }
+    let mut out = String::new();
+    for e in &h.events {
+        let kind = match e.kind {
+            RunKind::Deploy => "deploy",
+            RunKind::Rollback => "rollback",
+        };
+        let commit = e.commit.as_deref().map_or("-", |c| &c[..7.min(c.len())]);
+        out.push_str(&format!(
+            "{}  {kind:8}  {:20}  {commit:7}  {:12}  by {}  ({} target(s), {} ms)\n",
+            e.at,
+            e.version.as_deref().unwrap_or("?"),
+            e.outcome,
+            e.user.as_deref().unwrap_or("?"),
+            e.targets.len(),
+            e.duration_ms.unwrap_or(0)
+        ));
+        for t in e.targets.iter().filter(|t| t.outcome != "succeeded") {
+            out.push_str(&format!("    {}: {}\n", t.target, t.outcome));
+        }
+        for err in &e.errors {
+            out.push_str(&format!("    {err}\n"));
+        }
+    }
+    out
+}

@@ -1,0 +1,176 @@
+//! One file per subcommand; this one dispatches and holds what several of them share:
+//! loading the config, picking the version and artifact, reaching and locking targets.
+
+mod build;
+mod check;
+mod completions;
+mod deploy;
+mod history;
+mod init;
+mod plan;
+mod rollback;
+mod status;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::artifact::{self, Artifact, Store};
+use crate::cli::{Cli, Command};
+use crate::config::{Config, Environment};
+use crate::error::Exit;
+use crate::release::{Holder, State};
+use crate::target::{self, Target};
+use crate::ui::Ui;
+use crate::version::Repo;
+
+/// What every command gets: where it runs, the deploy.toml asked for, and the UI.
+pub struct Ctx {
+    pub cwd: PathBuf,
+    pub file: Option<PathBuf>,
+    pub ui: Ui,
+}
+
+impl Ctx {
+    pub fn config(&self) -> Result<Config> {
+        crate::config::from_args(&self.cwd, self.file.as_deref())
+    }
+}
+
+pub fn run(cli: Cli) -> Result<Exit> {
+    let mut cwd = std::env::current_dir().context("reading the current directory")?;
+    if let Some(dir) = &cli.global.directory {
+        cwd = cwd.join(dir);
+        if !cwd.is_dir() {
+            return Err(crate::usage!("-C {}: no such directory", dir.display()));
+        }
+    }
+    let cx = Ctx { cwd, file: cli.global.file.clone(), ui: Ui::new(&cli.global) };
+    match cli.command {
+        Command::Init => init::run(&cx),
+        Command::Check { env } => check::run(&cx, env.as_deref()),
+        Command::Build { reference, allow_dirty } => build::run(&cx, &reference, allow_dirty),
+        Command::Plan(args) => plan::run(&cx, &args),
+        Command::Deploy(args) => deploy::run(&cx, &args),
+        Command::Rollback(args) => rollback::run(&cx, &args),
+        Command::Status { env, verify } => status::run(&cx, &env, verify),
+        Command::History { env, limit } => history::run(&cx, &env, limit),
+        Command::Completions { shell } => completions::run(&cx, shell),
+    }
+}
+
+/// The version and artifact a deploy or plan is about: a stored artifact by sha256, or the
+/// commit `reference` built (or reused from the store).
+pub(crate) struct Picked {
+    pub label: String,
+    pub commit: String,
+    pub artifact: Artifact,
+}
+
+pub(crate) fn pick(
+    cx: &Ctx,
+    config: &Config,
+    reference: &str,
+    artifact: Option<&str>,
+    allow_dirty: bool,
+) -> Result<Picked> {
+    let store = Store::open_default()?;
+    let repo = Repo::discover(&config.dir)?;
+    if let Some(sha) = artifact {
+        let artifact = artifact::from_store(&store, sha)?;
+        let label = repo
+            .find(&artifact.commit)
+            .map_or_else(|| artifact.commit[..7.min(artifact.commit.len())].to_string(), |v| v.label);
+        return Ok(Picked { label, commit: artifact.commit.clone(), artifact });
+    }
+    let version = repo.resolve(reference)?;
+    if reference == "HEAD" && !allow_dirty {
+        let dirty = repo.dirty_paths(6)?;
+        if !dirty.is_empty() {
+            let mut list = dirty.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            if dirty.len() > 5 {
+                list.push_str(", ...");
+            }
+            return Err(crate::usage!(
+                "the working tree has uncommitted changes ({list}); ship builds the commit, not the working copy: \
+                 commit them, or pass --allow-dirty to deploy HEAD ({}) as committed",
+                version.label
+            ));
+        }
+    }
+    if !cx.ui.json() {
+        cx.ui.status(&format!("Building {} ({})", version.label, &version.commit[..7]));
+    }
+    let artifact =
+        artifact::obtain(&store, &repo, &version, &config.build, &mut |line| cx.ui.status(&format!("build | {line}")))?;
+    if artifact.reused {
+        cx.ui.status(&format!("Artifact {} (reused from the store)", &artifact.sha256[..12]));
+    } else {
+        cx.ui.status(&format!("Artifact {} ({} bytes)", &artifact.sha256[..12], artifact.size));
+    }
+    Ok(Picked { label: version.label, commit: version.commit, artifact })
+}
+
+/// Reach every target of `env`, in the config's order.
+pub(crate) fn connect_all(env: &Environment) -> Result<Vec<Box<dyn Target>>> {
+    env.targets.iter().map(target::connect).collect()
+}
+
+/// Take every target's lock, in a fixed order (sorted by address) so that two deploys never
+/// each hold half. On a conflict, the locks already taken are released and exit 3 follows.
+pub(crate) fn lock_all(targets: &mut [Box<dyn Target>], command: &str) -> Result<()> {
+    let holder = Holder::me(command);
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by_key(|i| targets[*i].spec().to_string());
+    for (n, i) in order.iter().enumerate() {
+        if let Err(e) = targets[*i].lock(&holder) {
+            for j in &order[..n] {
+                let _ = targets[*j].unlock();
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn read_states(targets: &mut [Box<dyn Target>]) -> Result<Vec<State>> {
+    targets
+        .iter_mut()
+        .map(|t| {
+            let name = t.spec().to_string();
+            t.state().with_context(|| format!("reading the state of {name}"))
+        })
+        .collect()
+}
+
+/// The secrets an environment names, read from ship's own environment.
+pub(crate) fn read_secrets(env: &Environment) -> Result<Vec<(String, String)>> {
+    env.secrets
+        .iter()
+        .map(|name| match std::env::var(name) {
+            Ok(value) => Ok((name.clone(), value)),
+            Err(_) => Err(crate::usage!(
+                "environment `{}` needs the secret {name}, which is not set: export {name} before running ship",
+                env.name
+            )),
+        })
+        .collect()
+}
+
+/// A fresh id for one run, the same in every target's journal.
+pub(crate) fn run_id() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let seed = format!("{nanos}-{}-{}", std::process::id(), crate::clock::hostname());
+    crate::digest::sha256_hex(seed.as_bytes())[..16].to_string()
+}
+
+/// Refuse what this build cannot do yet, before anything is touched.
+pub(crate) fn check_supported(env: &Environment) -> Result<()> {
+    if env.health.http.is_some() {
+        return Err(crate::usage!(
+            "environment `{}` sets health.http, which this build of ship cannot check yet; use health.command (for example `curl -fsS URL`)",
+            env.name
+        ));
+    }
+    Ok(())
+}

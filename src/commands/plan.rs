@@ -1,0 +1,52 @@
+//! `ship plan` (and `deploy --dry-run`): what a deploy would do, touching nothing.
+
+use anyhow::Result;
+
+use super::{Ctx, Picked};
+use crate::cli::PlanArgs;
+use crate::config::{Config, Environment};
+use crate::error::Exit;
+use crate::rollout::plan::{self, Plan};
+use crate::target::Target;
+
+pub fn run(cx: &Ctx, args: &PlanArgs) -> Result<Exit> {
+    let config = cx.config()?;
+    let env = config.env(&args.env)?;
+    super::check_supported(env)?;
+    let picked = super::pick(cx, &config, &args.reference, None, args.allow_dirty)?;
+    let mut targets = super::connect_all(env)?;
+    let plan = compute(&config, env, &picked, &mut targets, false)?;
+    show(cx, &plan)?;
+    Ok(if args.exit_code && plan.changes { Exit::ChangesPending } else { Exit::Success })
+}
+
+/// Read every target's state and compute the plan of a deploy of `picked`.
+pub(crate) fn compute(
+    config: &Config,
+    env: &Environment,
+    picked: &Picked,
+    targets: &mut [Box<dyn Target>],
+    force: bool,
+) -> Result<Plan> {
+    let states = super::read_states(targets)?;
+    let vars: Vec<(String, String)> = env.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let release = crate::release::release_id(&picked.artifact.sha256);
+    Ok(plan::compute(
+        config,
+        env,
+        plan::Subject { version: &picked.label, commit: &picked.commit, sha256: &picked.artifact.sha256 },
+        &states,
+        force,
+        |i, unless| targets[i].would_skip(unless, &release, &vars).unwrap_or(false),
+    ))
+}
+
+pub(crate) fn show(cx: &Ctx, plan: &Plan) -> Result<()> {
+    cx.ui.clear();
+    if cx.ui.json() {
+        cx.ui.out_json(plan)?;
+    } else {
+        cx.ui.out(&crate::ui::render::plan(&cx.ui, plan))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,438 @@
+//! deploy.toml: finding it, reading it, and validating it into a [`Config`].
+//!
+//! Every mistake in the file becomes a [`ConfigError`] that points at file:line:column,
+//! before any work starts: a config error never leaves a partial run behind.
+
+mod diag;
+mod values;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use diag::{ConfigError, did_you_mean};
+pub use values::{AppName, On, Span, TargetSpec, When};
+
+/// The file name looked for when `-f` is not given.
+pub const FILE_NAME: &str = "deploy.toml";
+
+/// A validated deploy.toml.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The file's directory: relative paths in the file are relative to it.
+    pub dir: PathBuf,
+    /// sha256 of the file's bytes, so a saved plan can tell that the config changed.
+    pub fingerprint: String,
+    pub app: String,
+    pub build: BuildConfig,
+    pub release: ReleaseConfig,
+    pub steps: Vec<Step>,
+    pub envs: BTreeMap<String, Environment>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildConfig {
+    pub command: Option<String>,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReleaseConfig {
+    pub keep: usize,
+    pub shared: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthConfig {
+    pub http: Option<String>,
+    pub command: Option<String>,
+    pub timeout: Duration,
+    pub interval: Duration,
+}
+
+impl HealthConfig {
+    pub fn is_set(&self) -> bool {
+        self.http.is_some() || self.command.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub name: String,
+    pub run: String,
+    pub when: When,
+    pub on: On,
+    pub unless: Option<String>,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub name: String,
+    pub targets: Vec<TargetSpec>,
+    pub parallel: usize,
+    pub canary: usize,
+    pub max_failures: usize,
+    pub requires: Option<String>,
+    pub confirm: bool,
+    pub vars: BTreeMap<String, String>,
+    pub secrets: Vec<String>,
+    pub health: HealthConfig,
+}
+
+impl Config {
+    /// The environment called `name`, or a usage error that lists the ones there are.
+    pub fn env(&self, name: &str) -> Result<&Environment> {
+        if let Some(env) = self.envs.get(name) {
+            return Ok(env);
+        }
+        let known: Vec<&str> = self.envs.keys().map(String::as_str).collect();
+        let mut msg = format!("no environment `{name}` in {}", self.path.display());
+        if let Some(best) = did_you_mean(name, known.iter().copied()) {
+            msg.push_str(&format!("; did you mean `{best}`?"));
+        } else if known.is_empty() {
+            msg.push_str("; it defines none (add an [env.NAME] table)");
+        } else {
+            msg.push_str(&format!("; it defines: {}", known.join(", ")));
+        }
+        Err(crate::usage!("{msg}"))
+    }
+
+    /// The steps that run at `when`, in file order.
+    pub fn steps_at(&self, when: When) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(move |s| s.when == when)
+    }
+}
+
+/// The deploy.toml to use: `-f` if given, else the first `deploy.toml` found in `start` and
+/// its parents, stopping at the git root.
+pub fn locate(start: &Path, file: Option<&Path>) -> Result<PathBuf> {
+    if let Some(file) = file {
+        return Ok(start.join(file));
+    }
+    for dir in start.ancestors() {
+        let candidate = dir.join(FILE_NAME);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    Err(crate::usage!(
+        "no {FILE_NAME} in {} or its parents up to the git root; run `ship init` to write one, or pass -f FILE",
+        start.display()
+    ))
+}
+
+/// Read and validate the file at `path`.
+pub fn load(path: &Path) -> Result<Config> {
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        let why = if e.kind() == std::io::ErrorKind::NotFound {
+            "no such file; run `ship init` to write one, or pass -f FILE".to_string()
+        } else {
+            format!("cannot read it: {e}")
+        };
+        ConfigError::whole_file(path, why)
+    })?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    parse(path, &dir, &source).map_err(anyhow::Error::new)
+}
+
+/// Parse and validate deploy.toml text. `path` is only used in messages.
+pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigError> {
+    let raw: Raw = toml::from_str(source).map_err(|e| ConfigError::from_toml(path, source, &e))?;
+    let at = |span: std::ops::Range<usize>, msg: String| ConfigError::at(path, source, span, msg);
+
+    let build = raw.build.unwrap_or_default();
+    for pattern in build.include.iter().chain(&build.exclude) {
+        globset::Glob::new(pattern.get_ref())
+            .map_err(|e| at(pattern.span(), format!("invalid glob \"{}\": {}", pattern.get_ref(), e.kind())))?;
+    }
+
+    let release = raw.release.unwrap_or_default();
+    for shared in &release.shared {
+        check_relative(shared.get_ref())
+            .map_err(|why| at(shared.span(), format!("invalid shared path \"{}\": {why}", shared.get_ref())))?;
+    }
+
+    let mut names = BTreeSet::new();
+    let mut steps = Vec::new();
+    for step in raw.step {
+        let name = step.name.get_ref().trim();
+        if name.is_empty() {
+            return Err(at(step.name.span(), "a step name must not be empty".into()));
+        }
+        if !names.insert(name.to_string()) {
+            return Err(at(
+                step.name.span(),
+                format!("duplicate step name \"{name}\": each [[step]] needs its own name"),
+            ));
+        }
+        steps.push(Step {
+            name: name.to_string(),
+            run: step.run,
+            when: step.when,
+            on: step.on,
+            unless: step.unless,
+            timeout: step.timeout.map(|s| s.0),
+        });
+    }
+
+    let base_health = raw.health.unwrap_or_default();
+    let mut envs = BTreeMap::new();
+    let env_names: Vec<String> = raw.env.keys().cloned().collect();
+    for (name, env) in raw.env {
+        let span = env.span();
+        let env = env.into_inner();
+        check_env_name(&name).map_err(|why| at(span.clone(), format!("invalid environment name \"{name}\": {why}")))?;
+        if env.targets.get_ref().is_empty() {
+            return Err(at(env.targets.span(), format!("environment `{name}` has no targets")));
+        }
+        let mut seen = BTreeSet::new();
+        for target in env.targets.get_ref() {
+            if !seen.insert(target.get_ref().clone()) {
+                return Err(at(target.span(), format!("target {} is listed twice", target.get_ref())));
+            }
+        }
+        if let Some(parallel) = &env.parallel
+            && *parallel.get_ref() == 0
+        {
+            return Err(at(parallel.span(), "parallel must be at least 1".into()));
+        }
+        if let Some(canary) = &env.canary
+            && *canary.get_ref() > env.targets.get_ref().len()
+        {
+            return Err(at(
+                canary.span(),
+                format!(
+                    "canary = {} is more than the {} target(s) of environment `{name}`",
+                    canary.get_ref(),
+                    env.targets.get_ref().len()
+                ),
+            ));
+        }
+        if let Some(requires) = &env.requires {
+            let wanted = requires.get_ref();
+            if wanted == &name || !env_names.contains(wanted) {
+                let mut msg = format!("requires names no other environment: \"{wanted}\"");
+                if let Some(best) = did_you_mean(wanted, env_names.iter().map(String::as_str).filter(|n| *n != name)) {
+                    msg.push_str(&format!("; did you mean `{best}`?"));
+                }
+                return Err(at(requires.span(), msg));
+            }
+        }
+        if let Some(vars) = &env.vars {
+            for key in vars.get_ref().keys() {
+                check_var_name(key)
+                    .map_err(|why| at(vars.span(), format!("invalid variable name \"{key}\": {why}")))?;
+            }
+        }
+        for secret in &env.secrets {
+            check_var_name(secret.get_ref())
+                .map_err(|why| at(secret.span(), format!("invalid secret name \"{}\": {why}", secret.get_ref())))?;
+        }
+        let health = base_health.clone().overridden_by(env.health.unwrap_or_default());
+        envs.insert(
+            name.clone(),
+            Environment {
+                name,
+                targets: env.targets.into_inner().into_iter().map(Spanned::into_inner).collect(),
+                parallel: env.parallel.map_or(1, |p| p.into_inner()),
+                canary: env.canary.map_or(0, |c| c.into_inner()),
+                max_failures: env.max_failures.unwrap_or(0),
+                requires: env.requires.map(Spanned::into_inner),
+                confirm: env.confirm.unwrap_or(false),
+                vars: env.vars.map(Spanned::into_inner).unwrap_or_default(),
+                secrets: env.secrets.into_iter().map(Spanned::into_inner).collect(),
+                health: health.resolve(),
+            },
+        );
+    }
+
+    Ok(Config {
+        path: path.to_path_buf(),
+        dir: dir.to_path_buf(),
+        fingerprint: crate::digest::sha256_hex(source.as_bytes()),
+        app: raw.app.name.0,
+        build: BuildConfig {
+            command: build.command,
+            include: build.include.into_iter().map(Spanned::into_inner).collect(),
+            exclude: build.exclude.into_iter().map(Spanned::into_inner).collect(),
+        },
+        release: ReleaseConfig {
+            keep: release.keep.unwrap_or(5),
+            shared: release.shared.into_iter().map(Spanned::into_inner).collect(),
+        },
+        steps,
+        envs,
+    })
+}
+
+/// A path below the target's directory: relative, and never leaving it.
+fn check_relative(p: &str) -> Result<(), String> {
+    let path = Path::new(p);
+    if p.is_empty() {
+        return Err("it is empty".into());
+    }
+    if path.is_absolute() {
+        return Err("it must be relative to the target's shared/ directory".into());
+    }
+    if path.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+        return Err("it must not contain '..' or '.'".into());
+    }
+    Ok(())
+}
+
+fn check_env_name(name: &str) -> Result<(), String> {
+    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        Ok(())
+    } else {
+        Err("use letters, digits, '.', '_' and '-'".into())
+    }
+}
+
+fn check_var_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let first = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if first && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(())
+    } else {
+        Err("expected letters, digits and '_', not starting with a digit".into())
+    }
+}
+
+// ---- The file as written: every table denies unknown keys. ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    app: RawApp,
+    build: Option<RawBuild>,
+    release: Option<RawRelease>,
+    health: Option<RawHealth>,
+    #[serde(default)]
+    step: Vec<RawStep>,
+    #[allow(dead_code)]
+    ssh: Option<RawSsh>,
+    #[allow(dead_code)]
+    notify: Option<RawNotify>,
+    #[serde(default)]
+    env: BTreeMap<String, Spanned<RawEnv>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApp {
+    name: AppName,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBuild {
+    command: Option<String>,
+    #[serde(default)]
+    include: Vec<Spanned<String>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRelease {
+    keep: Option<usize>,
+    #[serde(default)]
+    shared: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawHealth {
+    http: Option<String>,
+    command: Option<String>,
+    timeout: Option<Span>,
+    interval: Option<Span>,
+}
+
+impl RawHealth {
+    fn overridden_by(self, over: RawHealth) -> RawHealth {
+        RawHealth {
+            http: over.http.or(self.http),
+            command: over.command.or(self.command),
+            timeout: over.timeout.or(self.timeout),
+            interval: over.interval.or(self.interval),
+        }
+    }
+
+    fn resolve(self) -> HealthConfig {
+        HealthConfig {
+            http: self.http,
+            command: self.command,
+            timeout: self.timeout.map_or(Duration::from_secs(30), |s| s.0),
+            interval: self.interval.map_or(Duration::from_secs(1), |s| s.0),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    name: Spanned<String>,
+    run: String,
+    #[serde(default)]
+    when: When,
+    #[serde(default)]
+    on: On,
+    unless: Option<String>,
+    timeout: Option<Span>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RawSsh {
+    config: Option<String>,
+    identity_file: Option<String>,
+    #[serde(default)]
+    options: Vec<String>,
+    agent_path: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RawNotify {
+    webhook: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnv {
+    targets: Spanned<Vec<Spanned<TargetSpec>>>,
+    parallel: Option<Spanned<usize>>,
+    canary: Option<Spanned<usize>>,
+    max_failures: Option<usize>,
+    requires: Option<Spanned<String>>,
+    confirm: Option<bool>,
+    vars: Option<Spanned<BTreeMap<String, String>>>,
+    #[serde(default)]
+    secrets: Vec<Spanned<String>>,
+    health: Option<RawHealth>,
+}
+
+/// The commented deploy.toml that `ship init` writes.
+pub fn template(app: &str) -> String {
+    include_str!("template.toml").replace("{{app}}", app)
+}
+
+/// Read the config named by the global options, relative to `cwd`.
+pub fn from_args(cwd: &Path, file: Option<&Path>) -> Result<Config> {
+    load(&locate(cwd, file)?)
+}

@@ -1,0 +1,19 @@
+//! ship: reproducible, content-addressed releases deployed with one command.
+//!
+//! Data flows one way: `commands` -> `config`/`version`/`artifact` -> `rollout` -> `target`
+//! -> `release`. The binary (`main.rs`) only parses arguments, runs a command and maps its
+//! result to an exit code.
+
+pub mod artifact;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod digest;
+pub mod error;
+pub mod process;
+pub mod release;
+pub mod rollout;
+pub mod target;
+pub mod ui;
+pub mod version;

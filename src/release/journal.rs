@@ -1,0 +1,246 @@
+//! The append-only, fsync'd journal at `<path>/.ship/journal.jsonl`, and its replay into a
+//! [`Ledger`]: which releases went live, in what order, and what failed.
+//!
+//! The journal, not directory order or mtimes, decides what "previous" means.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    Deploy,
+    Rollback,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// A deploy or rollback started on this target.
+    Begin,
+    /// The release is complete on disk and its before_switch steps passed.
+    Staged,
+    /// `current` now points at the release.
+    Switched,
+    /// The release passed its after_switch steps and health check: it went live.
+    Live,
+    /// Something failed on this target; `message` says what.
+    Failed,
+    /// A rollback switched `current` back to this release.
+    Restored,
+    /// The deploy or rollback ended; `outcome` is this target's, `fleet_outcome` everyone's.
+    End,
+}
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub at: String,
+    pub run: String,
+    pub kind: RunKind,
+    pub event: Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet_outcome: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl Record {
+    pub fn new(run: &str, kind: RunKind, event: Event) -> Record {
+        Record {
+            at: crate::clock::now_rfc3339(),
+            run: run.to_string(),
+            kind,
+            event,
+            release: None,
+            version: None,
+            commit: None,
+            sha256: None,
+            user: None,
+            from: None,
+            outcome: None,
+            fleet_outcome: None,
+            duration_ms: None,
+            message: None,
+        }
+    }
+}
+
+/// Append one record and fsync it before returning.
+pub fn append(path: &Path, record: &Record) -> Result<()> {
+    let mut line = serde_json::to_vec(record)?;
+    line.push(b'\n');
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening the journal {}", path.display()))?;
+    file.write_all(&line)?;
+    file.sync_data()?;
+    Ok(())
+}
+
+/// Every record, oldest first. A torn last line (a crash mid-write) is ignored.
+pub fn read(path: &Path) -> Result<Vec<Record>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading the journal {}", path.display())),
+    };
+    let mut records = Vec::new();
+    for line in BufReader::new(file).lines() {
+        let line = line?;
+        if let Ok(record) = serde_json::from_str::<Record>(&line) {
+            records.push(record);
+        }
+    }
+    Ok(records)
+}
+
+/// What the journal says about one release.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReleaseInfo {
+    pub version: Option<String>,
+    pub commit: Option<String>,
+    pub sha256: Option<String>,
+    /// It went live and healthy at least once.
+    pub went_live: bool,
+    /// When it last became live, and who did it.
+    pub live_at: Option<String>,
+    pub live_by: Option<String>,
+    /// When it last failed, and why.
+    pub failed_at: Option<String>,
+    pub failure: Option<String>,
+    /// The last time the journal mentioned it.
+    pub last_seen: String,
+}
+
+/// The journal replayed.
+#[derive(Debug, Clone, Default)]
+pub struct Ledger {
+    pub releases: BTreeMap<String, ReleaseInfo>,
+    /// Releases that went live, oldest first; the top is what should be live now. A deploy
+    /// pushes; a rollback to a release truncates the stack back to it.
+    pub stack: Vec<String>,
+}
+
+impl Ledger {
+    pub fn replay(records: &[Record]) -> Ledger {
+        let mut ledger = Ledger::default();
+        for r in records {
+            let Some(release) = &r.release else { continue };
+            let info = ledger.releases.entry(release.clone()).or_default();
+            info.last_seen = r.at.clone();
+            if r.version.is_some() {
+                info.version = r.version.clone();
+            }
+            if r.commit.is_some() {
+                info.commit = r.commit.clone();
+            }
+            if r.sha256.is_some() {
+                info.sha256 = r.sha256.clone();
+            }
+            match r.event {
+                Event::Live => {
+                    info.went_live = true;
+                    info.live_at = Some(r.at.clone());
+                    info.live_by = r.user.clone();
+                    info.failed_at = None;
+                    info.failure = None;
+                    if ledger.stack.last() != Some(release) {
+                        ledger.stack.push(release.clone());
+                    }
+                }
+                Event::Restored => {
+                    info.live_at = Some(r.at.clone());
+                    info.live_by = r.user.clone();
+                    match ledger.stack.iter().rposition(|x| x == release) {
+                        Some(i) => ledger.stack.truncate(i + 1),
+                        None => ledger.stack.push(release.clone()),
+                    }
+                }
+                Event::Failed => {
+                    info.failed_at = Some(r.at.clone());
+                    info.failure = r.message.clone();
+                }
+                _ => {}
+            }
+        }
+        ledger
+    }
+
+    /// The release a rollback goes back to, given what `current` points at: the one that
+    /// was live before it, skipping releases no longer on disk.
+    pub fn previous(&self, current: Option<&str>, exists: impl Fn(&str) -> bool) -> Option<String> {
+        let mut stack: &[String] = &self.stack;
+        // When current is the top, it is what we go back from; when it is not (a deploy was
+        // cut off after its switch), the top is the last release that went live.
+        if let (Some(top), Some(cur)) = (stack.last(), current)
+            && top == cur
+        {
+            stack = &stack[..stack.len() - 1];
+        }
+        stack.iter().rev().find(|r| Some(r.as_str()) != current && exists(r)).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(event: Event, release: &str) -> Record {
+        let mut r = Record::new("run", RunKind::Deploy, event);
+        r.release = Some(release.into());
+        r
+    }
+
+    #[test]
+    fn rollback_walks_back_through_what_went_live() {
+        let mut records = vec![rec(Event::Live, "a"), rec(Event::Live, "b"), rec(Event::Live, "c")];
+        let ledger = Ledger::replay(&records);
+        assert_eq!(ledger.previous(Some("c"), |_| true).as_deref(), Some("b"));
+        records.push(rec(Event::Restored, "b"));
+        let ledger = Ledger::replay(&records);
+        assert_eq!(ledger.stack, ["a", "b"]);
+        assert_eq!(ledger.previous(Some("b"), |_| true).as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn a_release_that_never_went_live_is_never_a_rollback_target() {
+        let records =
+            vec![rec(Event::Live, "a"), rec(Event::Staged, "b"), rec(Event::Switched, "b"), rec(Event::Failed, "b")];
+        let ledger = Ledger::replay(&records);
+        // current still points at the half-made b: go back to a.
+        assert_eq!(ledger.previous(Some("b"), |_| true).as_deref(), Some("a"));
+        // current is a: there is nothing before it.
+        assert_eq!(ledger.previous(Some("a"), |_| true), None);
+    }
+
+    #[test]
+    fn releases_gone_from_disk_are_skipped() {
+        let records = vec![rec(Event::Live, "a"), rec(Event::Live, "b"), rec(Event::Live, "c")];
+        let ledger = Ledger::replay(&records);
+        assert_eq!(ledger.previous(Some("c"), |r| r != "b").as_deref(), Some("a"));
+    }
+}

@@ -1,0 +1,510 @@
+//! Every on-target operation, in one implementation: layout, lock, receive and verify an
+//! artifact, unpack, link shared paths, switch, run steps, journal, prune and verify.
+//!
+//! A local target calls these in-process; a remote one reaches them through `ship agent`.
+//! This layer never knows how it was reached, and never prints.
+
+pub mod journal;
+pub mod lock;
+pub mod ops;
+pub mod unpack;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::artifact::{MANIFEST_NAME, Manifest};
+use crate::process::Ended;
+pub use journal::{Event, Ledger, Record, RunKind};
+pub use lock::Holder;
+
+/// The release directory name of an artifact: the same artifact reuses its release.
+pub fn release_id(sha256: &str) -> String {
+    sha256[..12.min(sha256.len())].to_string()
+}
+
+/// A release as the journal knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseState {
+    pub release: String,
+    pub version: Option<String>,
+    pub commit: Option<String>,
+    pub sha256: Option<String>,
+    pub deployed_at: Option<String>,
+    pub deployed_by: Option<String>,
+    pub went_live: bool,
+    pub failed_at: Option<String>,
+    pub failure: Option<String>,
+}
+
+/// What a target has: what is live, what a rollback would go back to, who holds the lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// What `current` points at.
+    pub current: Option<ReleaseState>,
+    /// False when `current` was switched but never confirmed live (a deploy cut off mid-way).
+    pub confirmed: bool,
+    /// Where a rollback would go.
+    pub previous: Option<ReleaseState>,
+    /// Every complete release on disk, newest first.
+    pub releases: Vec<ReleaseState>,
+    pub locked: bool,
+    pub holder: Option<Holder>,
+}
+
+/// A shell command to run on the target, in a release directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRequest {
+    pub name: String,
+    pub run: String,
+    pub unless: Option<String>,
+    /// The release directory to run in.
+    pub release: String,
+    pub env: Vec<(String, String)>,
+    pub timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepResult {
+    /// `unless` exited 0, so the step did not run.
+    pub skipped: bool,
+    pub ended: Ended,
+    pub duration_ms: u64,
+}
+
+/// One target's directory and the operations on it.
+pub struct Site {
+    root: PathBuf,
+    lock: Option<lock::Lock>,
+}
+
+impl Site {
+    pub fn new(root: impl Into<PathBuf>) -> Site {
+        Site { root: root.into(), lock: None }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn meta(&self) -> PathBuf {
+        self.root.join(".ship")
+    }
+
+    pub fn release_dir(&self, release: &str) -> PathBuf {
+        self.root.join("releases").join(release)
+    }
+
+    fn artifact_path(&self, sha256: &str) -> PathBuf {
+        self.meta().join("artifacts").join(format!("{sha256}.tar.zst"))
+    }
+
+    fn journal_path(&self) -> PathBuf {
+        self.meta().join("journal.jsonl")
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        self.meta().join("lock")
+    }
+
+    /// Create the layout if it is missing.
+    pub fn prepare(&self) -> Result<()> {
+        for dir in [
+            self.root.join("releases"),
+            self.root.join("shared"),
+            self.meta().join("artifacts"),
+            self.meta().join("tmp"),
+        ] {
+            fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Take the target's lock for this process, or return who holds it. Leftovers of an
+    /// operation that was cut off (half-unpacked releases, temporary links) are cleared.
+    pub fn lock(&mut self, holder: &Holder) -> Result<Result<(), Option<Holder>>> {
+        if self.lock.is_some() {
+            return Ok(Ok(()));
+        }
+        self.prepare()?;
+        match lock::try_lock(&self.lock_path(), holder)? {
+            Ok(lock) => {
+                self.lock = Some(lock);
+                let tmp = self.meta().join("tmp");
+                for entry in fs::read_dir(&tmp)? {
+                    let path = entry?.path();
+                    let _ = if path.is_dir() && !path.is_symlink() {
+                        fs::remove_dir_all(&path)
+                    } else {
+                        fs::remove_file(&path)
+                    };
+                }
+                Ok(Ok(()))
+            }
+            Err(holder) => Ok(Err(holder)),
+        }
+    }
+
+    pub fn unlock(&mut self) {
+        self.lock = None;
+    }
+
+    fn require_lock(&self) -> Result<()> {
+        if self.lock.is_none() {
+            bail!("internal error: {} changed without its lock", self.root.display());
+        }
+        Ok(())
+    }
+
+    /// The journal, oldest first.
+    pub fn journal(&self) -> Result<Vec<Record>> {
+        journal::read(&self.journal_path())
+    }
+
+    pub fn record(&self, record: &Record) -> Result<()> {
+        self.require_lock()?;
+        journal::append(&self.journal_path(), record)
+    }
+
+    /// The release `current` points at, if any.
+    fn current_release(&self) -> Result<Option<String>> {
+        let link = self.root.join("current");
+        match fs::symlink_metadata(&link) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", link.display())),
+            Ok(m) if !m.file_type().is_symlink() => {
+                bail!("{} is not a symlink: ship manages `current` itself; move it away", link.display())
+            }
+            Ok(_) => {
+                let target = fs::read_link(&link)?;
+                let name = target.strip_prefix("releases").ok().and_then(|p| p.to_str()).map(str::to_string);
+                match name {
+                    Some(name) if !name.contains('/') => Ok(Some(name)),
+                    _ => bail!("{} points at {}, not at a release of ship's", link.display(), target.display()),
+                }
+            }
+        }
+    }
+
+    /// Complete releases on disk.
+    fn releases_on_disk(&self) -> Result<Vec<String>> {
+        let dir = self.root.join("releases");
+        let mut out = Vec::new();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+        };
+        for entry in entries {
+            let entry = entry?;
+            if let Some(name) = entry.file_name().to_str()
+                && !name.starts_with('.')
+                && entry.file_type()?.is_dir()
+            {
+                out.push(name.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Read the target's state: what is live, what came before, the lock.
+    pub fn state(&self) -> Result<State> {
+        let ledger = Ledger::replay(&self.journal()?);
+        let on_disk = self.releases_on_disk()?;
+        let current = self.current_release()?;
+        let describe = |id: &str| {
+            let info = ledger.releases.get(id).cloned().unwrap_or_default();
+            ReleaseState {
+                release: id.to_string(),
+                version: info.version,
+                commit: info.commit,
+                sha256: info.sha256,
+                deployed_at: info.live_at,
+                deployed_by: info.live_by,
+                went_live: info.went_live,
+                failed_at: info.failed_at,
+                failure: info.failure,
+            }
+        };
+        let previous = ledger.previous(current.as_deref(), |r| on_disk.iter().any(|d| d == r));
+        let mut releases: Vec<(String, ReleaseState)> = on_disk
+            .iter()
+            .map(|id| (ledger.releases.get(id).map(|i| i.last_seen.clone()).unwrap_or_default(), describe(id)))
+            .collect();
+        releases.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.release.cmp(&b.1.release)));
+        let holder = if self.lock.is_some() { None } else { lock::probe(&self.lock_path())? };
+        Ok(State {
+            confirmed: current.is_some() && ledger.stack.last() == current.as_ref(),
+            current: current.as_deref().map(describe),
+            previous: previous.as_deref().map(describe),
+            releases: releases.into_iter().map(|(_, r)| r).collect(),
+            locked: self.lock.is_some() || holder.is_some(),
+            holder: holder.flatten(),
+        })
+    }
+
+    pub fn has_artifact(&self, sha256: &str) -> bool {
+        self.artifact_path(sha256).is_file() || self.release_dir(&release_id(sha256)).is_dir()
+    }
+
+    /// Receive an artifact's bytes; they are kept only if their sha256 matches.
+    pub fn receive_artifact(&self, sha256: &str, mut data: impl Read) -> Result<()> {
+        self.require_lock()?;
+        let mut tmp = tempfile::NamedTempFile::new_in(self.meta().join("tmp"))?;
+        let mut writer = crate::digest::HashingWriter::new(tmp.as_file_mut());
+        std::io::copy(&mut data, &mut writer).context("receiving the artifact")?;
+        let (_, got, _) = writer.finish();
+        if got != sha256 {
+            bail!("the artifact arrived corrupt: its sha256 is {got}, expected {sha256}; nothing was unpacked");
+        }
+        tmp.as_file().sync_all()?;
+        tmp.persist(self.artifact_path(sha256))?;
+        Ok(())
+    }
+
+    /// Make the release of `sha256` complete on disk: verify the artifact, unpack it beside
+    /// the releases, link the shared paths, then rename it into place. Returns the release
+    /// id and whether it was already there.
+    pub fn stage(&self, sha256: &str, shared: &[String]) -> Result<(String, bool)> {
+        self.require_lock()?;
+        let id = release_id(sha256);
+        let dest = self.release_dir(&id);
+        if dest.is_dir() {
+            return Ok((id, true));
+        }
+        let archive = self.artifact_path(sha256);
+        let got = crate::digest::sha256_file(&archive).with_context(|| format!("reading {}", archive.display()))?;
+        if got != sha256 {
+            let _ = fs::remove_file(&archive);
+            bail!(
+                "the artifact {} is corrupt (sha256 {got}); it was removed, deploy again to resend it",
+                archive.display()
+            );
+        }
+        let tmp = tempfile::Builder::new().prefix(&format!("{id}-")).tempdir_in(self.meta().join("tmp"))?;
+        unpack::unpack(&archive, tmp.path()).with_context(|| format!("unpacking release {id}"))?;
+        for path in shared {
+            self.link_shared(tmp.path(), path)
+                .with_context(|| format!("linking shared path {path} into release {id}"))?;
+        }
+        let unpacked = tmp.keep();
+        sync_tree(&unpacked)?;
+        fs::rename(&unpacked, &dest).with_context(|| format!("moving release {id} into place"))?;
+        sync_dir(&self.root.join("releases"))?;
+        Ok((id, false))
+    }
+
+    /// Replace `path` in the release with a link into `<root>/shared/`, seeding the shared
+    /// copy from the release the first time.
+    fn link_shared(&self, release: &Path, path: &str) -> Result<()> {
+        let shared = self.root.join("shared").join(path);
+        let inside = release.join(path);
+        let in_release = fs::symlink_metadata(&inside).ok();
+        if fs::symlink_metadata(&shared).is_err() {
+            fs::create_dir_all(shared.parent().expect("below shared/"))?;
+            match &in_release {
+                Some(m) if m.is_dir() => copy_tree(&inside, &shared)?,
+                Some(m) if m.is_file() => {
+                    fs::copy(&inside, &shared)?;
+                }
+                _ if Path::new(path).extension().is_some() => bail!(
+                    "{} does not exist and the release has no {path} to start it from: create it on the target first",
+                    shared.display()
+                ),
+                _ => fs::create_dir_all(&shared)?,
+            }
+        }
+        match in_release {
+            Some(m) if m.is_dir() && !m.file_type().is_symlink() => fs::remove_dir_all(&inside)?,
+            Some(_) => fs::remove_file(&inside)?,
+            None => fs::create_dir_all(inside.parent().expect("below the release"))?,
+        }
+        let depth = Path::new(path).components().count() + 1;
+        let target = PathBuf::from("../".repeat(depth)).join("shared").join(path);
+        std::os::unix::fs::symlink(&target, &inside)?;
+        Ok(())
+    }
+
+    /// Point `current` at `release` with one atomic rename. Returns what it pointed at before.
+    pub fn switch(&self, release: &str) -> Result<Option<String>> {
+        self.require_lock()?;
+        if !self.release_dir(release).is_dir() {
+            bail!("release {release} is not on {}", self.root.display());
+        }
+        let before = self.current_release()?;
+        let tmp = self.meta().join("tmp").join(format!("current-{}", std::process::id()));
+        let _ = fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(Path::new("releases").join(release), &tmp)?;
+        fs::rename(&tmp, self.root.join("current"))
+            .with_context(|| format!("switching {}/current", self.root.display()))?;
+        sync_dir(&self.root)?;
+        Ok(before)
+    }
+
+    /// Remove `current`, so that nothing is live (the state before a first deploy).
+    pub fn unswitch(&self) -> Result<()> {
+        self.require_lock()?;
+        match fs::remove_file(self.root.join("current")) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        sync_dir(&self.root)
+    }
+
+    /// Run a step (or a health command) in a release directory, streaming its output.
+    pub fn run_step(&self, req: &StepRequest, on_line: &mut dyn FnMut(&str)) -> Result<StepResult> {
+        let cwd = self.release_dir(&req.release);
+        if !cwd.is_dir() {
+            bail!("release {} is not on {}", req.release, self.root.display());
+        }
+        let start = Instant::now();
+        let timeout = req.timeout_ms.map(Duration::from_millis);
+        if let Some(unless) = &req.unless {
+            let shell = crate::process::Shell { script: unless, cwd: &cwd, env: &req.env, timeout, cancel: None };
+            if crate::process::run(&shell, &mut |_| {})?.success() {
+                return Ok(StepResult { skipped: true, ended: Ended::Exited(Some(0)), duration_ms: ms(start) });
+            }
+        }
+        let shell = crate::process::Shell { script: &req.run, cwd: &cwd, env: &req.env, timeout, cancel: None };
+        let ended = crate::process::run(&shell, on_line)?;
+        Ok(StepResult { skipped: false, ended, duration_ms: ms(start) })
+    }
+
+    /// Would a step's `unless` skip it? Evaluated in `release` (for plans).
+    pub fn would_skip(&self, unless: &str, release: &str, env: &[(String, String)]) -> Result<bool> {
+        let cwd = self.release_dir(release);
+        let shell = crate::process::Shell {
+            script: unless,
+            cwd: &cwd,
+            env,
+            timeout: Some(Duration::from_secs(30)),
+            cancel: None,
+        };
+        Ok(crate::process::run(&shell, &mut |_| {})?.success())
+    }
+
+    /// Remove old releases, keeping `keep` that went live (always the live one and the one
+    /// a rollback would go to), and every failed release younger than a day. Artifacts of
+    /// removed releases go too. Returns the removed release ids.
+    pub fn prune(&self, keep: usize) -> Result<Vec<String>> {
+        self.require_lock()?;
+        let state = self.state()?;
+        let mut protected: Vec<String> = Vec::new();
+        protected.extend(state.current.iter().map(|r| r.release.clone()));
+        protected.extend(state.previous.iter().map(|r| r.release.clone()));
+        let mut kept_live = protected.len();
+        let mut removed = Vec::new();
+        for r in &state.releases {
+            if protected.contains(&r.release) {
+                continue;
+            }
+            let young_failure =
+                r.failed_at.as_deref().and_then(crate::clock::age_secs).is_some_and(|age| age < 24 * 3600);
+            if young_failure {
+                continue;
+            }
+            if r.went_live && r.failed_at.is_none() && kept_live < keep {
+                kept_live += 1;
+                continue;
+            }
+            let dir = self.release_dir(&r.release);
+            // Take it out of releases/ first, so a half-removed tree is never a release.
+            let doomed = self.meta().join("tmp").join(format!("prune-{}", r.release));
+            fs::rename(&dir, &doomed)?;
+            fs::remove_dir_all(&doomed)?;
+            removed.push(r.release.clone());
+        }
+        let kept: Vec<String> = self.releases_on_disk()?;
+        let artifacts = self.meta().join("artifacts");
+        for entry in fs::read_dir(&artifacts)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !kept.iter().any(|id| name.starts_with(id.as_str())) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Rehash the live release against its manifest. Returns what differs (empty: intact).
+    /// Paths linked into shared/ are not compared.
+    pub fn verify(&self, shared: &[String]) -> Result<Vec<String>> {
+        let Some(current) = self.current_release()? else {
+            bail!("nothing is live on {}", self.root.display());
+        };
+        let dir = self.release_dir(&current);
+        let text = fs::read_to_string(dir.join(MANIFEST_NAME))
+            .with_context(|| format!("reading the manifest of release {current}"))?;
+        let manifest: Manifest = serde_json::from_str(&text)?;
+        let mut problems = Vec::new();
+        for file in &manifest.files {
+            if shared.iter().any(|s| file.path == *s || file.path.starts_with(&format!("{s}/"))) {
+                continue;
+            }
+            let path = dir.join(&file.path);
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                problems.push(format!("{}: missing", file.path));
+                continue;
+            };
+            match &file.link {
+                Some(target) => {
+                    if fs::read_link(&path).ok().as_deref() != Some(Path::new(target)) {
+                        problems.push(format!("{}: link changed", file.path));
+                    }
+                }
+                None => {
+                    use std::os::unix::fs::PermissionsExt;
+                    if !meta.is_file() {
+                        problems.push(format!("{}: not a regular file", file.path));
+                    } else if crate::digest::sha256_file(&path)? != file.sha256 {
+                        problems.push(format!("{}: content changed", file.path));
+                    } else if meta.permissions().mode() & 0o777 != file.mode {
+                        problems.push(format!(
+                            "{}: mode changed to {:o}",
+                            file.path,
+                            meta.permissions().mode() & 0o777
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(problems)
+    }
+}
+
+fn ms(start: Instant) -> u64 {
+    start.elapsed().as_millis() as u64
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(&src)?, &dst)?;
+        } else {
+            fs::copy(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
+
+/// Flush a freshly written tree to disk before it is renamed into place.
+fn sync_tree(dir: &Path) -> Result<()> {
+    let f = fs::File::open(dir)?;
+    rustix::fs::syncfs(&f)?;
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! The on-target operations as data: a [`Request`] and its [`Reply`], and [`handle`], the one
+//! dispatch that serves them. Local targets call `handle` in-process; `ship agent` serves
+//! the same requests over SSH, so there is exactly one implementation of each operation.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Holder, Record, Site, State, StepRequest, StepResult};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    Lock {
+        holder: Holder,
+    },
+    Unlock,
+    State,
+    HasArtifact {
+        sha256: String,
+    },
+    Stage {
+        sha256: String,
+        shared: Vec<String>,
+    },
+    Switch {
+        release: String,
+    },
+    /// Remove `current`: undo the first deploy of a target that had nothing live before.
+    Unswitch,
+    RunStep {
+        step: StepRequest,
+    },
+    WouldSkip {
+        unless: String,
+        release: String,
+        env: Vec<(String, String)>,
+    },
+    Record {
+        record: Record,
+    },
+    Prune {
+        keep: usize,
+    },
+    Verify {
+        shared: Vec<String>,
+    },
+    Journal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    Done,
+    Locked { holder: Option<Holder> },
+    State { state: Box<State> },
+    Bool { value: bool },
+    Staged { release: String, reused: bool },
+    Switched { before: Option<String> },
+    Step { result: StepResult },
+    Pruned { releases: Vec<String> },
+    Problems { problems: Vec<String> },
+    Journal { records: Vec<Record> },
+}
+
+/// Serve one request on `site`. Step output goes to `on_line` as it comes.
+pub fn handle(site: &mut Site, request: Request, on_line: &mut dyn FnMut(&str)) -> anyhow::Result<Reply> {
+    Ok(match request {
+        Request::Lock { holder } => match site.lock(&holder)? {
+            Ok(()) => Reply::Done,
+            Err(holder) => Reply::Locked { holder },
+        },
+        Request::Unlock => {
+            site.unlock();
+            Reply::Done
+        }
+        Request::State => Reply::State { state: Box::new(site.state()?) },
+        Request::HasArtifact { sha256 } => Reply::Bool { value: site.has_artifact(&sha256) },
+        Request::Stage { sha256, shared } => {
+            let (release, reused) = site.stage(&sha256, &shared)?;
+            Reply::Staged { release, reused }
+        }
+        Request::Switch { release } => Reply::Switched { before: site.switch(&release)? },
+        Request::Unswitch => {
+            site.unswitch()?;
+            Reply::Done
+        }
+        Request::RunStep { step } => Reply::Step { result: site.run_step(&step, on_line)? },
+        Request::WouldSkip { unless, release, env } => Reply::Bool { value: site.would_skip(&unless, &release, &env)? },
+        Request::Record { record } => {
+            site.record(&record)?;
+            Reply::Done
+        }
+        Request::Prune { keep } => Reply::Pruned { releases: site.prune(keep)? },
+        Request::Verify { shared } => Reply::Problems { problems: site.verify(&shared)? },
+        Request::Journal => Reply::Journal { records: site.journal()? },
+    })
+}

@@ -1,0 +1,689 @@
+//! Executing a plan across a fleet: stage everywhere, switch canaries then batches, check
+//! health, and on failure put every touched target back where it was.
+//!
+//! This layer decides and reports; it never formats text for people. What happens is told
+//! to a [`Reporter`] as [`Note`]s, and the result is an [`Outcome`] of plain data.
+
+pub mod plan;
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::artifact::Artifact;
+use crate::config::{Config, Environment, On, Step, When};
+use crate::error::Exit;
+use crate::release::{Event, Record, RunKind, StepRequest};
+use crate::target::Target;
+pub use plan::{Action, ArtifactRef, Current, Plan, PlannedStep, TargetPlan};
+
+/// Something worth telling the person or log watching a rollout.
+#[derive(Debug, Clone)]
+pub enum Note<'a> {
+    Sending { target: &'a str },
+    Staged { target: &'a str, release: &'a str, reused: bool },
+    StepStarted { target: &'a str, step: &'a str },
+    StepSkipped { target: &'a str, step: &'a str },
+    StepDone { target: &'a str, step: &'a str, ms: u64 },
+    Output { target: &'a str, step: &'a str, line: &'a str },
+    Switched { target: &'a str, release: &'a str },
+    Healthy { target: &'a str },
+    Failed { target: &'a str, error: &'a str },
+    RollingBack { target: &'a str, to: Option<&'a str> },
+    RolledBack { target: &'a str, to: Option<&'a str> },
+    Pruned { target: &'a str, releases: &'a [String] },
+    Warning { message: &'a str },
+}
+
+pub trait Reporter: Sync {
+    fn note(&self, note: Note<'_>);
+}
+
+/// How one target ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetOutcome {
+    /// It runs the new release, healthy.
+    Succeeded,
+    /// It already ran it; nothing was done.
+    Noop,
+    /// It failed or was rolled back with the fleet, and runs its previous release again.
+    RolledBack,
+    /// It failed and could not be put back: see `error`.
+    Failed,
+    /// The rollout stopped before reaching it; it was not touched.
+    Skipped,
+}
+
+/// How the whole deploy or rollback ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FleetOutcome {
+    Succeeded,
+    Noop,
+    /// Failed, and every touched target is back on its previous release.
+    RolledBack,
+    /// Failed, and the targets are not all on one version: see each target.
+    Inconsistent,
+    /// Failed before any switch: no target changed what is live.
+    Failed,
+}
+
+impl FleetOutcome {
+    pub fn exit(self) -> Exit {
+        match self {
+            FleetOutcome::Succeeded | FleetOutcome::Noop => Exit::Success,
+            FleetOutcome::RolledBack => Exit::RolledBack,
+            FleetOutcome::Inconsistent => Exit::Inconsistent,
+            FleetOutcome::Failed => Exit::Error,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FleetOutcome::Succeeded => "succeeded",
+            FleetOutcome::Noop => "noop",
+            FleetOutcome::RolledBack => "rolled_back",
+            FleetOutcome::Inconsistent => "inconsistent",
+            FleetOutcome::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetResult {
+    pub target: String,
+    pub outcome: TargetOutcome,
+    /// The release live on the target now.
+    pub release: Option<String>,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The result of a deploy or rollback: the JSON document of DESIGN.md.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    pub env: String,
+    pub outcome: FleetOutcome,
+    pub version: String,
+    pub commit: String,
+    pub artifact: ArtifactRef,
+    pub targets: Vec<TargetResult>,
+}
+
+/// Everything a rollout needs besides the targets themselves.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub env: &'a Environment,
+    /// One id for this whole run, the same in every target's journal.
+    pub run: String,
+    pub user: String,
+    /// Secret names and values: passed to steps, and blanked out of what they print.
+    pub secrets: Vec<(String, String)>,
+    pub reporter: &'a dyn Reporter,
+}
+
+/// One target during a rollout.
+struct Slot {
+    target: Box<dyn Target>,
+    name: String,
+    plan: TargetPlan,
+    started: Instant,
+    begun: bool,
+    /// `Some(before)` once switched: what `current` pointed at before this run switched it.
+    switched_from: Option<Option<String>>,
+    outcome: TargetOutcome,
+    live: Option<String>,
+    error: Option<String>,
+}
+
+impl Context<'_> {
+    fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (_, value) in &self.secrets {
+            if !value.is_empty() {
+                out = out.replace(value.as_str(), "[redacted]");
+            }
+        }
+        out
+    }
+
+    fn step_env(
+        &self,
+        slot: &Slot,
+        version: &str,
+        commit: &str,
+        sha256: &str,
+        release: &str,
+        previous: Option<&str>,
+    ) -> Vec<(String, String)> {
+        let root = slot.target.spec().path().to_path_buf();
+        let dir = |r: &str| root.join("releases").join(r).display().to_string();
+        let mut env = vec![
+            ("SHIP_APP".to_string(), self.config.app.clone()),
+            ("SHIP_ENV".to_string(), self.env.name.clone()),
+            ("SHIP_TARGET".to_string(), slot.name.clone()),
+            ("SHIP_HOST".to_string(), slot.target.spec().host().to_string()),
+            ("SHIP_DEPLOY_PATH".to_string(), root.display().to_string()),
+            ("SHIP_RELEASE_DIR".to_string(), dir(release)),
+            ("SHIP_PREVIOUS_RELEASE_DIR".to_string(), previous.map(dir).unwrap_or_default()),
+            ("SHIP_VERSION".to_string(), version.to_string()),
+            ("SHIP_COMMIT".to_string(), commit.to_string()),
+            ("SHIP_ARTIFACT_SHA256".to_string(), sha256.to_string()),
+        ];
+        env.extend(self.env.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env.extend(self.secrets.iter().cloned());
+        env
+    }
+
+    /// Run one step on a target; `Err` says what failed.
+    fn run_step(&self, slot: &mut Slot, step: &Step, release: &str, env: &[(String, String)]) -> Result<(), String> {
+        let (target, name) = (slot.name.clone(), step.name.as_str());
+        self.reporter.note(Note::StepStarted { target: &target, step: name });
+        let request = StepRequest {
+            name: step.name.clone(),
+            run: step.run.clone(),
+            unless: step.unless.clone(),
+            release: release.to_string(),
+            env: env.to_vec(),
+            timeout_ms: step.timeout.map(|t| t.as_millis() as u64),
+        };
+        let mut on_line = |line: &str| {
+            let line = self.redact(line);
+            self.reporter.note(Note::Output { target: &target, step: name, line: &line });
+        };
+        let result = slot.target.run_step(request, &mut on_line).map_err(|e| self.redact(&format!("{e:#}")))?;
+        if result.skipped {
+            self.reporter.note(Note::StepSkipped { target: &target, step: name });
+            Ok(())
+        } else if result.ended.success() {
+            self.reporter.note(Note::StepDone { target: &target, step: name, ms: result.duration_ms });
+            Ok(())
+        } else {
+            Err(format!("step `{name}` failed ({})", result.ended.describe(step.timeout)))
+        }
+    }
+
+    /// Run the steps of `when` that apply to this target (`first`: it is the first target).
+    fn run_steps(
+        &self,
+        slot: &mut Slot,
+        when: When,
+        first: bool,
+        release: &str,
+        env: &[(String, String)],
+    ) -> Result<(), String> {
+        let steps: Vec<&Step> =
+            self.config.steps_at(when).filter(|s| s.on == On::Each || (s.on == On::First && first)).collect();
+        for step in steps {
+            self.run_step(slot, step, release, env)?;
+        }
+        Ok(())
+    }
+
+    /// The `on = "local"` steps of `when`, run once on this machine in deploy.toml's directory.
+    fn run_local_steps(&self, when: When, base_env: &[(String, String)]) -> Result<(), String> {
+        for step in self.config.steps_at(when).filter(|s| s.on == On::Local) {
+            let target = "local";
+            self.reporter.note(Note::StepStarted { target, step: &step.name });
+            let shell = crate::process::Shell {
+                script: &step.run,
+                cwd: &self.config.dir,
+                env: base_env,
+                timeout: step.timeout,
+                cancel: None,
+            };
+            if let Some(unless) = &step.unless {
+                let check = crate::process::Shell { script: unless, ..shell };
+                if crate::process::run(&check, &mut |_| {}).map_err(|e| format!("{e:#}"))?.success() {
+                    self.reporter.note(Note::StepSkipped { target, step: &step.name });
+                    continue;
+                }
+            }
+            let start = Instant::now();
+            let ended = crate::process::run(&shell, &mut |line| {
+                let line = self.redact(line);
+                self.reporter.note(Note::Output { target, step: &step.name, line: &line });
+            })
+            .map_err(|e| format!("{e:#}"))?;
+            if !ended.success() {
+                return Err(format!("local step `{}` failed ({})", step.name, ended.describe(step.timeout)));
+            }
+            self.reporter.note(Note::StepDone { target, step: &step.name, ms: start.elapsed().as_millis() as u64 });
+        }
+        Ok(())
+    }
+
+    /// The health check of the environment, on `release`, retried until it passes or times out.
+    fn health(&self, slot: &mut Slot, release: &str, env: &[(String, String)]) -> Result<(), String> {
+        let health = &self.env.health;
+        let Some(command) = &health.command else {
+            return Ok(());
+        };
+        let deadline = Instant::now() + health.timeout;
+        let target = slot.name.clone();
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+            let request = StepRequest {
+                name: "health".to_string(),
+                run: command.clone(),
+                unless: None,
+                release: release.to_string(),
+                env: env.to_vec(),
+                timeout_ms: Some(remaining.as_millis() as u64),
+            };
+            let mut last = Vec::new();
+            let result = slot.target.run_step(request, &mut |line| last.push(self.redact(line)));
+            match result {
+                Ok(r) if r.ended.success() => {
+                    self.reporter.note(Note::Healthy { target: &target });
+                    return Ok(());
+                }
+                Ok(r) if Instant::now() + health.interval >= deadline => {
+                    let tail = last.iter().rev().take(5).rev().cloned().collect::<Vec<_>>().join("\n");
+                    let mut msg = format!(
+                        "health check `{command}` still failing after {} ({})",
+                        humantime::format_duration(health.timeout),
+                        r.ended.describe(None)
+                    );
+                    if !tail.is_empty() {
+                        msg.push_str(&format!(": {tail}"));
+                    }
+                    return Err(msg);
+                }
+                Ok(_) => std::thread::sleep(health.interval),
+                Err(e) => return Err(self.redact(&format!("{e:#}"))),
+            }
+        }
+    }
+
+    /// A journal record of this run, about `head` when given.
+    fn base_record(&self, kind: RunKind, event: Event, head: Option<&Head>) -> Record {
+        let mut record = Record::new(&self.run, kind, event);
+        record.user = Some(self.user.clone());
+        if let Some(head) = head {
+            record.release = Some(head.release.clone());
+            record.version = Some(head.version.clone());
+            record.commit = Some(head.commit.clone());
+            record.sha256 = Some(head.sha256.clone());
+        }
+        record
+    }
+
+    fn record(
+        &self,
+        slot: &mut Slot,
+        kind: RunKind,
+        event: Event,
+        head: &Head,
+        fill: impl FnOnce(&mut Record),
+    ) -> Result<(), String> {
+        let mut record = self.base_record(kind, event, Some(head));
+        fill(&mut record);
+        slot.target.record(&record).map_err(|e| format!("{e:#}"))
+    }
+
+    fn fail(&self, slot: &mut Slot, error: String) {
+        self.reporter.note(Note::Failed { target: &slot.name, error: &error });
+        slot.error = Some(error);
+    }
+}
+
+/// What a run is about: the release it deploys or restores.
+#[derive(Debug, Clone)]
+struct Head {
+    release: String,
+    version: String,
+    commit: String,
+    sha256: String,
+}
+
+/// Run `work` on every slot of `indices`, `width` at a time.
+fn in_batches(slots: &mut [Slot], indices: &[usize], width: usize, work: &(dyn Fn(&mut Slot) + Sync)) {
+    let mut picked: Vec<&mut Slot> =
+        slots.iter_mut().enumerate().filter(|(i, _)| indices.contains(i)).map(|(_, s)| s).collect();
+    for batch in picked.chunks_mut(width.max(1)) {
+        if batch.len() == 1 {
+            work(batch[0]);
+            continue;
+        }
+        std::thread::scope(|scope| {
+            for slot in batch.iter_mut() {
+                scope.spawn(|| work(slot));
+            }
+        });
+    }
+}
+
+/// Deploy `plan` to `targets` (locked, in plan order).
+pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<Box<dyn Target>>) -> Outcome {
+    let head = Head {
+        release: plan.release.clone(),
+        version: plan.version.clone(),
+        commit: plan.commit.clone(),
+        sha256: plan.artifact.sha256.clone(),
+    };
+    let mut slots = slots_for(plan, targets);
+    let active: Vec<usize> = (0..slots.len()).filter(|i| slots[*i].plan.action != Action::Noop).collect();
+    if active.is_empty() {
+        return finish(cx, plan, slots, FleetOutcome::Noop, &head, RunKind::Deploy);
+    }
+    let first = active[0];
+    let local_env = local_env(cx, &head);
+
+    // 1. Stage everywhere before the first switch.
+    let stage = |slot: &mut Slot| {
+        let is_first = slot.name == plan.targets[first].target;
+        if let Err(e) = stage_one(cx, slot, &head, artifact, is_first) {
+            cx.fail(slot, e);
+            let message = slot.error.clone();
+            let _ = cx.record(slot, RunKind::Deploy, Event::Failed, &head, |r| r.message = message);
+        }
+    };
+    in_batches(&mut slots, &active, cx.env.parallel, &stage);
+    let mut failed = active.iter().any(|i| slots[*i].error.is_some());
+    if !failed && let Err(e) = cx.run_local_steps(When::BeforeSwitch, &local_env) {
+        cx.reporter.note(Note::Failed { target: "local", error: &e });
+        slots[first].error = Some(e);
+        failed = true;
+    }
+    if failed {
+        // Nothing was switched: every target still runs what it ran before.
+        for i in &active {
+            if slots[*i].error.is_some() {
+                slots[*i].outcome = TargetOutcome::Failed;
+            }
+        }
+        return finish(cx, plan, slots, FleetOutcome::Failed, &head, RunKind::Deploy);
+    }
+
+    // 2. Switch: canaries alone, then `parallel` at a time; stop past max_failures.
+    let mut order: Vec<Vec<usize>> = Vec::new();
+    for i in active.iter().filter(|i| slots[**i].plan.canary) {
+        order.push(vec![*i]);
+    }
+    let rest: Vec<usize> = active.iter().copied().filter(|i| !slots[*i].plan.canary).collect();
+    for chunk in rest.chunks(cx.env.parallel.max(1)) {
+        order.push(chunk.to_vec());
+    }
+    let failures = Mutex::new(0usize);
+    let mut stopped = false;
+    let switch = |slot: &mut Slot| {
+        let is_first = slot.name == plan.targets[first].target;
+        if let Err(e) = switch_one(cx, slot, &head, is_first) {
+            cx.fail(slot, e);
+            let message = slot.error.clone();
+            let _ = cx.record(slot, RunKind::Deploy, Event::Failed, &head, |r| r.message = message);
+            let mut count = failures.lock().unwrap_or_else(|p| p.into_inner());
+            *count += 1;
+            if *count <= cx.env.max_failures {
+                // Tolerated: this target alone goes back to what it ran.
+                restore_one(cx, slot, &head, is_first);
+            }
+        }
+    };
+    for group in &order {
+        in_batches(&mut slots, group, group.len(), &switch);
+        if *failures.lock().unwrap_or_else(|p| p.into_inner()) > cx.env.max_failures {
+            stopped = true;
+            break;
+        }
+    }
+
+    let outcome = if stopped {
+        // 3. Too many failures: every target this run switched goes back, in parallel.
+        let switched: Vec<usize> = active
+            .iter()
+            .copied()
+            .filter(|i| slots[*i].switched_from.is_some() && slots[*i].outcome != TargetOutcome::RolledBack)
+            .collect();
+        let restore = |slot: &mut Slot| {
+            let is_first = slot.name == plan.targets[first].target;
+            restore_one(cx, slot, &head, is_first);
+        };
+        in_batches(&mut slots, &switched, switched.len().max(1), &restore);
+        if let Err(e) = cx.run_local_steps(When::AfterRollback, &local_env) {
+            cx.reporter.note(Note::Failed { target: "local", error: &e });
+        }
+        if active.iter().all(|i| matches!(slots[*i].outcome, TargetOutcome::RolledBack | TargetOutcome::Skipped)) {
+            FleetOutcome::RolledBack
+        } else {
+            FleetOutcome::Inconsistent
+        }
+    } else if active.iter().all(|i| slots[*i].outcome == TargetOutcome::Succeeded) {
+        if let Err(e) = cx.run_local_steps(When::AfterSwitch, &local_env) {
+            cx.reporter.note(Note::Failed { target: "local", error: &e });
+            slots[first].error.get_or_insert(e);
+        }
+        FleetOutcome::Succeeded
+    } else {
+        // Failures within max_failures: those targets went back, the others moved on.
+        FleetOutcome::Inconsistent
+    };
+
+    if outcome == FleetOutcome::Succeeded {
+        for i in &active {
+            let slot = &mut slots[*i];
+            match slot.target.prune(cx.config.release.keep) {
+                Ok(removed) if !removed.is_empty() => {
+                    cx.reporter.note(Note::Pruned { target: &slot.name, releases: &removed })
+                }
+                Ok(_) => {}
+                Err(e) => cx.reporter.note(Note::Warning { message: &format!("{}: pruning failed: {e:#}", slot.name) }),
+            }
+        }
+    }
+    finish(cx, plan, slots, outcome, &head, RunKind::Deploy)
+}
+
+fn stage_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, artifact: &Artifact, first: bool) -> Result<(), String> {
+    slot.begun = true;
+    slot.started = Instant::now();
+    let from = slot.plan.current.as_ref().map(|c| c.release.clone());
+    cx.record(slot, RunKind::Deploy, Event::Begin, head, |r| r.from = from)?;
+    let err = |e: anyhow::Error| format!("{e:#}");
+    if !slot.target.has_artifact(&head.sha256).map_err(err)? {
+        cx.reporter.note(Note::Sending { target: &slot.name });
+        slot.target.send_artifact(artifact).map_err(err)?;
+    }
+    let (release, reused) = slot.target.stage(&head.sha256, &cx.config.release.shared).map_err(err)?;
+    cx.reporter.note(Note::Staged { target: &slot.name, release: &release, reused });
+    let previous = slot.plan.current.as_ref().map(|c| c.release.clone());
+    let env = cx.step_env(slot, &head.version, &head.commit, &head.sha256, &release, previous.as_deref());
+    cx.run_steps(slot, When::BeforeSwitch, first, &release, &env)?;
+    cx.record(slot, RunKind::Deploy, Event::Staged, head, |_| {})
+}
+
+fn switch_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) -> Result<(), String> {
+    let before = slot.target.switch(&head.release).map_err(|e| format!("{e:#}"))?;
+    slot.switched_from = Some(slot.plan.rollback_to.clone());
+    slot.live = Some(head.release.clone());
+    cx.reporter.note(Note::Switched { target: &slot.name, release: &head.release });
+    let from = before.clone();
+    cx.record(slot, RunKind::Deploy, Event::Switched, head, |r| r.from = from)?;
+    let previous = before.filter(|b| *b != head.release);
+    let env = cx.step_env(slot, &head.version, &head.commit, &head.sha256, &head.release, previous.as_deref());
+    cx.run_steps(slot, When::AfterSwitch, first, &head.release, &env)?;
+    cx.health(slot, &head.release, &env)?;
+    cx.record(slot, RunKind::Deploy, Event::Live, head, |_| {})?;
+    slot.outcome = TargetOutcome::Succeeded;
+    Ok(())
+}
+
+/// Put a switched target back on what it ran before this run, run `after_rollback` steps and
+/// the health check there.
+fn restore_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) {
+    let to = slot.switched_from.clone().flatten();
+    cx.reporter.note(Note::RollingBack { target: &slot.name, to: to.as_deref() });
+    let result = (|| -> Result<(), String> {
+        let err = |e: anyhow::Error| format!("{e:#}");
+        match &to {
+            Some(release) => {
+                slot.target.switch(release).map_err(err)?;
+                slot.live = Some(release.clone());
+                let mut record = cx.base_record(RunKind::Deploy, Event::Restored, None);
+                record.release = Some(release.clone());
+                record.from = Some(head.release.clone());
+                slot.target.record(&record).map_err(err)?;
+                let env = cx.step_env(slot, &head.version, &head.commit, &head.sha256, release, Some(&head.release));
+                cx.run_steps(slot, When::AfterRollback, first, release, &env)?;
+                cx.health(slot, release, &env)
+            }
+            None => {
+                slot.target.unswitch().map_err(err)?;
+                slot.live = None;
+                let mut record = cx.base_record(RunKind::Deploy, Event::Restored, None);
+                record.from = Some(head.release.clone());
+                record.message = Some("nothing was live before: current removed".into());
+                slot.target.record(&record).map_err(err)
+            }
+        }
+    })();
+    match result {
+        Ok(()) => {
+            slot.outcome = TargetOutcome::RolledBack;
+            cx.reporter.note(Note::RolledBack { target: &slot.name, to: to.as_deref() });
+        }
+        Err(e) => {
+            slot.outcome = TargetOutcome::Failed;
+            let error = match slot.error.take() {
+                Some(first) => format!("{first}; then the rollback failed: {e}"),
+                None => format!("rollback failed: {e}"),
+            };
+            cx.fail(slot, error);
+        }
+    }
+}
+
+fn local_env(cx: &Context<'_>, head: &Head) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("SHIP_APP".to_string(), cx.config.app.clone()),
+        ("SHIP_ENV".to_string(), cx.env.name.clone()),
+        ("SHIP_VERSION".to_string(), head.version.clone()),
+        ("SHIP_COMMIT".to_string(), head.commit.clone()),
+        ("SHIP_ARTIFACT_SHA256".to_string(), head.sha256.clone()),
+    ];
+    env.extend(cx.env.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env.extend(cx.secrets.iter().cloned());
+    env
+}
+
+/// Journal the end on every target this run touched, release the locks, and sum up.
+fn finish(
+    cx: &Context<'_>,
+    plan: &Plan,
+    mut slots: Vec<Slot>,
+    outcome: FleetOutcome,
+    head: &Head,
+    kind: RunKind,
+) -> Outcome {
+    for slot in &mut slots {
+        if slot.begun {
+            let target_outcome = serde_json::to_value(slot.outcome).ok().and_then(|v| v.as_str().map(str::to_string));
+            let ms = slot.started.elapsed().as_millis() as u64;
+            let message = slot.error.clone();
+            let live = slot.live.clone();
+            let result = cx.record(slot, kind, Event::End, head, |r| {
+                r.release = live;
+                r.outcome = target_outcome;
+                r.fleet_outcome = Some(outcome.as_str().to_string());
+                r.duration_ms = Some(ms);
+                r.message = message;
+            });
+            if let Err(e) = result {
+                cx.reporter.note(Note::Warning { message: &format!("{}: could not journal the end: {e}", slot.name) });
+            }
+        }
+        let _ = slot.target.unlock();
+    }
+    Outcome {
+        env: plan.env.clone(),
+        outcome,
+        version: plan.version.clone(),
+        commit: plan.commit.clone(),
+        artifact: plan.artifact.clone(),
+        targets: slots
+            .into_iter()
+            .map(|s| TargetResult {
+                target: s.name,
+                outcome: s.outcome,
+                release: s.live,
+                duration_ms: if s.begun { s.started.elapsed().as_millis() as u64 } else { 0 },
+                error: s.error,
+            })
+            .collect(),
+    }
+}
+
+/// Roll every target of `plan` back to `plan.release` (targets locked, in plan order): switch,
+/// run `after_rollback` steps, check health. `plan.targets[i].action` is `Switch` or `Noop`.
+pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) -> Outcome {
+    let head = Head {
+        release: plan.release.clone(),
+        version: plan.version.clone(),
+        commit: plan.commit.clone(),
+        sha256: plan.artifact.sha256.clone(),
+    };
+    let mut slots = slots_for(plan, targets);
+    let active: Vec<usize> = (0..slots.len()).filter(|i| slots[*i].plan.action != Action::Noop).collect();
+    if active.is_empty() {
+        return finish(cx, plan, slots, FleetOutcome::Noop, &head, RunKind::Rollback);
+    }
+    let first = plan.targets[active[0]].target.clone();
+    let work = |slot: &mut Slot| {
+        let is_first = slot.name == first;
+        let result = (|| -> Result<(), String> {
+            slot.begun = true;
+            slot.started = Instant::now();
+            let from = slot.plan.current.as_ref().map(|c| c.release.clone());
+            cx.record(slot, RunKind::Rollback, Event::Begin, &head, |r| r.from = from.clone())?;
+            slot.target.switch(&head.release).map_err(|e| format!("{e:#}"))?;
+            slot.live = Some(head.release.clone());
+            cx.reporter.note(Note::Switched { target: &slot.name, release: &head.release });
+            cx.record(slot, RunKind::Rollback, Event::Restored, &head, |r| r.from = from.clone())?;
+            let env = cx.step_env(slot, &head.version, &head.commit, &head.sha256, &head.release, from.as_deref());
+            cx.run_steps(slot, When::AfterRollback, is_first, &head.release, &env)?;
+            cx.health(slot, &head.release, &env)
+        })();
+        match result {
+            Ok(()) => slot.outcome = TargetOutcome::Succeeded,
+            Err(e) => {
+                slot.outcome = TargetOutcome::Failed;
+                cx.fail(slot, e);
+                let message = slot.error.clone();
+                let _ = cx.record(slot, RunKind::Rollback, Event::Failed, &head, |r| r.message = message);
+            }
+        }
+    };
+    in_batches(&mut slots, &active, cx.env.parallel, &work);
+    let local_env = local_env(cx, &head);
+    let mut outcome = FleetOutcome::Succeeded;
+    if let Err(e) = cx.run_local_steps(When::AfterRollback, &local_env) {
+        cx.reporter.note(Note::Failed { target: "local", error: &e });
+        outcome = FleetOutcome::Inconsistent;
+    }
+    if active.iter().any(|i| slots[*i].outcome != TargetOutcome::Succeeded) {
+        outcome = FleetOutcome::Inconsistent;
+    }
+    finish(cx, plan, slots, outcome, &head, RunKind::Rollback)
+}
+
+fn slots_for(plan: &Plan, targets: Vec<Box<dyn Target>>) -> Vec<Slot> {
+    targets
+        .into_iter()
+        .zip(&plan.targets)
+        .map(|(target, tp)| Slot {
+            name: tp.target.clone(),
+            target,
+            plan: tp.clone(),
+            started: Instant::now(),
+            begun: false,
+            switched_from: None,
+            outcome: if tp.action == Action::Noop { TargetOutcome::Noop } else { TargetOutcome::Skipped },
+            live: tp.current.as_ref().map(|c| c.release.clone()),
+            error: None,
+        })
+        .collect()
+}

@@ -1,0 +1,162 @@
+//! The plan: plain data computed from the targets' states, then either printed, saved, or
+//! executed. Nothing here touches a target.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Environment, On, When};
+use crate::release::{State, release_id};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Send and unpack the artifact, then switch.
+    Deploy,
+    /// The release is already on the target: switch to it (and run the steps again).
+    Switch,
+    /// The target already runs this artifact.
+    Noop,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactRef {
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Current {
+    pub release: String,
+    pub version: Option<String>,
+    pub commit: Option<String>,
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedStep {
+    pub name: String,
+    pub when: When,
+    /// `unless` says the step will be skipped (only known when the release is already staged).
+    pub skip: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetPlan {
+    pub target: String,
+    pub current: Option<Current>,
+    pub action: Action,
+    /// Deployed and checked first, alone.
+    pub canary: bool,
+    pub steps: Vec<PlannedStep>,
+    /// `current` was switched by a deploy that never finished: this deploy completes it.
+    pub unconfirmed: bool,
+    /// The release this target goes back to if the deploy fails (what was live before).
+    pub rollback_to: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub app: String,
+    pub env: String,
+    pub version: String,
+    pub commit: String,
+    pub artifact: ArtifactRef,
+    pub release: String,
+    pub targets: Vec<TargetPlan>,
+    /// Steps that run once on this machine.
+    pub local_steps: Vec<PlannedStep>,
+    pub changes: bool,
+}
+
+/// What is being deployed.
+pub struct Subject<'a> {
+    pub version: &'a str,
+    pub commit: &'a str,
+    pub sha256: &'a str,
+}
+
+/// What a deploy of `subject` would do to targets in these states (`force`: run the steps
+/// even where the artifact is already live). `skip_of` answers a step's `unless` on a target
+/// where the release is already staged.
+pub fn compute(
+    config: &Config,
+    env: &Environment,
+    subject: Subject<'_>,
+    states: &[State],
+    force: bool,
+    mut skip_of: impl FnMut(usize, &str) -> bool,
+) -> Plan {
+    let Subject { version, commit, sha256 } = subject;
+    let release = release_id(sha256);
+    let mut targets = Vec::new();
+    let mut first_seen = false;
+    let mut canaries = 0;
+    for (i, (spec, state)) in env.targets.iter().zip(states).enumerate() {
+        let live_here = state.current.as_ref().is_some_and(|c| c.release == release);
+        let action = if live_here && state.confirmed && !force {
+            Action::Noop
+        } else if state.releases.iter().any(|r| r.release == release) {
+            Action::Switch
+        } else {
+            Action::Deploy
+        };
+        let staged = action == Action::Switch;
+        let mut steps = Vec::new();
+        if action != Action::Noop {
+            for step in config.steps.iter().filter(|s| s.when != When::AfterRollback) {
+                let runs_here = match step.on {
+                    On::Each => true,
+                    On::First => !first_seen,
+                    On::Local => false,
+                };
+                if runs_here {
+                    let skip = staged && step.unless.as_deref().is_some_and(|u| skip_of(i, u));
+                    steps.push(PlannedStep { name: step.name.clone(), when: step.when, skip });
+                }
+            }
+            first_seen = true;
+        }
+        let canary = action != Action::Noop && canaries < env.canary;
+        if canary {
+            canaries += 1;
+        }
+        targets.push(TargetPlan {
+            target: spec.to_string(),
+            current: state.current.as_ref().map(|c| Current {
+                release: c.release.clone(),
+                version: c.version.clone(),
+                commit: c.commit.clone(),
+                sha256: c.sha256.clone(),
+            }),
+            action,
+            canary,
+            steps,
+            unconfirmed: state.current.is_some() && !state.confirmed,
+            rollback_to: if state.confirmed {
+                state.current.as_ref().map(|c| c.release.clone())
+            } else {
+                state.previous.as_ref().map(|p| p.release.clone())
+            },
+        });
+    }
+    let changes = targets.iter().any(|t| t.action != Action::Noop);
+    let local_steps = if changes {
+        config
+            .steps
+            .iter()
+            .filter(|s| s.on == On::Local && s.when != When::AfterRollback)
+            .map(|s| PlannedStep { name: s.name.clone(), when: s.when, skip: false })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Plan {
+        app: config.app.clone(),
+        env: env.name.clone(),
+        version: version.to_string(),
+        commit: commit.to_string(),
+        artifact: ArtifactRef { sha256: sha256.to_string() },
+        release,
+        targets,
+        local_steps,
+        changes,
+    }
+}

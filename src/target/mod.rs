@@ -1,0 +1,136 @@
+//! How on-target operations reach a target: in-process for `local:` targets. Every kind of
+//! target carries the same [`Request`]s to the same [`ops::handle`](crate::release::ops::handle).
+//!
+//! This layer moves requests and bytes; it never decides what to do with a target.
+
+mod local;
+
+use anyhow::{Result, bail};
+
+use crate::artifact::Artifact;
+use crate::config::TargetSpec;
+use crate::error::LockedError;
+use crate::release::ops::{Reply, Request};
+use crate::release::{Holder, Record, State, StepRequest, StepResult};
+pub use local::LocalTarget;
+
+/// A connection to one target.
+pub trait Target: Send {
+    fn spec(&self) -> &TargetSpec;
+
+    /// Carry one request to the target; step output comes back through `on_line`.
+    fn call(&mut self, request: Request, on_line: &mut dyn FnMut(&str)) -> Result<Reply>;
+
+    /// Send an artifact's bytes; the target keeps them only if their sha256 matches.
+    fn send_artifact(&mut self, artifact: &Artifact) -> Result<()>;
+}
+
+/// Open a connection to the target.
+pub fn connect(spec: &TargetSpec) -> Result<Box<dyn Target>> {
+    match spec {
+        TargetSpec::Local { .. } => Ok(Box::new(LocalTarget::new(spec.clone()))),
+        TargetSpec::Ssh { .. } => bail!(crate::usage!(
+            "{spec}: ssh:// targets are not supported by this build of ship yet; use local: targets"
+        )),
+    }
+}
+
+fn unexpected(target: &TargetSpec, reply: Reply) -> anyhow::Error {
+    anyhow::anyhow!("{target}: unexpected reply from the target: {reply:?}")
+}
+
+/// Typed calls, so callers never match on replies.
+impl dyn Target + '_ {
+    fn ask(&mut self, request: Request) -> Result<Reply> {
+        self.call(request, &mut |_| {})
+    }
+
+    pub fn lock(&mut self, holder: &Holder) -> Result<()> {
+        match self.ask(Request::Lock { holder: holder.clone() })? {
+            Reply::Done => Ok(()),
+            Reply::Locked { holder } => Err(LockedError {
+                target: self.spec().to_string(),
+                holder: holder.map_or_else(|| "another process (it left no name)".to_string(), |h| h.to_string()),
+            }
+            .into()),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
+    pub fn unlock(&mut self) -> Result<()> {
+        self.ask(Request::Unlock).map(|_| ())
+    }
+
+    pub fn state(&mut self) -> Result<State> {
+        match self.ask(Request::State)? {
+            Reply::State { state } => Ok(*state),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
+    pub fn has_artifact(&mut self, sha256: &str) -> Result<bool> {
+        match self.ask(Request::HasArtifact { sha256: sha256.to_string() })? {
+            Reply::Bool { value } => Ok(value),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
+    pub fn stage(&mut self, sha256: &str, shared: &[String]) -> Result<(String, bool)> {
+        match self.ask(Request::Stage { sha256: sha256.to_string(), shared: shared.to_vec() })? {
+            Reply::Staged { release, reused } => Ok((release, reused)),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
+    pub fn switch(&mut self, release: &str) -> Result<Option<String>> {
+        match self.ask(Request::Switch { release: release.to_string() })? {
+            Reply::Switched { before } => Ok(before),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
+    pub fn unswitch(&mut self) -> Result<()> {
+        self.ask(Request::Unswitch).map(|_| ())
+    }
+
+    pub fn run_step(&mut self, step: StepRequest, on_line: &mut dyn FnMut(&str)) -> Result<StepResult> {
+        match self.call(Request::RunStep { step }, on_line)? {
+            Reply::Step { result } => Ok(result),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
+    pub fn would_skip(&mut self, unless: &str, release: &str, env: &[(String, String)]) -> Result<bool> {
+        let request =
+            Request::WouldSkip { unless: unless.to_string(), release: release.to_string(), env: env.to_vec() };
+        match self.ask(request)? {
+            Reply::Bool { value } => Ok(value),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
+    pub fn record(&mut self, record: &Record) -> Result<()> {
+        self.ask(Request::Record { record: record.clone() }).map(|_| ())
+    }
+
+    pub fn prune(&mut self, keep: usize) -> Result<Vec<String>> {
+        match self.ask(Request::Prune { keep })? {
+            Reply::Pruned { releases } => Ok(releases),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
+    pub fn verify(&mut self, shared: &[String]) -> Result<Vec<String>> {
+        match self.ask(Request::Verify { shared: shared.to_vec() })? {
+            Reply::Problems { problems } => Ok(problems),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
+    pub fn journal(&mut self) -> Result<Vec<Record>> {
+        match self.ask(Request::Journal)? {
+            Reply::Journal { records } => Ok(records),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Everything ship prints: results on stdout (text or one JSON document), progress and logs on
+//! stderr. Progress bars only when stderr is a terminal (and not under CI); plain timestamped
+//! lines otherwise. `--quiet` silences progress, never results or errors.
+//!
+//! The UI renders; it never decides.
+
+pub mod render;
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::{ColorChoice, Format, GlobalArgs};
+use crate::rollout::{Note, Reporter};
+
+pub struct Ui {
+    pub format: Format,
+    quiet: bool,
+    verbose: bool,
+    color_out: bool,
+    color_err: bool,
+    interactive: bool,
+    github: bool,
+    bars: Option<Bars>,
+}
+
+struct Bars {
+    multi: MultiProgress,
+    targets: Mutex<HashMap<String, ProgressBar>>,
+}
+
+/// Colours for text meant for people.
+#[derive(Clone, Copy)]
+pub enum Paint {
+    Good,
+    Bad,
+    Warn,
+    Dim,
+    Bold,
+}
+
+fn env_set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+impl Ui {
+    pub fn new(args: &GlobalArgs) -> Ui {
+        let ci = env_set("CI");
+        let err_tty = std::io::stderr().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = |tty: bool| match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && !no_color && std::env::var("TERM").map_or(true, |t| t != "dumb"),
+        };
+        let interactive = err_tty && std::io::stdin().is_terminal() && !ci;
+        let bars = (err_tty && !ci && !args.quiet).then(|| Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            targets: Mutex::new(HashMap::new()),
+        });
+        Ui {
+            format: args.format,
+            quiet: args.quiet,
+            verbose: args.verbose,
+            color_out: color(std::io::stdout().is_terminal()),
+            color_err: color(err_tty),
+            interactive,
+            github: env_set("GITHUB_ACTIONS"),
+            bars,
+        }
+    }
+
+    pub fn json(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    /// A person is at a terminal who can answer a prompt.
+    pub fn interactive(&self) -> bool {
+        self.interactive
+    }
+
+    pub fn verbose(&self) -> bool {
+        self.verbose
+    }
+
+    pub fn paint_out(&self, text: &str, paint: Paint) -> String {
+        paint_if(self.color_out, text, paint)
+    }
+
+    pub fn paint_err(&self, text: &str, paint: Paint) -> String {
+        paint_if(self.color_err, text, paint)
+    }
+
+    /// A progress or status line on stderr.
+    pub fn status(&self, line: &str) {
+        if self.quiet {
+            return;
+        }
+        self.log(line);
+    }
+
+    /// A warning on stderr; shown even with --quiet.
+    pub fn warn(&self, line: &str) {
+        let label = self.paint_err("warning:", Paint::Warn);
+        self.log(&format!("{label} {line}"));
+    }
+
+    fn log(&self, line: &str) {
+        match &self.bars {
+            Some(bars) => {
+                let _ = bars.multi.println(line);
+            }
+            None => {
+                let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+                let mut err = std::io::stderr().lock();
+                for l in line.lines() {
+                    let _ = writeln!(err, "{stamp} {l}");
+                }
+            }
+        }
+    }
+
+    /// Print a result on stdout.
+    pub fn out(&self, text: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    }
+
+    /// Print a result on stdout as one JSON document.
+    pub fn out_json<T: serde::Serialize>(&self, value: &T) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+        self.out(&text)
+    }
+
+    /// Ask a yes/no question at the terminal. Only call when [`Ui::interactive`].
+    pub fn confirm(&self, question: &str) -> std::io::Result<bool> {
+        self.clear();
+        let mut err = std::io::stderr().lock();
+        write!(err, "{question} [y/N] ")?;
+        err.flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+    }
+
+    /// Remove progress bars (before a result is printed or a question asked).
+    pub fn clear(&self) {
+        if let Some(bars) = &self.bars {
+            let mut targets = bars.targets.lock().unwrap_or_else(|p| p.into_inner());
+            for (_, bar) in targets.drain() {
+                bar.finish_and_clear();
+            }
+            let _ = bars.multi.clear();
+        }
+    }
+
+    fn target_progress(&self, target: &str, message: String) {
+        if self.quiet {
+            return;
+        }
+        match &self.bars {
+            Some(bars) => {
+                let mut targets = bars.targets.lock().unwrap_or_else(|p| p.into_inner());
+                let bar = targets.entry(target.to_string()).or_insert_with(|| {
+                    let bar = bars.multi.add(ProgressBar::new_spinner());
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {prefix:.bold} {msg}").expect("valid template"),
+                    );
+                    bar.set_prefix(target.to_string());
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    bar
+                });
+                bar.set_message(message);
+            }
+            None => self.log(&format!("{target}: {message}")),
+        }
+    }
+
+    /// Start a folded group of log lines (GitHub Actions).
+    pub fn group(&self, title: &str) {
+        if self.github && !self.quiet {
+            let _ = writeln!(std::io::stderr(), "::group::{title}");
+        }
+    }
+
+    pub fn end_group(&self) {
+        if self.github && !self.quiet {
+            let _ = writeln!(std::io::stderr(), "::endgroup::");
+        }
+    }
+}
+
+fn paint_if(on: bool, text: &str, paint: Paint) -> String {
+    if !on {
+        return text.to_string();
+    }
+    let code = match paint {
+        Paint::Good => "32",
+        Paint::Bad => "31",
+        Paint::Warn => "33",
+        Paint::Dim => "2",
+        Paint::Bold => "1",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+impl Reporter for Ui {
+    fn note(&self, note: Note<'_>) {
+        match note {
+            Note::Sending { target } => self.target_progress(target, "sending the artifact".into()),
+            Note::Staged { target, release, reused } => {
+                let how = if reused { "already on the target" } else { "unpacked" };
+                self.target_progress(target, format!("release {release} staged ({how})"));
+            }
+            Note::StepStarted { target, step } => self.target_progress(target, format!("running step `{step}`")),
+            Note::StepSkipped { target, step } => {
+                self.target_progress(target, format!("step `{step}` skipped (unless)"))
+            }
+            Note::StepDone { target, step, ms } => {
+                self.target_progress(target, format!("step `{step}` done in {ms} ms"))
+            }
+            Note::Output { target, step, line } => {
+                if !self.quiet {
+                    let prefix = self.paint_err(&format!("{target} | {step} |"), Paint::Dim);
+                    self.log(&format!("{prefix} {line}"));
+                }
+            }
+            Note::Switched { target, release } => self.target_progress(target, format!("switched to {release}")),
+            Note::Healthy { target } => self.target_progress(target, "healthy".into()),
+            Note::Failed { target, error } => {
+                let label = self.paint_err("failed:", Paint::Bad);
+                self.log(&format!("{target}: {label} {error}"));
+            }
+            Note::RollingBack { target, to } => {
+                let to = to.map_or("nothing (no release was live before)".to_string(), |r| format!("release {r}"));
+                self.target_progress(target, format!("rolling back to {to}"));
+            }
+            Note::RolledBack { target, to } => {
+                let to = to.map_or("nothing live".to_string(), |r| format!("release {r}"));
+                self.target_progress(target, format!("rolled back: {to}"));
+            }
+            Note::Pruned { target, releases } => {
+                if self.verbose {
+                    self.log(&format!("{target}: pruned {}", releases.join(", ")));
+                }
+            }
+            Note::Warning { message } => self.warn(message),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! git2: a revision becomes a commit with a describe-style label; the dirty check; the clean
+//! export of a commit's tree that artifacts are built from.
+//!
+//! Nothing here reads the working copy's files: the artifact is always the commit's.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use git2::{
+    DescribeFormatOptions, DescribeOptions, ObjectType, Oid, Repository, StatusOptions, TreeWalkMode, TreeWalkResult,
+};
+
+/// A commit picked for deploying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    /// Full hex commit id.
+    pub commit: String,
+    /// Like `git describe --tags --always`: `v1.2.0`, `v1.2.0-3-gabc1234` or `abc1234`.
+    pub label: String,
+    /// Commit time, seconds since the epoch: the artifact's SOURCE_DATE_EPOCH and mtimes.
+    pub time: i64,
+}
+
+pub struct Repo {
+    repo: Repository,
+}
+
+impl Repo {
+    /// The repository that contains `dir`.
+    pub fn discover(dir: &Path) -> Result<Repo> {
+        let repo = Repository::discover(dir).map_err(|_| {
+            crate::usage!(
+                "{} is not in a git repository: ship deploys commits, so deploy.toml must live in one (run `git init` and commit)",
+                dir.display()
+            )
+        })?;
+        Ok(Repo { repo })
+    }
+
+    /// The working tree's root, if the repository has one.
+    pub fn workdir(&self) -> Option<PathBuf> {
+        self.repo.workdir().map(Path::to_path_buf)
+    }
+
+    /// Resolve any revspec (branch, tag, sha, `HEAD~2`) to a commit.
+    pub fn resolve(&self, reference: &str) -> Result<Version> {
+        if reference.starts_with('-') {
+            bail!(crate::usage!("invalid revision `{reference}`"));
+        }
+        let object = self.repo.revparse_single(reference).map_err(|e| {
+            if self.repo.head().is_err() && reference == "HEAD" {
+                crate::usage!("the repository has no commits yet: commit something to deploy it")
+            } else {
+                crate::usage!("unknown revision `{reference}`: not a branch, tag or commit here ({})", e.message())
+            }
+        })?;
+        let commit =
+            object.peel_to_commit().map_err(|_| crate::usage!("revision `{reference}` does not name a commit"))?;
+        self.version_of(&commit)
+    }
+
+    /// The version of a commit given by its full id, if the repository has it.
+    pub fn find(&self, commit: &str) -> Option<Version> {
+        let oid = Oid::from_str(commit).ok()?;
+        let commit = self.repo.find_commit(oid).ok()?;
+        self.version_of(&commit).ok()
+    }
+
+    fn version_of(&self, commit: &git2::Commit<'_>) -> Result<Version> {
+        let mut opts = DescribeOptions::new();
+        opts.describe_tags().show_commit_oid_as_fallback(true);
+        let label = commit
+            .as_object()
+            .describe(&opts)
+            .and_then(|d| d.format(Some(DescribeFormatOptions::new().abbreviated_size(7))))
+            .unwrap_or_else(|_| commit.id().to_string()[..7].to_string());
+        Ok(Version { commit: commit.id().to_string(), label, time: commit.time().seconds() })
+    }
+
+    /// Tracked files with uncommitted changes (untracked and ignored files do not count,
+    /// as with `git describe --dirty`). At most `limit` paths are returned.
+    pub fn dirty_paths(&self, limit: usize) -> Result<Vec<String>> {
+        if self.repo.is_bare() {
+            return Ok(Vec::new());
+        }
+        let mut opts = StatusOptions::new();
+        opts.include_untracked(false).include_ignored(false).exclude_submodules(true);
+        let statuses = self.repo.statuses(Some(&mut opts)).context("reading git status")?;
+        Ok(statuses.iter().filter_map(|s| s.path().ok().map(str::to_string)).take(limit).collect())
+    }
+
+    /// Write the commit's tree into `dest` (which must exist and be empty): regular files
+    /// with mode 0644 or 0755, symlinks as symlinks; submodules are left out.
+    pub fn export(&self, commit: &str, dest: &Path) -> Result<()> {
+        let commit = self.repo.find_commit(Oid::from_str(commit)?)?;
+        let tree = commit.tree()?;
+        let mut failure: Option<anyhow::Error> = None;
+        tree.walk(TreeWalkMode::PreOrder, |parent, entry| {
+            let Ok(name) = entry.name() else {
+                failure = Some(anyhow::anyhow!("a path in the commit is not UTF-8 under {parent}"));
+                return TreeWalkResult::Abort;
+            };
+            let path = dest.join(parent).join(name);
+            let result = match entry.kind() {
+                Some(ObjectType::Tree) => std::fs::create_dir_all(&path).map_err(anyhow::Error::from),
+                Some(ObjectType::Blob) => write_blob(&self.repo, entry.id(), entry.filemode(), &path),
+                _ => Ok(()), // a submodule's commit: not part of this repository's tree
+            };
+            match result {
+                Ok(()) => TreeWalkResult::Ok,
+                Err(e) => {
+                    failure = Some(e.context(format!("exporting {parent}{name}")));
+                    TreeWalkResult::Abort
+                }
+            }
+        })?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+fn write_blob(repo: &Repository, id: Oid, mode: i32, path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let blob = repo.find_blob(id)?;
+    if mode == 0o120000 {
+        let target = std::str::from_utf8(blob.content()).context("a symlink target is not UTF-8")?;
+        std::os::unix::fs::symlink(target, path)?;
+    } else {
+        std::fs::write(path, blob.content())?;
+        let perm = if mode & 0o111 != 0 { 0o755 } else { 0o644 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm))?;
+    }
+    Ok(())
+}
