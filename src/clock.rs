@@ -3,7 +3,7 @@
 use std::time::SystemTime;
 
 pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
 }
 
 /// Seconds since an RFC 3339 time, or `None` if it does not parse.

@@ -41,16 +41,21 @@ pub fn run(cx: &Ctx, env_name: &str, limit: usize) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(env_name)?;
     let mut targets = super::connect_all(env)?;
-    let mut runs: BTreeMap<String, Vec<(String, Record)>> = BTreeMap::new();
+    // Each run's records, and its latest position in any target's journal: within one
+    // target, journal order is exact, so it breaks ties between runs of the same instant.
+    let mut runs: BTreeMap<String, (usize, Vec<(String, Record)>)> = BTreeMap::new();
     for target in &mut targets {
         let name = target.spec().to_string();
-        for record in target.journal()? {
-            runs.entry(record.run.clone()).or_default().push((name.clone(), record));
+        for (pos, record) in target.journal()?.into_iter().enumerate() {
+            let run = runs.entry(record.run.clone()).or_default();
+            run.0 = run.0.max(pos);
+            run.1.push((name.clone(), record));
         }
     }
-    let mut events: Vec<HistoryEvent> = runs.into_values().filter_map(merge).collect();
-    events.sort_by(|a, b| b.at.cmp(&a.at));
-    events.truncate(limit);
+    let mut events: Vec<(usize, HistoryEvent)> =
+        runs.into_values().filter_map(|(pos, records)| merge(records).map(|e| (pos, e))).collect();
+    events.sort_by(|(pa, a), (pb, b)| b.at.cmp(&a.at).then(pb.cmp(pa)));
+    let events: Vec<HistoryEvent> = events.into_iter().map(|(_, e)| e).take(limit).collect();
     let history = History { env: env.name.clone(), events };
     if cx.ui.json() {
         cx.ui.out_json(&history)?;

@@ -7,6 +7,7 @@
 pub mod plan;
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -374,9 +375,14 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
     let local_env = local_env(cx, &head);
 
     // 1. Stage everywhere before the first switch.
+    let abort = AtomicBool::new(false);
     let stage = |slot: &mut Slot| {
+        if abort.load(Ordering::SeqCst) {
+            return; // another target failed: stage no more
+        }
         let is_first = slot.name == plan.targets[first].target;
         if let Err(e) = stage_one(cx, slot, &head, artifact, is_first) {
+            abort.store(true, Ordering::SeqCst);
             cx.fail(slot, e);
             let message = slot.error.clone();
             let _ = cx.record(slot, RunKind::Deploy, Event::Failed, &head, |r| r.message = message);

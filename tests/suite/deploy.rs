@@ -1,0 +1,332 @@
+//! Deploying to local targets: the layout, steps and their environment, shared paths,
+//! idempotence, pruning, confirmation and dry runs.
+
+use super::harness::{Gate, Project, config_with, text};
+
+#[test]
+fn deploy_noop_redeploy_then_new_commit() {
+    let p = Project::with_targets(&["a", "b"], "");
+    let out = p.json(&["deploy", "staging"], 0);
+    assert_eq!(out["outcome"], "succeeded");
+    assert_eq!(out["env"], "staging");
+    assert_eq!(out["version"], "v1");
+    assert_eq!(out["commit"], p.head());
+    let sha = out["artifact"]["sha256"].as_str().unwrap().to_string();
+    assert_eq!(sha.len(), 64);
+    let release = p.live("a").expect("a has a current release");
+    assert_eq!(Some(release.clone()), p.live("b"));
+    assert_eq!(release, sha[..12], "the release id is derived from the artifact");
+    for t in out["targets"].as_array().unwrap() {
+        assert_eq!(t["outcome"], "succeeded");
+        assert_eq!(t["release"], release.as_str());
+        assert!(t["duration_ms"].is_u64());
+    }
+    assert_eq!(p.live_file("a", "index.html"), "version one\n");
+    // The layout of DESIGN.md.
+    for path in ["shared", ".ship/lock", ".ship/journal.jsonl", &format!(".ship/artifacts/{sha}.tar.zst")] {
+        assert!(p.target("a").join(path).exists(), "{path} is missing");
+    }
+    assert!(p.target("a").join("releases").join(&release).join(".ship-manifest.json").is_file());
+    let events: Vec<String> = p.journal("a").iter().map(|r| r["event"].as_str().unwrap().to_string()).collect();
+    assert_eq!(events, ["begin", "staged", "switched", "live", "end"]);
+
+    // Again: nothing to do, nothing sent, nothing journaled.
+    let artifact = p.target("a").join(format!(".ship/artifacts/{sha}.tar.zst"));
+    let mtime = std::fs::metadata(&artifact).unwrap().modified().unwrap();
+    let (stdout, stderr) = p.expect(&["deploy", "staging"], 0);
+    assert!(stdout.contains("up to date"), "{stdout}");
+    assert!(!stderr.contains("sending"), "{stderr}");
+    assert_eq!(std::fs::metadata(&artifact).unwrap().modified().unwrap(), mtime);
+    assert_eq!(p.journal("a").len(), 5, "a no-op deploy writes nothing");
+    let again = p.json(&["deploy", "staging"], 0);
+    assert_eq!(again["outcome"], "noop");
+    assert_eq!(again["targets"][0]["outcome"], "noop");
+
+    // A new commit becomes a new release; the old one stays for rollback.
+    p.write("index.html", "version two\n");
+    p.commit("second");
+    let out = p.json(&["deploy", "staging"], 0);
+    assert_eq!(out["outcome"], "succeeded");
+    assert_eq!(out["version"], "v1-1-g".to_string() + &p.head()[..7]);
+    assert_eq!(p.live_file("a", "index.html"), "version two\n");
+    assert_eq!(p.live_file("b", "index.html"), "version two\n");
+    assert_eq!(p.releases("a").len(), 2);
+}
+
+#[test]
+fn steps_run_in_order_with_the_ship_environment() {
+    let p = Project::empty();
+    let (a, b) = (p.target("a"), p.target("b"));
+    let log = p.base.join("steps.log");
+    let extra = format!(
+        r#"
+[[step]]
+name = "before"
+run = 'echo "before $SHIP_TARGET $(readlink $SHIP_DEPLOY_PATH/current || echo none) $PWD" >> {log}'
+
+[[step]]
+name = "once"
+on = "first"
+run = 'echo "first $SHIP_TARGET" >> {log}'
+
+[[step]]
+name = "here"
+on = "local"
+run = 'echo "local $PWD $SHIP_VERSION" >> {log}'
+
+[[step]]
+name = "after"
+when = "after_switch"
+run = 'echo "after $SHIP_TARGET $(readlink $SHIP_DEPLOY_PATH/current) $SHIP_APP $SHIP_ENV $SHIP_HOST $SHIP_VERSION $SHIP_COMMIT $SHIP_ARTIFACT_SHA256 $SHIP_RELEASE_DIR prev=$SHIP_PREVIOUS_RELEASE_DIR $GREETING" >> {log}'
+
+[[step]]
+name = "never"
+when = "after_rollback"
+run = 'echo "rollback step ran" >> {log}'
+"#,
+        log = log.display()
+    );
+    let mut config = config_with(&[&a, &b], &extra);
+    config.push_str("vars = { GREETING = \"hello; rm -rf /\" }\n");
+    p.write("deploy.toml", &config);
+    p.write("index.html", "one\n");
+    p.commit("first");
+    let out = p.json(&["deploy", "staging"], 0);
+    let sha = out["artifact"]["sha256"].as_str().unwrap();
+    let release = &sha[..12];
+    let commit = p.head();
+    let lines: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
+    let (ta, tb) = (format!("local:{}", a.display()), format!("local:{}", b.display()));
+    let version = &commit[..7];
+    assert_eq!(
+        lines,
+        [
+            format!("before {ta} none {}/releases/{release}", a.display()),
+            format!("first {ta}"),
+            format!("before {tb} none {}/releases/{release}", b.display()),
+            format!("local {} {version}", p.root.display()),
+            format!(
+                "after {ta} releases/{release} hello staging localhost {version} {commit} {sha} {}/releases/{release} prev= hello; rm -rf /",
+                a.display()
+            ),
+            format!(
+                "after {tb} releases/{release} hello staging localhost {version} {commit} {sha} {}/releases/{release} prev= hello; rm -rf /",
+                b.display()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn unless_skips_a_step_and_timeout_stops_it() {
+    let p = Project::with_targets(
+        &["a"],
+        r#"
+[[step]]
+name = "migrate"
+run = "touch $SHIP_DEPLOY_PATH/shared/migrated; echo migrating"
+unless = "test -f $SHIP_DEPLOY_PATH/shared/migrated"
+"#,
+    );
+    let (_, stderr) = p.expect(&["deploy", "staging"], 0);
+    assert!(stderr.contains("migrating"), "{stderr}");
+    p.write("index.html", "two\n");
+    p.commit("second");
+    let (_, stderr) = p.expect(&["deploy", "staging"], 0);
+    assert!(!stderr.contains("migrating"), "the step ran although `unless` held:\n{stderr}");
+    assert!(stderr.contains("skipped"), "{stderr}");
+
+    // A step past its timeout is stopped, and the deploy fails before any switch.
+    let before = p.live("a");
+    let mut config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+    config = config
+        .replace("[env.staging]", "[[step]]\nname = \"slow\"\nrun = \"sleep 30\"\ntimeout = \"1s\"\n\n[env.staging]");
+    p.write("deploy.toml", &config);
+    p.write("index.html", "three\n");
+    p.commit("third");
+    let start = std::time::Instant::now();
+    let out = p.json(&["deploy", "staging"], 1);
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(out["outcome"], "failed");
+    let error = out["targets"][0]["error"].as_str().unwrap();
+    assert!(error.contains("step `slow` failed (timed out after 1s)"), "{error}");
+    assert_eq!(p.live("a"), before, "a failed step before the switch switched nothing");
+}
+
+#[test]
+fn shared_paths_are_linked_into_every_release() {
+    let p = Project::with_targets(&["a"], "[release]\nshared = [\"log\", \"config/app.env\"]\n");
+    p.write("config/app.env", "SEED=1\n");
+    p.commit("with env file");
+    p.expect(&["deploy", "staging"], 0);
+    let t = p.target("a");
+    assert_eq!(
+        std::fs::read_to_string(t.join("shared/config/app.env")).unwrap(),
+        "SEED=1\n",
+        "seeded from the release"
+    );
+    assert!(t.join("shared/log").is_dir());
+    let current = t.join("current");
+    assert!(std::fs::symlink_metadata(current.join("log")).unwrap().file_type().is_symlink());
+    std::fs::write(current.join("log/app.log"), "kept\n").unwrap();
+    std::fs::write(t.join("shared/config/app.env"), "SECRET=edited on the server\n").unwrap();
+
+    p.write("index.html", "two\n");
+    p.write("config/app.env", "SEED=2\n");
+    p.commit("second");
+    p.expect(&["deploy", "staging"], 0);
+    assert_eq!(p.live_file("a", "log/app.log"), "kept\n");
+    assert_eq!(p.live_file("a", "config/app.env"), "SECRET=edited on the server\n", "shared files outlive releases");
+}
+
+#[test]
+fn keep_prunes_old_releases_but_never_current_or_previous() {
+    let p = Project::with_targets(&["a"], "[release]\nkeep = 2\n");
+    let mut shas = Vec::new();
+    for n in 0..4 {
+        p.write("index.html", &format!("version {n}\n"));
+        p.commit(&format!("commit {n}"));
+        let out = p.json(&["deploy", "staging"], 0);
+        shas.push(out["artifact"]["sha256"].as_str().unwrap().to_string());
+    }
+    let mut expected = vec![shas[2][..12].to_string(), shas[3][..12].to_string()];
+    expected.sort();
+    assert_eq!(p.releases("a"), expected);
+    let artifacts: Vec<String> = std::fs::read_dir(p.target("a").join(".ship/artifacts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(artifacts.len(), 2, "artifacts of pruned releases are removed: {artifacts:?}");
+    // keep = 1 still keeps the previous release for rollback.
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap().replace("keep = 2", "keep = 1");
+    p.write("deploy.toml", &config);
+    p.commit("keep one");
+    p.expect(&["deploy", "staging"], 0);
+    assert_eq!(p.releases("a").len(), 2);
+    p.expect(&["rollback", "staging"], 0);
+}
+
+#[test]
+fn dry_run_and_plan_touch_nothing() {
+    let p = Project::with_targets(&["a"], "[[step]]\nname = \"migrate\"\nrun = \"true\"\n");
+    let (stdout, _) = p.expect(&["deploy", "staging", "--dry-run"], 0);
+    assert!(stdout.contains("send, unpack and switch"), "{stdout}");
+    assert!(stdout.contains("step: migrate (before_switch)"), "{stdout}");
+    assert!(!p.target("a").exists(), "a dry run created the target");
+    let plan = p.json(&["plan", "staging"], 0);
+    assert_eq!(plan["changes"], true);
+    assert_eq!(plan["targets"][0]["action"], "deploy");
+    assert_eq!(plan["targets"][0]["current"], serde_json::Value::Null);
+    assert_eq!(plan["targets"][0]["steps"][0]["name"], "migrate");
+    assert_eq!(plan["targets"][0]["steps"][0]["skip"], false);
+    p.expect(&["plan", "staging", "--exit-code"], 10);
+    assert!(!p.target("a").exists());
+
+    p.expect(&["deploy", "staging"], 0);
+    let plan = p.json(&["plan", "staging", "--exit-code"], 0);
+    assert_eq!(plan["changes"], false);
+    assert_eq!(plan["targets"][0]["action"], "noop");
+    assert_eq!(plan["targets"][0]["current"]["version"], "v1");
+    let (stdout, _) = p.expect(&["plan", "staging"], 0);
+    assert!(stdout.contains("Up to date: every target already runs v1"), "{stdout}");
+}
+
+#[test]
+fn confirm_needs_yes_without_a_terminal() {
+    let p = Project::with_targets(&["a"], "");
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap() + "confirm = true\n";
+    p.write("deploy.toml", &config);
+    p.commit("confirm");
+    let (_, stderr) = p.expect(&["deploy", "staging"], 2);
+    assert!(stderr.contains("confirm = true") && stderr.contains("--yes"), "{stderr}");
+    assert!(!p.target("a").exists());
+    p.expect(&["deploy", "staging", "--yes"], 0);
+    assert!(p.live("a").is_some());
+}
+
+#[test]
+fn force_reruns_the_steps_on_an_up_to_date_target() {
+    let p = Project::with_targets(&["a"], "[[step]]\nname = \"hello\"\nrun = \"echo step-ran\"\n");
+    p.expect(&["deploy", "staging"], 0);
+    let (_, stderr) = p.expect(&["deploy", "staging"], 0);
+    assert!(!stderr.contains("step-ran"));
+    let out = p.json(&["deploy", "staging", "--force"], 0);
+    assert_eq!(out["outcome"], "succeeded");
+    assert_eq!(out["targets"][0]["outcome"], "succeeded");
+    let (_, stderr) = p.expect(&["deploy", "staging", "--force"], 0);
+    assert!(stderr.contains("step-ran"), "{stderr}");
+}
+
+#[test]
+fn secrets_reach_steps_and_are_redacted() {
+    let p = Project::with_targets(&["a"], "[[step]]\nname = \"leak\"\nrun = \"echo token=$API_TOKEN\"\n");
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap() + "secrets = [\"API_TOKEN\"]\n";
+    p.write("deploy.toml", &config);
+    p.commit("secret");
+    let (_, stderr) = p.expect(&["deploy", "staging"], 2);
+    assert!(stderr.contains("API_TOKEN"), "a missing secret is named: {stderr}");
+    let out = p.ship().args(["deploy", "staging"]).env("API_TOKEN", "s3cr3t-value").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("token=[redacted]"), "{stderr}");
+    assert!(!stderr.contains("s3cr3t-value"), "{stderr}");
+}
+
+#[test]
+fn a_dirty_tree_is_refused_unless_allowed() {
+    let p = Project::with_targets(&["a"], "");
+    p.write("index.html", "uncommitted\n");
+    let (_, stderr) = p.expect(&["deploy", "staging"], 2);
+    assert!(stderr.contains("uncommitted changes (index.html)"), "{stderr}");
+    assert!(!p.target("a").exists());
+    p.expect(&["deploy", "staging", "--allow-dirty"], 0);
+    assert_eq!(p.live_file("a", "index.html"), "version one\n", "the commit is deployed, not the working copy");
+    // An older commit can be deployed from a dirty tree: it is not HEAD.
+    p.expect(&["deploy", "staging", "--ref", "v1"], 0);
+}
+
+#[test]
+fn a_second_deploy_while_one_runs_gets_exit_3_naming_the_holder() {
+    let p = Project::empty();
+    let gate = Gate::new(&p);
+    p.write("deploy.toml", &config_with(&[&p.target("a"), &p.target("b")], &gate.step()));
+    p.write("index.html", "one\n");
+    p.commit("gated");
+    let first = p.spawn(&["deploy", "staging"]);
+    gate.wait_started();
+    let (_, stderr) = p.expect(&["deploy", "staging"], 3);
+    gate.open();
+    assert!(stderr.contains("is locked by tester@"), "{stderr}");
+    assert!(stderr.contains("`ship deploy staging`"), "{stderr}");
+    assert!(!p.target("b").join("current").exists(), "the refused deploy changed nothing");
+    let status = first.wait_with_output().unwrap();
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status.stderr));
+    // The lock went with the process: the next deploy is a no-op, not exit 3.
+    p.expect(&["deploy", "staging"], 0);
+}
+
+/// The README's quickstart: this repository's own deploy.toml and demo site deploy as
+/// written (only the target paths are moved into the test's temp dir).
+#[test]
+fn the_quickstart_config_deploys() {
+    let p = Project::empty();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = std::fs::read_to_string(repo.join("deploy.toml")).unwrap();
+    assert!(config.contains("/tmp/ship-demo/a"), "the quickstart targets moved: update this test and the README");
+    let config = config.replace("/tmp/ship-demo", &p.base.join("demo").display().to_string());
+    p.write("deploy.toml", &config);
+    for file in ["build.sh", "index.html", "style.css"] {
+        p.write(
+            &format!("fixtures/demo/{file}"),
+            &std::fs::read_to_string(repo.join("fixtures/demo").join(file)).unwrap(),
+        );
+    }
+    let commit = p.commit("demo");
+    let out = p.json(&["deploy", "demo"], 0);
+    assert_eq!(out["outcome"], "succeeded");
+    let site = std::fs::read_to_string(p.base.join("demo/a/current/site/index.html")).unwrap();
+    assert!(site.contains(&commit), "{site}");
+    let log = std::fs::read_to_string(p.base.join("demo/b/shared/log/deploys.log")).unwrap();
+    assert!(log.contains("now serves"), "{log}");
+    assert_eq!(p.json(&["deploy", "demo"], 0)["outcome"], "noop");
+}

@@ -1,0 +1,229 @@
+//! When things go wrong: failed steps and health checks roll the fleet back, a killed deploy
+//! is finished by running it again, and a target is never left on a half-made release.
+
+use super::harness::Project;
+
+fn three_targets(extra: &str) -> Project {
+    let p = Project::with_targets(&["a", "b", "c"], extra);
+    p.expect(&["deploy", "staging"], 0);
+    p
+}
+
+/// Append to deploy.toml and commit a new version.
+fn new_version(p: &Project, config_extra: &str, content: &str) {
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+    let config = config.replace("[env.staging]", &format!("{config_extra}\n[env.staging]"));
+    p.write("deploy.toml", &config);
+    p.write("index.html", content);
+    p.commit(content);
+}
+
+#[test]
+fn a_failed_step_before_the_switch_switches_nothing() {
+    let p = three_targets("");
+    let v1 = p.live("a").unwrap();
+    new_version(
+        &p,
+        "[[step]]\nname = \"check\"\nrun = \"test $SHIP_TARGET != local:$(dirname $SHIP_DEPLOY_PATH)/b\"\n",
+        "two\n",
+    );
+    let out = p.json(&["deploy", "staging"], 1);
+    assert_eq!(out["outcome"], "failed");
+    for t in ["a", "b", "c"] {
+        assert_eq!(p.live(t).as_ref(), Some(&v1), "{t} was switched");
+    }
+    let targets = out["targets"].as_array().unwrap();
+    assert_eq!(targets[0]["outcome"], "skipped", "a staged fine and was not switched");
+    assert_eq!(targets[1]["outcome"], "failed");
+    assert!(targets[1]["error"].as_str().unwrap().contains("step `check` failed (exit code 1)"));
+    assert_eq!(targets[2]["outcome"], "skipped", "staging stops at the first failure");
+    assert_eq!(targets[1]["release"], v1.as_str(), "release says what is live now");
+    let failed = p.journal("b").iter().any(|r| r["event"] == "failed");
+    assert!(failed, "the failure is journaled");
+}
+
+#[test]
+fn a_failure_after_the_switch_rolls_back_every_touched_target() {
+    let p = three_targets("");
+    let v1 = p.live("a").unwrap();
+    let log = p.base.join("rollback.log");
+    new_version(
+        &p,
+        &format!(
+            "[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"test $SHIP_TARGET != local:$(dirname $SHIP_DEPLOY_PATH)/b\"\n\n\
+             [[step]]\nname = \"restart\"\nwhen = \"after_rollback\"\nrun = \"echo $SHIP_TARGET $(readlink $SHIP_DEPLOY_PATH/current) >> {}\"\n",
+            log.display()
+        ),
+        "two\n",
+    );
+    let out = p.json(&["deploy", "staging"], 4);
+    assert_eq!(out["outcome"], "rolled_back");
+    for t in ["a", "b", "c"] {
+        assert_eq!(p.live(t).as_ref(), Some(&v1), "{t} is not back on v1");
+        assert_eq!(p.live_file(t, "index.html"), "version one\n");
+    }
+    let outcomes: Vec<&str> =
+        out["targets"].as_array().unwrap().iter().map(|t| t["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["rolled_back", "rolled_back", "skipped"]);
+    let restarted = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(restarted.lines().count(), 2, "after_rollback ran on the two switched targets: {restarted}");
+    assert!(restarted.lines().all(|l| l.ends_with(&format!("releases/{v1}"))), "{restarted}");
+
+    // The human report says what happened.
+    let (stdout, _) = p.expect(&["deploy", "staging"], 4);
+    assert!(stdout.contains("every touched target is back on its previous release"), "{stdout}");
+    // The failed release never went live, so a rollback now has nothing before v1.
+    let (_, stderr) = p.expect(&["rollback", "staging"], 1);
+    assert!(stderr.contains("nothing to roll back to"), "{stderr}");
+}
+
+#[test]
+fn a_failing_health_check_rolls_back_and_says_why() {
+    let p = Project::with_targets(
+        &["a", "b"],
+        "[health]\ncommand = \"./bin/healthy\"\ntimeout = \"1s\"\ninterval = \"200ms\"\n",
+    );
+    p.expect(&["deploy", "staging"], 0);
+    let v1 = p.live("a").unwrap();
+    p.write_exec("bin/healthy", "#!/bin/sh\necho database unreachable\nexit 1\n");
+    p.commit("broken");
+    let out = p.json(&["deploy", "staging"], 4);
+    assert_eq!(out["outcome"], "rolled_back");
+    let error = out["targets"][0]["error"].as_str().unwrap();
+    assert!(error.contains("health check `./bin/healthy` still failing after 1s"), "{error}");
+    assert!(error.contains("database unreachable"), "{error}");
+    assert_eq!(out["targets"][1]["outcome"], "skipped");
+    assert_eq!(p.live("a"), Some(v1.clone()));
+    assert_eq!(p.live("b"), Some(v1));
+}
+
+#[test]
+fn a_failed_first_deploy_leaves_nothing_live() {
+    let p = Project::with_targets(&["a"], "[health]\ncommand = \"false\"\ntimeout = \"1s\"\n");
+    let out = p.json(&["deploy", "staging"], 4);
+    assert_eq!(out["outcome"], "rolled_back");
+    assert_eq!(p.live("a"), None, "there was nothing live before, so nothing is live now");
+    assert_eq!(out["targets"][0]["release"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_rollback_that_fails_reports_an_inconsistent_fleet() {
+    let p = three_targets("");
+    new_version(
+        &p,
+        "[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"test $SHIP_TARGET != local:$(dirname $SHIP_DEPLOY_PATH)/b\"\n\n\
+         [[step]]\nname = \"restart\"\nwhen = \"after_rollback\"\nrun = \"echo cannot restart; exit 7\"\n",
+        "two\n",
+    );
+    let out = p.json(&["deploy", "staging"], 5);
+    assert_eq!(out["outcome"], "inconsistent");
+    let a = &out["targets"][0];
+    assert_eq!(a["outcome"], "failed");
+    assert!(a["error"].as_str().unwrap().contains("rollback failed: step `restart` failed (exit code 7)"), "{a}");
+    let (stdout, _) = p.expect(&["deploy", "staging"], 5);
+    assert!(stdout.contains("NOT all on one release"), "{stdout}");
+    assert!(stdout.contains("FAILED"), "{stdout}");
+    assert!(stdout.contains("untouched"), "{stdout}");
+}
+
+#[test]
+fn max_failures_tolerates_a_target_that_goes_back_alone() {
+    let p = three_targets("");
+    let v1 = p.live("a").unwrap();
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap() + "max_failures = 1\n";
+    p.write("deploy.toml", &config);
+    new_version(
+        &p,
+        "[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"test $SHIP_TARGET != local:$(dirname $SHIP_DEPLOY_PATH)/b\"\n",
+        "two\n",
+    );
+    let out = p.json(&["deploy", "staging"], 5);
+    assert_eq!(out["outcome"], "inconsistent");
+    let outcomes: Vec<&str> =
+        out["targets"].as_array().unwrap().iter().map(|t| t["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["succeeded", "rolled_back", "succeeded"]);
+    assert_eq!(p.live("b"), Some(v1.clone()));
+    assert_ne!(p.live("a"), Some(v1));
+}
+
+/// A step that kills the deploying ship (its parent) with SIGKILL the first time it runs.
+fn killer(p: &Project, when: &str) -> String {
+    let marker = p.base.join(format!("killed-{when}"));
+    format!(
+        "[[step]]\nname = \"killer\"\nwhen = \"{when}\"\nrun = \"if [ ! -f {m} ]; then touch {m}; kill -9 $PPID; sleep 5; fi\"\n",
+        m = marker.display()
+    )
+}
+
+#[test]
+fn killed_before_the_switch_the_next_run_finishes_the_deploy() {
+    let p = Project::with_targets(&["a", "b"], "");
+    p.expect(&["deploy", "staging"], 0);
+    let v1 = p.live("a").unwrap();
+    new_version(&p, &killer(&p, "before_switch"), "two\n");
+    let out = p.run(&["deploy", "staging"]);
+    assert_eq!(out.status.code(), None, "ship was killed by SIGKILL");
+    assert_eq!(p.live("a"), Some(v1.clone()));
+    assert_eq!(p.live("b"), Some(v1.clone()));
+    // No lock outlives the killed process, and the same command completes the deploy.
+    let out = p.json(&["deploy", "staging"], 0);
+    assert_eq!(out["outcome"], "succeeded");
+    assert_eq!(p.live_file("a", "index.html"), "two\n");
+    assert_eq!(p.live_file("b", "index.html"), "two\n");
+    assert_eq!(p.json(&["deploy", "staging"], 0)["outcome"], "noop");
+}
+
+#[test]
+fn killed_after_the_switch_the_next_run_confirms_it_and_rollback_skips_it() {
+    let p = Project::with_targets(&["a"], "");
+    p.expect(&["deploy", "staging"], 0);
+    let v1 = p.live("a").unwrap();
+    new_version(&p, &killer(&p, "after_switch"), "two\n");
+    let out = p.run(&["deploy", "staging"]);
+    assert_eq!(out.status.code(), None);
+    let v2 = p.live("a").unwrap();
+    assert_ne!(v2, v1, "the switch happened before the kill");
+
+    // status says the live release was never confirmed; plan says the deploy completes it.
+    let status = p.json(&["status", "staging"], 0);
+    assert_eq!(status["targets"][0]["current"]["release"], v2.as_str());
+    assert_eq!(status["targets"][0]["current"]["deployed_at"], serde_json::Value::Null);
+    let plan = p.json(&["plan", "staging"], 0);
+    assert_eq!(plan["targets"][0]["action"], "switch");
+    assert_eq!(plan["targets"][0]["unconfirmed"], true);
+
+    // A rollback now goes to the release live before: v1, not the half-made v2.
+    let out = p.json(&["rollback", "staging", "--dry-run"], 0);
+    assert_eq!(out["release"], v1.as_str());
+
+    // Re-running the deploy completes it.
+    let out = p.json(&["deploy", "staging"], 0);
+    assert_eq!(out["outcome"], "succeeded");
+    assert_eq!(p.live("a"), Some(v2));
+    let status = p.json(&["status", "staging"], 0);
+    assert!(status["targets"][0]["current"]["deployed_at"].is_string());
+    p.expect(&["rollback", "staging"], 0);
+    assert_eq!(p.live("a"), Some(v1));
+}
+
+#[test]
+fn leftovers_of_a_cut_off_unpack_are_cleared_and_never_become_releases() {
+    let p = Project::with_targets(&["a"], "");
+    p.expect(&["deploy", "staging"], 0);
+    let tmp = p.target("a").join(".ship/tmp/0123456789ab-half");
+    std::fs::create_dir_all(tmp.join("sub")).unwrap();
+    std::fs::write(tmp.join("sub/half"), "half").unwrap();
+    p.write("index.html", "two\n");
+    p.commit("two");
+    p.expect(&["deploy", "staging"], 0);
+    assert!(!tmp.exists(), "the half-unpacked tree was cleared");
+    assert_eq!(p.releases("a").len(), 2);
+}
+
+#[test]
+fn a_current_that_is_not_ships_symlink_is_an_error_not_a_guess() {
+    let p = Project::with_targets(&["a"], "");
+    std::fs::create_dir_all(p.target("a").join("current")).unwrap();
+    let (_, stderr) = p.expect(&["deploy", "staging"], 1);
+    assert!(stderr.contains("is not a symlink"), "{stderr}");
+}
