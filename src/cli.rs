@@ -53,7 +53,7 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
-    /// Print more: each step's output and each operation on the targets
+    /// Print more: the build command's output and the releases pruned from each target
     #[arg(short, long, global = true, conflicts_with = "quiet")]
     pub verbose: bool,
 }

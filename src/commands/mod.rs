@@ -101,8 +101,11 @@ pub(crate) fn pick(
     if !cx.ui.json() {
         cx.ui.status(&format!("Building {} ({})", version.label, &version.commit[..7]));
     }
-    let artifact =
-        artifact::obtain(&store, &repo, &version, &config.build, &mut |line| cx.ui.status(&format!("build | {line}")))?;
+    let artifact = artifact::obtain(&store, &repo, &version, &config.build, &mut |line| {
+        if cx.ui.verbose() || line.starts_with("warning:") {
+            cx.ui.status(&format!("build | {line}"));
+        }
+    })?;
     if artifact.reused {
         cx.ui.status(&format!("Artifact {} (reused from the store)", &artifact.sha256[..12]));
     } else {
