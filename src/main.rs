@@ -1,5 +1,6 @@
 //! Parse, run, map the result to an exit code; nothing else.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -19,7 +20,8 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {}", format_error(&err));
+            // stderr may be closed too: never panic over it.
+            let _ = writeln!(std::io::stderr(), "error: {}", format_error(&err));
             ExitCode::from(ship::error::exit_code_of(&err).code())
         }
     }

@@ -98,7 +98,7 @@ fn check_target(spec: &TargetSpec) -> TargetCheck {
             check.agent_version = Some(env!("CARGO_PKG_VERSION").to_string());
             // The deploy creates the path: check the nearest directory that exists.
             let existing = path.ancestors().find(|p| p.exists()).unwrap_or(Path::new("/"));
-            check.writable = rustix::fs::access(existing, rustix::fs::Access::WRITE_OK).is_ok();
+            check.writable = existing.is_dir() && rustix::fs::access(existing, rustix::fs::Access::WRITE_OK).is_ok();
             check.free_bytes = rustix::fs::statvfs(existing).ok().map(|s| s.f_bavail * s.f_frsize);
             match crate::release::lock::probe(&path.join(".ship").join("lock")) {
                 Ok(Some(holder)) => {
@@ -108,7 +108,10 @@ fn check_target(spec: &TargetSpec) -> TargetCheck {
                 Ok(None) => {}
                 Err(e) => check.error = Some(format!("{e:#}")),
             }
-            if !check.writable {
+            if !existing.is_dir() {
+                check.error =
+                    Some(format!("{} is not a directory, so {} cannot be created", existing.display(), path.display()));
+            } else if !check.writable {
                 check.error = Some(format!("{} is not writable by this user", existing.display()));
             }
         }

@@ -102,7 +102,9 @@ pub(crate) fn pick(
         cx.ui.status(&format!("Building {} ({})", version.label, &version.commit[..7]));
     }
     let artifact = artifact::obtain(&store, &repo, &version, &config.build, &mut |line| {
-        if cx.ui.verbose() || line.starts_with("warning:") {
+        if let Some(warning) = line.strip_prefix("warning: ") {
+            cx.ui.warn(warning);
+        } else if cx.ui.verbose() {
             cx.ui.status(&format!("build | {line}"));
         }
     })?;

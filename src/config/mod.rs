@@ -196,11 +196,14 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
         if env.targets.get_ref().is_empty() {
             return Err(at(env.targets.span(), format!("environment `{name}` has no targets")));
         }
-        let mut seen = BTreeSet::new();
+        // Parsed here rather than by serde, so that an error points at its own element.
+        let mut targets = Vec::new();
         for target in env.targets.get_ref() {
-            if !seen.insert(target.get_ref().clone()) {
-                return Err(at(target.span(), format!("target {} is listed twice", target.get_ref())));
+            let spec: TargetSpec = target.get_ref().parse().map_err(|e: String| at(target.span(), e))?;
+            if targets.contains(&spec) {
+                return Err(at(target.span(), format!("target {spec} is listed twice")));
             }
+            targets.push(spec);
         }
         if let Some(parallel) = &env.parallel
             && *parallel.get_ref() == 0
@@ -244,7 +247,7 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
             name.clone(),
             Environment {
                 name,
-                targets: env.targets.into_inner().into_iter().map(Spanned::into_inner).collect(),
+                targets,
                 parallel: env.parallel.map_or(1, |p| p.into_inner()),
                 canary: env.canary.map_or(0, |c| c.into_inner()),
                 max_failures: env.max_failures.unwrap_or(0),
@@ -415,7 +418,7 @@ struct RawNotify {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEnv {
-    targets: Spanned<Vec<Spanned<TargetSpec>>>,
+    targets: Spanned<Vec<Spanned<String>>>,
     parallel: Option<Spanned<usize>>,
     canary: Option<Spanned<usize>>,
     max_failures: Option<usize>,

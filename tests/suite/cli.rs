@@ -1,1 +1,281 @@
-//! (being written)
+//! The command line itself: the command set, --help and --version, usage errors, `init`,
+//! `check`, completions, what goes to stdout versus stderr, and broken pipes.
+
+use std::process::{Command, Output, Stdio};
+
+use super::harness::{Project, text};
+
+const COMMANDS: [&str; 9] =
+    ["init", "check", "build", "plan", "deploy", "rollback", "status", "history", "completions"];
+const NOT_IMPLEMENTED: [&str; 6] = ["promote", "lock", "unlock", "prune", "metrics", "agent"];
+
+/// ship with the harness's hermetic environment, as a plain `std` command so that its
+/// stdout and stderr can be wired to anything.
+fn raw(p: &Project) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ship"));
+    cmd.current_dir(&p.root)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &p.home)
+        .env("USER", "tester")
+        .env("SHIP_CACHE_DIR", p.base.join("cache"))
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// A pipe whose reading end is already closed: every write to it fails with EPIPE.
+fn closed_pipe() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    writer
+}
+
+/// The subcommand names in the "Commands:" section of a help text.
+fn listed_commands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn help_lists_exactly_the_implemented_commands() {
+    let p = Project::empty();
+    for args in [&["--help"][..], &["-h"], &["help"]] {
+        let (stdout, _) = p.expect(args, 0);
+        let mut listed = listed_commands(&stdout);
+        listed.retain(|c| c != "help");
+        assert_eq!(listed, COMMANDS, "{args:?}:\n{stdout}");
+        for missing in NOT_IMPLEMENTED {
+            assert!(
+                !stdout.lines().any(|l| l.split_whitespace().next() == Some(missing)),
+                "{args:?} must not offer `{missing}`:\n{stdout}"
+            );
+        }
+    }
+    // Each implemented command has its own help.
+    for command in COMMANDS {
+        let (stdout, _) = p.expect(&[command, "--help"], 0);
+        assert!(stdout.contains("Usage: ship"), "{command}:\n{stdout}");
+        assert!(stdout.contains(command), "{command}:\n{stdout}");
+    }
+    let (deploy, _) = p.expect(&["deploy", "--help"], 0);
+    for flag in ["--ref", "--artifact", "--yes", "--dry-run", "--force", "--allow-dirty", "--format", "-C", "--file"] {
+        assert!(deploy.contains(flag), "deploy --help mentions {flag}:\n{deploy}");
+    }
+}
+
+#[test]
+fn commands_that_are_not_implemented_are_usage_errors() {
+    let p = Project::with_targets(&["staging"], "");
+    for command in ["promote", "lock", "unlock", "prune", "metrics"] {
+        let (stdout, stderr) = p.expect(&[command, "staging"], 2);
+        assert!(stdout.is_empty(), "{command}: {stdout}");
+        assert!(stderr.contains(command), "{command}: {stderr}");
+    }
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let p = Project::empty();
+    let expected = format!("ship {}", env!("CARGO_PKG_VERSION"));
+    for args in [&["--version"][..], &["-V"]] {
+        let (stdout, stderr) = p.expect(args, 0);
+        assert_eq!(stdout.trim(), expected, "{args:?}");
+        assert!(stderr.is_empty(), "{stderr}");
+    }
+}
+
+#[test]
+fn bad_command_lines_are_usage_errors_on_stderr() {
+    let p = Project::with_targets(&["staging"], "");
+    let cases: [&[&str]; 8] = [
+        &["--bogus"],
+        &["deploy", "staging", "--bogus"],
+        &["frobnicate"],
+        &[],
+        &["deploy"],
+        &["--format", "yaml", "check"],
+        &["--color", "sometimes", "check"],
+        &["completions", "tcsh"],
+    ];
+    for args in cases {
+        let (stdout, stderr) = p.expect(args, 2);
+        assert!(stdout.is_empty(), "{args:?}: usage errors go to stderr, stdout is for results:\n{stdout}");
+        assert!(stderr.starts_with("error:") || stderr.contains("Usage: ship"), "{args:?}:\n{stderr}");
+    }
+    let (_, stderr) = p.expect(&["--bogus"], 2);
+    assert!(stderr.contains("--bogus"), "{stderr}");
+    let (_, stderr) = p.expect(&["-q", "-v", "check"], 2);
+    assert!(stderr.contains("--quiet") || stderr.contains("--verbose"), "{stderr}");
+    assert!(!p.target("staging").exists());
+}
+
+#[test]
+fn init_writes_a_config_that_check_accepts_and_never_overwrites() {
+    let p = Project::empty();
+    let (stdout, _) = p.expect(&["init"], 0);
+    assert!(stdout.contains("deploy.toml"), "{stdout}");
+    let written = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+    assert!(written.contains("name = \"repo\""), "the app is named after the directory:\n{written}");
+    assert!(written.lines().filter(|l| l.trim_start().starts_with('#')).count() > 5, "it is commented:\n{written}");
+    let json = p.json(&["check"], 0);
+    assert_eq!(json["app"], "repo");
+    assert_eq!(json["envs"], serde_json::json!(["staging"]));
+
+    // A second init refuses, and the user's edits survive.
+    let edited = format!("{written}\n# my own note\n");
+    std::fs::write(p.root.join("deploy.toml"), &edited).unwrap();
+    let out = p.run(&["init"]);
+    assert!(!out.status.success(), "a second init must fail");
+    assert_ne!(out.status.code(), Some(101), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("already exists"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(p.root.join("deploy.toml")).unwrap(), edited, "the file is unchanged");
+}
+
+#[test]
+fn init_with_dash_c_names_the_app_after_that_directory() {
+    let p = Project::empty();
+    std::fs::create_dir_all(p.root.join("My Web_App")).unwrap();
+    p.expect(&["-C", "My Web_App", "init"], 0);
+    assert!(p.root.join("My Web_App/deploy.toml").is_file());
+    assert!(!p.root.join("deploy.toml").exists());
+    let json = p.json(&["-C", "My Web_App", "check"], 0);
+    let app = json["app"].as_str().unwrap();
+    assert!(app.starts_with("my") && app.contains("web"), "a valid name derived from the directory: {app}");
+}
+
+#[test]
+fn check_validates_and_prints_the_app() {
+    let p = Project::with_targets(&["staging"], "[env.prod]\ntargets = [\"local:/nonexistent/ship-test/prod\"]\n");
+    let (stdout, _) = p.expect(&["check"], 0);
+    assert!(stdout.contains("hello"), "{stdout}");
+    assert!(stdout.contains("staging") && stdout.contains("prod"), "{stdout}");
+    let json = p.json(&["check"], 0);
+    assert_eq!(json["app"], "hello");
+    assert_eq!(json["envs"], serde_json::json!(["prod", "staging"]));
+    assert_eq!(json["targets"], serde_json::json!([]), "without ENV no target is contacted");
+}
+
+#[test]
+fn check_env_reaches_every_target() {
+    let p = Project::with_targets(&["web1", "web2"], "");
+    let json = p.json(&["check", "staging"], 0);
+    assert_eq!(json["env"], "staging");
+    assert_eq!(json["ok"], true);
+    let targets = json["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2);
+    for (t, name) in targets.iter().zip(["web1", "web2"]) {
+        assert_eq!(t["target"], format!("local:{}", p.target(name).display()));
+        assert_eq!(t["reachable"], true, "{t}");
+        assert_eq!(t["writable"], true, "{t}");
+        assert_eq!(t["locked"], false, "{t}");
+        assert!(t["error"].is_null(), "{t}");
+    }
+    assert!(!p.target("web1").exists(), "check touches nothing");
+    let (stdout, _) = p.expect(&["check", "staging"], 0);
+    assert!(stdout.contains(&p.target("web1").display().to_string()), "{stdout}");
+}
+
+#[test]
+
+fn check_env_fails_for_a_target_that_cannot_be_created() {
+    let p = Project::empty();
+    std::fs::write(p.base.join("a-file"), "not a directory\n").unwrap();
+    let target = p.base.join("a-file/site");
+    p.write("index.html", "hi\n");
+    p.write("deploy.toml", &super::harness::config_with(&[&target], ""));
+    p.commit("first");
+    p.expect(&["deploy", "staging", "--yes"], 1);
+    let json = p.json(&["check", "staging"], 1);
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["targets"][0]["writable"], false, "{json}");
+    assert!(json["targets"][0]["error"].is_string(), "{json}");
+}
+
+#[test]
+fn completions_are_printed_for_every_shell() {
+    let p = Project::empty();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let (stdout, stderr) = p.expect(&["completions", shell], 0);
+        assert!(stdout.len() > 200, "{shell}: {stdout}");
+        assert!(stdout.contains("deploy") && stdout.contains("rollback"), "{shell} completes the commands");
+        assert!(stdout.contains("artifact"), "{shell} completes deploy's flags");
+        assert!(!stdout.contains("promote"), "{shell} offers no unimplemented command");
+        assert!(stderr.is_empty(), "{shell}: {stderr}");
+    }
+}
+
+#[test]
+fn stdout_carries_only_the_result() {
+    let p = Project::with_targets(&["staging"], "");
+    let out = p.ship().args(["--format", "json", "build"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout must be one JSON document ({e}):\n{}", text(&out.stdout)));
+    assert!(json["sha256"].is_string());
+    assert!(text(&out.stderr).contains("Artifact"), "progress goes to stderr:\n{}", text(&out.stderr));
+
+    // --quiet silences progress, never results.
+    let (stdout, stderr) = p.expect(&["-q", "build"], 0);
+    assert_eq!(stdout.trim(), json["sha256"].as_str().unwrap());
+    assert!(stderr.is_empty(), "-q prints no progress:\n{stderr}");
+
+    // Every command's JSON output is a single document, with logs kept off stdout.
+    for args in
+        [&["check", "staging"][..], &["deploy", "staging", "--yes"], &["status", "staging"], &["history", "staging"]]
+    {
+        let v = p.json(args, 0);
+        assert!(v.is_object(), "{args:?}: {v}");
+    }
+    // Errors go to stderr, even with --format json.
+    let out = p.ship().args(["--format", "json", "deploy", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("nope"));
+}
+
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    let p = Project::with_targets(&["staging"], "");
+    let cases: [&[&str]; 5] =
+        [&["completions", "bash"], &["--help"], &["check"], &["build"], &["--format", "json", "check", "staging"]];
+    for args in cases {
+        let out = raw(&p).args(args).stdout(closed_pipe()).stderr(Stdio::piped()).output().unwrap();
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}:\n{stderr}");
+        assert!(!stderr.to_lowercase().contains("broken pipe"), "{args:?}: a closed pipe is not an error:\n{stderr}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}:\n{stderr}");
+    }
+}
+
+#[test]
+fn piping_into_head_prints_one_line_and_no_panic() {
+    let p = Project::empty();
+    let script = "\"$0\" completions bash | head -1; \"$0\" completions zsh | head -c 10 >/dev/null";
+    let out: Output =
+        Command::new("sh").arg("-c").arg(script).arg(env!("CARGO_BIN_EXE_ship")).current_dir(&p.root).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout).lines().count(), 1, "{}", text(&out.stdout));
+    assert!(text(&out.stderr).is_empty(), "nothing on stderr, no panic:\n{}", text(&out.stderr));
+}
+
+#[test]
+
+fn a_closed_stderr_keeps_the_exit_code() {
+    let p = Project::empty();
+    p.write("deploy.toml", "[app]\nname = \"Bad Name\"\n");
+    p.commit("first");
+    let out = raw(&p).arg("check").stdout(Stdio::piped()).stderr(closed_pipe()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "a config error is exit 2 whether or not anyone reads stderr");
+    let p = Project::with_targets(&["staging"], "");
+    let out =
+        raw(&p).args(["deploy", "staging", "--yes"]).stdout(Stdio::piped()).stderr(closed_pipe()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "progress lines that cannot be written do not fail a deploy");
+    assert_eq!(p.live_file("staging", "index.html"), "version one\n");
+}
