@@ -119,6 +119,29 @@ pub enum Command {
         limit: usize,
     },
 
+    /// Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)
+    Lock {
+        /// The environment
+        env: String,
+        /// Why, for whoever is refused
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+
+    /// End a `ship lock` on every target of ENV
+    Unlock {
+        /// The environment
+        env: String,
+    },
+
+    /// Serve on-target operations over stdin/stdout (started by ship itself over SSH)
+    #[command(hide = true)]
+    Agent {
+        /// The target's directory
+        #[arg(long)]
+        path: std::path::PathBuf,
+    },
+
     /// Print a shell completion script to stdout
     Completions {
         /// The shell to complete for
@@ -164,6 +187,9 @@ pub struct DeployArgs {
     /// Deploy HEAD even though the working tree has uncommitted changes
     #[arg(long)]
     pub allow_dirty: bool,
+    /// When a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<crate::config::Span>,
 }
 
 #[derive(Debug, Args)]
@@ -179,4 +205,7 @@ pub struct RollbackArgs {
     /// Show what would switch, touching nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// When a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<crate::config::Span>,
 }

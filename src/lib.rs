@@ -4,6 +4,7 @@
 //! -> `release`. The binary (`main.rs`) only parses arguments, runs a command and maps its
 //! result to an exit code.
 
+pub mod agent;
 pub mod artifact;
 pub mod cli;
 pub mod clock;

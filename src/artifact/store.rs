@@ -11,22 +11,27 @@ use anyhow::{Context, Result, bail};
 
 use crate::digest::{is_sha256, sha256_file};
 
+/// ship's cache: `$SHIP_CACHE_DIR`, else `$XDG_CACHE_HOME/ship`, else `~/.cache/ship`.
+pub fn cache_root() -> Result<PathBuf> {
+    let set = |name: &str| std::env::var_os(name).filter(|d| !d.is_empty()).map(PathBuf::from);
+    if let Some(dir) = set("SHIP_CACHE_DIR") {
+        Ok(dir)
+    } else if let Some(dir) = set("XDG_CACHE_HOME") {
+        Ok(dir.join("ship"))
+    } else if let Some(home) = set("HOME") {
+        Ok(home.join(".cache").join("ship"))
+    } else {
+        bail!("no place for ship's cache: set SHIP_CACHE_DIR or HOME");
+    }
+}
+
 pub struct Store {
     root: PathBuf,
 }
 
 impl Store {
     pub fn open_default() -> Result<Store> {
-        let root = if let Some(dir) = std::env::var_os("SHIP_CACHE_DIR").filter(|d| !d.is_empty()) {
-            PathBuf::from(dir)
-        } else if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-            PathBuf::from(dir).join("ship")
-        } else if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
-            PathBuf::from(home).join(".cache").join("ship")
-        } else {
-            bail!("no place for the artifact store: set SHIP_CACHE_DIR or HOME");
-        };
-        Store::open(root)
+        Store::open(cache_root()?)
     }
 
     pub fn open(root: PathBuf) -> Result<Store> {

@@ -1,8 +1,6 @@
 //! `ship check`: validate deploy.toml; with ENV, reach every target and check it can be
 //! deployed to: reachable, path writable, free disk, who holds the lock.
 
-use std::path::Path;
-
 use anyhow::Result;
 use serde::Serialize;
 
@@ -46,8 +44,12 @@ pub fn run(cx: &Ctx, env_name: Option<&str>) -> Result<Exit> {
     if let Some(name) = env_name {
         let env = config.env(name)?;
         super::check_supported(env)?;
-        for spec in &env.targets {
-            let check = check_target(spec);
+        let checks: Vec<TargetCheck> = std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                env.targets.iter().map(|spec| scope.spawn(|| check_target(spec, &config.ssh))).collect();
+            handles.into_iter().map(|h| h.join().expect("a check thread panicked")).collect()
+        });
+        for check in checks {
             report.ok &= check.error.is_none();
             report.targets.push(check);
         }
@@ -78,7 +80,8 @@ pub fn run(cx: &Ctx, env_name: Option<&str>) -> Result<Exit> {
     Ok(if report.ok { Exit::Success } else { Exit::Error })
 }
 
-fn check_target(spec: &TargetSpec) -> TargetCheck {
+/// Reach the target and ask it; a target that cannot be reached is reported, not fatal.
+fn check_target(spec: &TargetSpec, ssh: &crate::config::SshConfig) -> TargetCheck {
     let mut check = TargetCheck {
         target: spec.to_string(),
         reachable: false,
@@ -89,32 +92,20 @@ fn check_target(spec: &TargetSpec) -> TargetCheck {
         holder: None,
         error: None,
     };
-    match spec {
-        TargetSpec::Ssh { .. } => {
-            check.error = Some("ssh:// targets are not supported by this build of ship yet".into())
+    let result = crate::target::connect(spec, ssh).and_then(|mut target| {
+        check.reachable = true;
+        target.check()
+    });
+    match result {
+        Ok(c) => {
+            check.writable = c.writable;
+            check.agent_version = Some(c.version);
+            check.free_bytes = c.free_bytes;
+            check.locked = c.locked;
+            check.holder = c.holder.map(|h| h.to_string());
+            check.error = c.error;
         }
-        TargetSpec::Local { path } => {
-            check.reachable = true;
-            check.agent_version = Some(env!("CARGO_PKG_VERSION").to_string());
-            // The deploy creates the path: check the nearest directory that exists.
-            let existing = path.ancestors().find(|p| p.exists()).unwrap_or(Path::new("/"));
-            check.writable = existing.is_dir() && rustix::fs::access(existing, rustix::fs::Access::WRITE_OK).is_ok();
-            check.free_bytes = rustix::fs::statvfs(existing).ok().map(|s| s.f_bavail * s.f_frsize);
-            match crate::release::lock::probe(&path.join(".ship").join("lock")) {
-                Ok(Some(holder)) => {
-                    check.locked = true;
-                    check.holder = Some(holder.map_or_else(|| "another process".into(), |h| h.to_string()));
-                }
-                Ok(None) => {}
-                Err(e) => check.error = Some(format!("{e:#}")),
-            }
-            if !existing.is_dir() {
-                check.error =
-                    Some(format!("{} is not a directory, so {} cannot be created", existing.display(), path.display()));
-            } else if !check.writable {
-                check.error = Some(format!("{} is not writable by this user", existing.display()));
-            }
-        }
+        Err(e) => check.error = Some(format!("{e:#}")),
     }
     check
 }

@@ -26,13 +26,13 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
         check_requires(&config, required, &picked.artifact.sha256)?;
     }
 
-    let mut targets = super::connect_all(env)?;
+    let mut targets = super::connect_all(env, &config)?;
     if args.dry_run {
         let plan = super::plan::compute(&config, env, &picked, &mut targets, args.force)?;
         super::plan::show(cx, &plan)?;
         return Ok(Exit::Success);
     }
-    super::lock_all(&mut targets, &format!("ship deploy {}", env.name))?;
+    super::lock_all(&mut targets, &format!("ship deploy {}", env.name), args.lock_wait.map(|w| w.0))?;
     let plan = super::plan::compute(&config, env, &picked, &mut targets, args.force)?;
     if plan.changes && !cx.ui.json() {
         cx.ui.status(crate::ui::render::plan(&cx.ui, &plan).trim_end());
@@ -55,7 +55,7 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
 /// `requires = "staging"`: the artifact must be live, confirmed, on every staging target.
 fn check_requires(config: &crate::config::Config, required: &str, sha256: &str) -> Result<()> {
     let env = config.env(required)?;
-    let mut targets = super::connect_all(env)?;
+    let mut targets = super::connect_all(env, config)?;
     let states = super::read_states(&mut targets)?;
     for (spec, state) in env.targets.iter().zip(states) {
         let live = state.current.as_ref().filter(|_| state.confirmed);

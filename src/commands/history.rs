@@ -40,7 +40,7 @@ struct TargetEvent {
 pub fn run(cx: &Ctx, env_name: &str, limit: usize) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(env_name)?;
-    let mut targets = super::connect_all(env)?;
+    let mut targets = super::connect_all(env, &config)?;
     // Each run's records, and its latest position in any target's journal: within one
     // target, journal order is exact, so it breaks ties between runs of the same instant.
     let mut runs: BTreeMap<String, (usize, Vec<(String, Record)>)> = BTreeMap::new();

@@ -7,6 +7,7 @@ mod completions;
 mod deploy;
 mod history;
 mod init;
+mod lock;
 mod plan;
 mod rollback;
 mod status;
@@ -56,6 +57,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Status { env, verify } => status::run(&cx, &env, verify),
         Command::History { env, limit } => history::run(&cx, &env, limit),
         Command::Completions { shell } => completions::run(&cx, shell),
+        Command::Lock { env, reason } => lock::lock(&cx, &env, reason),
+        Command::Unlock { env } => lock::unlock(&cx, &env),
+        Command::Agent { path } => crate::agent::serve(&path),
     }
 }
 
@@ -116,19 +120,30 @@ pub(crate) fn pick(
     Ok(Picked { label: version.label, commit: version.commit, artifact })
 }
 
-/// Reach every target of `env`, in the config's order.
-pub(crate) fn connect_all(env: &Environment) -> Result<Vec<Box<dyn Target>>> {
-    env.targets.iter().map(target::connect).collect()
+/// Reach every target of `env` at once; the result is in the config's order.
+pub(crate) fn connect_all(env: &Environment, config: &Config) -> Result<Vec<Box<dyn Target>>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            env.targets.iter().map(|spec| scope.spawn(move || target::connect(spec, &config.ssh))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a connection thread panicked"))))
+            .collect()
+    })
 }
 
 /// Take every target's lock, in a fixed order (sorted by address) so that two deploys never
 /// each hold half. On a conflict, the locks already taken are released and exit 3 follows.
-pub(crate) fn lock_all(targets: &mut [Box<dyn Target>], command: &str) -> Result<()> {
+pub(crate) fn lock_all(
+    targets: &mut [Box<dyn Target>],
+    command: &str,
+    wait: Option<std::time::Duration>,
+) -> Result<()> {
     let holder = Holder::me(command);
     let mut order: Vec<usize> = (0..targets.len()).collect();
     order.sort_by_key(|i| targets[*i].spec().to_string());
     for (n, i) in order.iter().enumerate() {
-        if let Err(e) = targets[*i].lock(&holder) {
+        if let Err(e) = targets[*i].lock(&holder, wait) {
             for j in &order[..n] {
                 let _ = targets[*j].unlock();
             }

@@ -14,7 +14,7 @@ pub fn run(cx: &Ctx, args: &PlanArgs) -> Result<Exit> {
     let env = config.env(&args.env)?;
     super::check_supported(env)?;
     let picked = super::pick(cx, &config, &args.reference, None, args.allow_dirty)?;
-    let mut targets = super::connect_all(env)?;
+    let mut targets = super::connect_all(env, &config)?;
     let plan = compute(&config, env, &picked, &mut targets, false)?;
     show(cx, &plan)?;
     Ok(if args.exit_code && plan.changes { Exit::ChangesPending } else { Exit::Success })

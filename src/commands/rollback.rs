@@ -21,9 +21,9 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
             env.name
         ));
     }
-    let mut targets = super::connect_all(env)?;
+    let mut targets = super::connect_all(env, &config)?;
     if !args.dry_run {
-        super::lock_all(&mut targets, &format!("ship rollback {}", env.name))?;
+        super::lock_all(&mut targets, &format!("ship rollback {}", env.name), args.lock_wait.map(|w| w.0))?;
     }
     let states = super::read_states(&mut targets)?;
     let names: Vec<String> = env.targets.iter().map(|t| t.to_string()).collect();

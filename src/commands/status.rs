@@ -39,7 +39,7 @@ struct Live {
 pub fn run(cx: &Ctx, env_name: &str, verify: bool) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(env_name)?;
-    let mut targets = super::connect_all(env)?;
+    let mut targets = super::connect_all(env, &config)?;
     let states = super::read_states(&mut targets)?;
     let mut rows = Vec::new();
     for (target, state) in targets.iter_mut().zip(&states) {

@@ -33,7 +33,20 @@ pub struct Config {
     pub build: BuildConfig,
     pub release: ReleaseConfig,
     pub steps: Vec<Step>,
+    pub ssh: SshConfig,
     pub envs: BTreeMap<String, Environment>,
+}
+
+/// `[ssh]`: how the system OpenSSH client is run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SshConfig {
+    /// Passed as `ssh -F` (default: the user's own ~/.ssh/config).
+    pub config: Option<PathBuf>,
+    pub identity_file: Option<PathBuf>,
+    /// Extra `-o` options, `Key=Value`.
+    pub options: Vec<String>,
+    /// A ship already installed on the targets (default: upload this one).
+    pub agent_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -260,6 +273,32 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
         );
     }
 
+    let ssh = match raw.ssh {
+        None => SshConfig::default(),
+        Some(raw) => {
+            for option in &raw.options {
+                let o = option.get_ref();
+                if o.starts_with('-') || !o.contains('=') {
+                    return Err(at(
+                        option.span(),
+                        format!("invalid ssh option \"{o}\": expected Key=Value, like \"ConnectTimeout=10\""),
+                    ));
+                }
+            }
+            if let Some(agent) = &raw.agent_path
+                && !agent.get_ref().starts_with('/')
+            {
+                return Err(at(agent.span(), "agent_path must be an absolute path on the targets".into()));
+            }
+            SshConfig {
+                config: raw.config.map(|p| expand_path(dir, &p)),
+                identity_file: raw.identity_file.map(|p| expand_path(dir, &p)),
+                options: raw.options.into_iter().map(Spanned::into_inner).collect(),
+                agent_path: raw.agent_path.map(Spanned::into_inner),
+            }
+        }
+    };
+
     Ok(Config {
         path: path.to_path_buf(),
         dir: dir.to_path_buf(),
@@ -275,8 +314,19 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
             shared: release.shared.into_iter().map(Spanned::into_inner).collect(),
         },
         steps,
+        ssh,
         envs,
     })
+}
+
+/// `~/x` from HOME; a relative path from deploy.toml's directory.
+fn expand_path(dir: &Path, p: &str) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    dir.join(p)
 }
 
 /// A path below the target's directory: relative, and never leaving it.
@@ -323,7 +373,6 @@ struct Raw {
     health: Option<RawHealth>,
     #[serde(default)]
     step: Vec<RawStep>,
-    #[allow(dead_code)]
     ssh: Option<RawSsh>,
     #[allow(dead_code)]
     notify: Option<RawNotify>,
@@ -399,13 +448,12 @@ struct RawStep {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 struct RawSsh {
     config: Option<String>,
     identity_file: Option<String>,
     #[serde(default)]
-    options: Vec<String>,
-    agent_path: Option<String>,
+    options: Vec<Spanned<String>>,
+    agent_path: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

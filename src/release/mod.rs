@@ -12,6 +12,8 @@ pub mod unpack;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -56,6 +58,19 @@ pub struct State {
     pub holder: Option<Holder>,
 }
 
+/// What `ship check ENV` learns of a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub writable: bool,
+    pub free_bytes: Option<u64>,
+    /// The ship version serving the target.
+    pub version: String,
+    pub locked: bool,
+    pub holder: Option<Holder>,
+    /// Why a deploy to it would fail, if it would.
+    pub error: Option<String>,
+}
+
 /// A shell command to run on the target, in a release directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepRequest {
@@ -80,11 +95,18 @@ pub struct StepResult {
 pub struct Site {
     root: PathBuf,
     lock: Option<lock::Lock>,
+    /// Set when whoever asked for the work is gone: running steps are stopped.
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Site {
     pub fn new(root: impl Into<PathBuf>) -> Site {
-        Site { root: root.into(), lock: None }
+        Site { root: root.into(), lock: None, cancel: None }
+    }
+
+    /// Stop running steps (their whole process group) when `flag` is set.
+    pub fn cancel_on(&mut self, flag: Arc<AtomicBool>) {
+        self.cancel = Some(flag);
     }
 
     pub fn root(&self) -> &Path {
@@ -111,6 +133,23 @@ impl Site {
         self.meta().join("lock")
     }
 
+    /// The long-lived lock of `ship lock`: a file that deploys respect until `ship unlock`.
+    fn hold_path(&self) -> PathBuf {
+        self.meta().join("lock.held")
+    }
+
+    fn held_by(&self) -> Option<Holder> {
+        let text = fs::read_to_string(self.hold_path()).ok()?;
+        Some(serde_json::from_str(&text).unwrap_or_else(|_| Holder {
+            user: "?".into(),
+            host: "?".into(),
+            pid: 0,
+            command: "ship lock".into(),
+            since: "?".into(),
+            reason: Some(text.trim().to_string()),
+        }))
+    }
+
     /// Create the layout if it is missing.
     pub fn prepare(&self) -> Result<()> {
         for dir in [
@@ -133,6 +172,9 @@ impl Site {
         self.prepare()?;
         match lock::try_lock(&self.lock_path(), holder)? {
             Ok(lock) => {
+                if let Some(held) = self.held_by() {
+                    return Ok(Err(Some(held)));
+                }
                 self.lock = Some(lock);
                 let tmp = self.meta().join("tmp");
                 for entry in fs::read_dir(&tmp)? {
@@ -151,6 +193,62 @@ impl Site {
 
     pub fn unlock(&mut self) {
         self.lock = None;
+    }
+
+    /// `ship lock`: hold the target for `holder` until `release_hold`, beyond this process.
+    pub fn hold(&mut self, holder: &Holder) -> Result<Result<(), Option<Holder>>> {
+        match self.lock(holder)? {
+            Ok(()) => {
+                let mut tmp = tempfile::NamedTempFile::new_in(self.meta().join("tmp"))?;
+                std::io::Write::write_all(&mut tmp, &serde_json::to_vec(holder)?)?;
+                tmp.persist(self.hold_path())?;
+                sync_dir(&self.meta())?;
+                self.unlock();
+                Ok(Ok(()))
+            }
+            Err(other) => Ok(Err(other)),
+        }
+    }
+
+    /// `ship unlock`: end a `ship lock`. Returns who held it (`None`: nobody did). Refused
+    /// while a deploy holds the target.
+    pub fn release_hold(&mut self) -> Result<Result<Option<Holder>, Option<Holder>>> {
+        self.prepare()?;
+        match lock::try_lock(&self.lock_path(), &Holder::me("ship unlock"))? {
+            Ok(_lock) => {
+                let held = self.held_by();
+                match fs::remove_file(self.hold_path()) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
+                Ok(Ok(held))
+            }
+            Err(holder) => Ok(Err(holder)),
+        }
+    }
+
+    /// What `ship check ENV` reports of this target, changing nothing.
+    pub fn check(&self) -> Result<Check> {
+        let existing = self.root.ancestors().find(|p| p.exists()).unwrap_or(Path::new("/"));
+        let is_dir = existing.is_dir();
+        let writable = is_dir && rustix::fs::access(existing, rustix::fs::Access::WRITE_OK).is_ok();
+        let free_bytes = rustix::fs::statvfs(existing).ok().map(|s| s.f_bavail * s.f_frsize);
+        let state = self.state()?;
+        let error = if !is_dir {
+            Some(format!("{} is not a directory, so {} cannot be created", existing.display(), self.root.display()))
+        } else if !writable {
+            Some(format!("{} is not writable by {}", existing.display(), crate::clock::user()))
+        } else {
+            None
+        };
+        Ok(Check {
+            writable,
+            free_bytes,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            locked: state.locked,
+            holder: state.holder,
+            error,
+        })
     }
 
     fn require_lock(&self) -> Result<()> {
@@ -236,7 +334,11 @@ impl Site {
             .map(|id| (ledger.releases.get(id).map(|i| i.last_seen.clone()).unwrap_or_default(), describe(id)))
             .collect();
         releases.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.release.cmp(&b.1.release)));
-        let holder = if self.lock.is_some() { None } else { lock::probe(&self.lock_path())? };
+        let holder = match self.held_by() {
+            Some(held) => Some(Some(held)),
+            None if self.lock.is_some() => None,
+            None => lock::probe(&self.lock_path())?,
+        };
         Ok(State {
             confirmed: current.is_some() && ledger.stack.last() == current.as_ref(),
             current: current.as_deref().map(describe),
@@ -364,12 +466,24 @@ impl Site {
         let start = Instant::now();
         let timeout = req.timeout_ms.map(Duration::from_millis);
         if let Some(unless) = &req.unless {
-            let shell = crate::process::Shell { script: unless, cwd: &cwd, env: &req.env, timeout, cancel: None };
+            let shell = crate::process::Shell {
+                script: unless,
+                cwd: &cwd,
+                env: &req.env,
+                timeout,
+                cancel: self.cancel.as_deref(),
+            };
             if crate::process::run(&shell, &mut |_| {})?.success() {
                 return Ok(StepResult { skipped: true, ended: Ended::Exited(Some(0)), duration_ms: ms(start) });
             }
         }
-        let shell = crate::process::Shell { script: &req.run, cwd: &cwd, env: &req.env, timeout, cancel: None };
+        let shell = crate::process::Shell {
+            script: &req.run,
+            cwd: &cwd,
+            env: &req.env,
+            timeout,
+            cancel: self.cancel.as_deref(),
+        };
         let ended = crate::process::run(&shell, on_line)?;
         Ok(StepResult { skipped: false, ended, duration_ms: ms(start) })
     }
@@ -382,7 +496,7 @@ impl Site {
             cwd: &cwd,
             env,
             timeout: Some(Duration::from_secs(30)),
-            cancel: None,
+            cancel: self.cancel.as_deref(),
         };
         Ok(crate::process::run(&shell, &mut |_| {})?.success())
     }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Holder, Record, Site, State, StepRequest, StepResult};
+use super::{Check, Holder, Record, Site, State, StepRequest, StepResult};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -13,6 +13,12 @@ pub enum Request {
         holder: Holder,
     },
     Unlock,
+    /// `ship lock`: hold the target beyond this connection, until `ReleaseHold`.
+    Hold {
+        holder: Holder,
+    },
+    ReleaseHold,
+    Check,
     State,
     HasArtifact {
         sha256: String,
@@ -51,6 +57,8 @@ pub enum Request {
 pub enum Reply {
     Done,
     Locked { holder: Option<Holder> },
+    Released { holder: Option<Holder> },
+    Check { check: Check },
     State { state: Box<State> },
     Bool { value: bool },
     Staged { release: String, reused: bool },
@@ -68,6 +76,15 @@ pub fn handle(site: &mut Site, request: Request, on_line: &mut dyn FnMut(&str)) 
             Ok(()) => Reply::Done,
             Err(holder) => Reply::Locked { holder },
         },
+        Request::Hold { holder } => match site.hold(&holder)? {
+            Ok(()) => Reply::Done,
+            Err(holder) => Reply::Locked { holder },
+        },
+        Request::ReleaseHold => match site.release_hold()? {
+            Ok(holder) => Reply::Released { holder },
+            Err(holder) => Reply::Locked { holder },
+        },
+        Request::Check => Reply::Check { check: site.check()? },
         Request::Unlock => {
             site.unlock();
             Reply::Done

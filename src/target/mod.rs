@@ -4,11 +4,13 @@
 //! This layer moves requests and bytes; it never decides what to do with a target.
 
 mod local;
+pub mod protocol;
+mod ssh;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use crate::artifact::Artifact;
-use crate::config::TargetSpec;
+use crate::config::{SshConfig, TargetSpec};
 use crate::error::LockedError;
 use crate::release::ops::{Reply, Request};
 use crate::release::{Holder, Record, State, StepRequest, StepResult};
@@ -26,12 +28,10 @@ pub trait Target: Send {
 }
 
 /// Open a connection to the target.
-pub fn connect(spec: &TargetSpec) -> Result<Box<dyn Target>> {
+pub fn connect(spec: &TargetSpec, ssh: &SshConfig) -> Result<Box<dyn Target>> {
     match spec {
         TargetSpec::Local { .. } => Ok(Box::new(LocalTarget::new(spec.clone()))),
-        TargetSpec::Ssh { .. } => bail!(crate::usage!(
-            "{spec}: ssh:// targets are not supported by this build of ship yet; use local: targets"
-        )),
+        TargetSpec::Ssh { .. } => Ok(Box::new(ssh::SshTarget::connect(spec, ssh)?)),
     }
 }
 
@@ -45,14 +45,52 @@ impl dyn Target + '_ {
         self.call(request, &mut |_| {})
     }
 
-    pub fn lock(&mut self, holder: &Holder) -> Result<()> {
-        match self.ask(Request::Lock { holder: holder.clone() })? {
-            Reply::Done => Ok(()),
-            Reply::Locked { holder } => Err(LockedError {
-                target: self.spec().to_string(),
-                holder: holder.map_or_else(|| "another process (it left no name)".to_string(), |h| h.to_string()),
+    fn locked(&self, holder: Option<Holder>) -> anyhow::Error {
+        LockedError {
+            target: self.spec().to_string(),
+            holder: holder.map_or_else(|| "another process (it left no name)".to_string(), |h| h.to_string()),
+        }
+        .into()
+    }
+
+    /// Take the target's lock for this connection. With `wait`, keep trying that long.
+    pub fn lock(&mut self, holder: &Holder, wait: Option<std::time::Duration>) -> Result<()> {
+        let deadline = wait.map(|w| std::time::Instant::now() + w);
+        loop {
+            match self.ask(Request::Lock { holder: holder.clone() })? {
+                Reply::Done => return Ok(()),
+                Reply::Locked { holder } => match deadline {
+                    Some(d) if std::time::Instant::now() < d => {
+                        std::thread::sleep(std::time::Duration::from_millis(200))
+                    }
+                    _ => return Err(self.locked(holder)),
+                },
+                other => return Err(unexpected(self.spec(), other)),
             }
-            .into()),
+        }
+    }
+
+    /// `ship lock`: hold the target beyond this process, until `release_hold`.
+    pub fn hold(&mut self, holder: &Holder) -> Result<()> {
+        match self.ask(Request::Hold { holder: holder.clone() })? {
+            Reply::Done => Ok(()),
+            Reply::Locked { holder } => Err(self.locked(holder)),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
+    /// End a `ship lock`; returns who held it (`None`: nobody did).
+    pub fn release_hold(&mut self) -> Result<Option<Holder>> {
+        match self.ask(Request::ReleaseHold)? {
+            Reply::Released { holder } => Ok(holder),
+            Reply::Locked { holder } => Err(self.locked(holder)),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
+    pub fn check(&mut self) -> Result<crate::release::Check> {
+        match self.ask(Request::Check)? {
+            Reply::Check { check } => Ok(check),
             other => Err(unexpected(self.spec(), other)),
         }
     }

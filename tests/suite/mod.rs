@@ -1,4 +1,5 @@
 mod harness;
+mod sshd;
 
 mod artifacts;
 mod cli;
@@ -6,4 +7,5 @@ mod config;
 mod deploy;
 mod failures;
 mod rollback;
+mod ssh;
 mod status;

@@ -1,0 +1,168 @@
+//! `ship agent`: serves on-target operations over stdin/stdout for a ship on another machine.
+//!
+//! It is started by ship itself through OpenSSH. The same [`ops::handle`] serves local
+//! targets in-process, so there is one implementation of every operation. When the
+//! connection drops, stdin ends: the agent notices at once, stops the steps it started
+//! (their whole process group), and exits, which releases the target's lock.
+
+use std::io::{BufReader, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+use anyhow::{Result, bail};
+
+use crate::error::Exit;
+use crate::release::Site;
+use crate::release::ops;
+use crate::target::protocol::{self, FromAgent, PROTOCOL, ToAgent};
+
+/// What the reader thread passes on.
+enum Incoming {
+    Message(ToAgent),
+    Bytes(Vec<u8>),
+    /// The connection ended or spoke garbage: stop.
+    End(Option<String>),
+}
+
+pub fn serve(path: &Path) -> Result<Exit> {
+    if !path.is_absolute() {
+        bail!(crate::usage!("agent: --path must be absolute"));
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut site = Site::new(path);
+    site.cancel_on(cancel.clone());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    protocol::send(&mut out, &FromAgent::Hello { protocol: PROTOCOL, version: env!("CARGO_PKG_VERSION").to_string() })?;
+
+    let (tx, rx) = mpsc::sync_channel::<Incoming>(16);
+    let reader_cancel = cancel.clone();
+    std::thread::spawn(move || read_loop(tx, &reader_cancel));
+
+    loop {
+        let message = match rx.recv() {
+            Ok(Incoming::Message(m)) => m,
+            Ok(Incoming::End(Some(why))) => {
+                // stderr reaches the deploying ship through ssh.
+                let _ = writeln!(std::io::stderr(), "ship agent: {why}");
+                break;
+            }
+            // The connection ended, or bytes came that no message announced.
+            _ => break,
+        };
+        let answer = match message {
+            ToAgent::Call { request } => {
+                let mut failed_write = false;
+                let mut on_line = |line: &str| {
+                    if protocol::send(&mut out, &FromAgent::Line { line: line.to_string() }).is_err() {
+                        failed_write = true;
+                    }
+                };
+                let result = ops::handle(&mut site, *request, &mut on_line);
+                if failed_write {
+                    break;
+                }
+                result
+            }
+            ToAgent::Artifact { sha256, size } => {
+                let mut reader = ChannelReader { rx: &rx, remaining: size, buf: Vec::new(), pos: 0 };
+                let result = site.receive_artifact(&sha256, &mut reader).map(|()| ops::Reply::Done);
+                if result.is_err() {
+                    // Keep the stream in step: swallow what is left of the bytes.
+                    if std::io::copy(&mut reader, &mut std::io::sink()).is_err() {
+                        break;
+                    }
+                }
+                result
+            }
+        };
+        let message = match answer {
+            Ok(reply) => FromAgent::Reply { reply },
+            Err(e) => FromAgent::Error { message: format!("{e:#}") },
+        };
+        if protocol::send(&mut out, &message).is_err() {
+            break;
+        }
+    }
+    cancel.store(true, Ordering::SeqCst);
+    Ok(Exit::Success)
+}
+
+/// Read messages (and artifact bytes) from stdin until it ends; then raise `cancel`.
+fn read_loop(tx: mpsc::SyncSender<Incoming>, cancel: &AtomicBool) {
+    let mut input = BufReader::with_capacity(256 * 1024, std::io::stdin().lock());
+    let end = loop {
+        let line = match protocol::read_line(&mut input) {
+            Ok(Some(line)) => line,
+            Ok(None) => break None,
+            Err(e) => break Some(format!("bad input: {e}")),
+        };
+        let message: ToAgent = match serde_json::from_str(&line) {
+            Ok(m) => m,
+            Err(e) => break Some(format!("not a message of protocol {PROTOCOL}: {e}")),
+        };
+        let bytes = match &message {
+            ToAgent::Artifact { size, .. } => *size,
+            ToAgent::Call { .. } => 0,
+        };
+        if tx.send(Incoming::Message(message)).is_err() {
+            return;
+        }
+        let mut left = bytes;
+        while left > 0 {
+            let mut chunk = vec![0u8; left.min(256 * 1024) as usize];
+            match input.read(&mut chunk) {
+                Ok(0) | Err(_) => {
+                    cancel.store(true, Ordering::SeqCst);
+                    let _ = tx.send(Incoming::End(Some("the artifact stream was cut short".into())));
+                    return;
+                }
+                Ok(n) => {
+                    chunk.truncate(n);
+                    left -= n as u64;
+                    if tx.send(Incoming::Bytes(chunk)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    cancel.store(true, Ordering::SeqCst);
+    let _ = tx.send(Incoming::End(end));
+}
+
+/// The artifact's bytes, as they arrive from the reader thread.
+struct ChannelReader<'a> {
+    rx: &'a mpsc::Receiver<Incoming>,
+    remaining: u64,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.buf.len() {
+            if self.remaining == 0 {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Incoming::Bytes(bytes)) => {
+                    self.remaining -= bytes.len() as u64;
+                    self.buf = bytes;
+                    self.pos = 0;
+                }
+                _ => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the artifact stream was cut short",
+                    ));
+                }
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}

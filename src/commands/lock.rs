@@ -1,0 +1,52 @@
+//! `ship lock ENV` / `ship unlock ENV`: a long-lived lock, with a reason, that deploys and
+//! rollbacks respect (exit 3 naming the holder) until it is lifted.
+
+use anyhow::Result;
+
+use super::Ctx;
+use crate::error::Exit;
+use crate::release::Holder;
+
+pub fn lock(cx: &Ctx, env_name: &str, reason: Option<String>) -> Result<Exit> {
+    let config = cx.config()?;
+    let env = config.env(env_name)?;
+    let mut targets = super::connect_all(env, &config)?;
+    let mut holder = Holder::me(&format!("ship lock {env_name}"));
+    holder.reason = reason;
+    for i in 0..targets.len() {
+        if let Err(e) = targets[i].hold(&holder) {
+            // All or nothing: lift what this command already took.
+            for target in &mut targets[..i] {
+                let _ = target.release_hold();
+            }
+            return Err(e);
+        }
+    }
+    let names: Vec<String> = targets.iter().map(|t| t.spec().to_string()).collect();
+    if cx.ui.json() {
+        cx.ui.out_json(&serde_json::json!({ "env": env.name, "locked": true, "holder": holder, "targets": names }))?;
+    } else {
+        cx.ui.out(&format!("Locked {} ({} target(s)) until `ship unlock {}`.", env.name, names.len(), env.name))?;
+    }
+    Ok(Exit::Success)
+}
+
+pub fn unlock(cx: &Ctx, env_name: &str) -> Result<Exit> {
+    let config = cx.config()?;
+    let env = config.env(env_name)?;
+    let mut targets = super::connect_all(env, &config)?;
+    let mut lifted = Vec::new();
+    for target in &mut targets {
+        if let Some(holder) = target.release_hold()? {
+            lifted.push(serde_json::json!({ "target": target.spec().to_string(), "holder": holder }));
+        }
+    }
+    if cx.ui.json() {
+        cx.ui.out_json(&serde_json::json!({ "env": env.name, "locked": false, "lifted": lifted }))?;
+    } else if lifted.is_empty() {
+        cx.ui.out(&format!("{} was not locked.", env.name))?;
+    } else {
+        cx.ui.out(&format!("Unlocked {} ({} target(s)).", env.name, lifted.len()))?;
+    }
+    Ok(Exit::Success)
+}

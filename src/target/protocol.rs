@@ -1,0 +1,57 @@
+//! The agent protocol: line-delimited JSON over the SSH channel, like git and rsync speak.
+//!
+//! The agent greets first with its protocol number. Then the client sends one message at a
+//! time and reads until its answer: any number of `line`s (step output, as it happens), then
+//! one `reply` or `error`. An `artifact` message is followed by exactly `size` raw bytes.
+//! Anything else on either side ends the session with an error; nothing is guessed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::release::ops::{Reply, Request};
+
+/// Bumped whenever a message changes shape. Peers with different numbers refuse each other.
+pub const PROTOCOL: u32 = 1;
+
+/// The longest line either side accepts (a journal can be long; a step line cannot).
+pub const MAX_LINE: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToAgent {
+    Call { request: Box<Request> },
+    Artifact { sha256: String, size: u64 },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FromAgent {
+    Hello { protocol: u32, version: String },
+    Line { line: String },
+    Reply { reply: Reply },
+    Error { message: String },
+}
+
+/// Read one `\n`-terminated line, refusing lines longer than [`MAX_LINE`]. `Ok(None)` at EOF.
+pub fn read_line(reader: &mut impl std::io::BufRead) -> std::io::Result<Option<String>> {
+    let mut buf = Vec::new();
+    let n = std::io::BufRead::read_until(&mut std::io::Read::take(&mut *reader, MAX_LINE as u64 + 1), b'\n', &mut buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() != Some(&b'\n') {
+        let why = if buf.len() > MAX_LINE { "a line longer than the protocol allows" } else { "a truncated line" };
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
+    }
+    buf.pop();
+    String::from_utf8(buf)
+        .map(Some)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "a line that is not UTF-8"))
+}
+
+/// Write one message as a line and flush it.
+pub fn send<T: Serialize>(out: &mut impl std::io::Write, message: &T) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(message).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    out.write_all(&line)?;
+    out.flush()
+}

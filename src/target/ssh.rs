@@ -1,0 +1,402 @@
+//! `ssh://` targets: the system OpenSSH client runs `ship agent` on the host, and requests
+//! travel over that one channel.
+//!
+//! The user's ~/.ssh/config, agent, ProxyJump and known_hosts apply as usual. Host keys are
+//! always checked (`StrictHostKeyChecking=yes`, never an auto-accept) and ssh never prompts
+//! (`BatchMode=yes`). Connections are multiplexed through a ControlMaster socket in a private
+//! directory, kept for 60 s after use so the next command reuses it.
+//!
+//! One ssh session carries everything: a small POSIX sh script starts the agent if the host
+//! has this very build (content-addressed under `<path>/.ship/bin/`), and otherwise asks for
+//! it, receives it, checks its sha256, renames it into place and starts it.
+
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use super::Target;
+use super::protocol::{self, FromAgent, PROTOCOL, ToAgent};
+use crate::artifact::Artifact;
+use crate::config::{SshConfig, TargetSpec};
+use crate::release::ops::{Reply, Request};
+
+/// How long to wait for the agent's greeting (after ssh itself has connected or failed).
+const HELLO_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The script the host's login shell runs, with the target path, this build's version and
+/// binary sha256, and `agent_path` as `$1`..`$4`. Values are arguments, never script text.
+const BOOTSTRAP: &str = r#"path=$1 version=$2 hash=$3 agent=$4
+if [ -n "$agent" ]; then
+  if [ -x "$agent" ]; then exec "$agent" agent --path "$path"; fi
+  echo "SHIP-BOOTSTRAP missing-agent"; exit 0
+fi
+bin="$path/.ship/bin/ship-$hash"
+if [ -x "$bin" ]; then exec "$bin" agent --path "$path"; fi
+echo "SHIP-BOOTSTRAP need $(uname -sm)"
+IFS= read -r answer || exit 0
+case "$answer" in "upload "*) ;; *) exit 0 ;; esac
+size=${answer#upload }
+mkdir -p "$path/.ship/bin" || exit 0
+tmp="$path/.ship/bin/.upload-$$"
+head -c "$size" > "$tmp" || { rm -f "$tmp"; exit 0; }
+if command -v sha256sum >/dev/null 2>&1; then got=$(sha256sum "$tmp"); else got=$(shasum -a 256 "$tmp"); fi
+got=${got%% *}
+if [ "$got" != "$hash" ]; then rm -f "$tmp"; echo "SHIP-BOOTSTRAP corrupt $got"; exit 0; fi
+chmod 755 "$tmp" && mv -f "$tmp" "$bin" && exec "$bin" agent --path "$path"
+echo "SHIP-BOOTSTRAP failed"
+"#;
+
+/// What the reader thread passes on: a line from the agent, or the end of the stream.
+type Incoming = Result<String, String>;
+
+pub struct SshTarget {
+    spec: TargetSpec,
+    child: Child,
+    input: Option<BufWriter<ChildStdin>>,
+    lines: mpsc::Receiver<Incoming>,
+    stderr: Arc<Mutex<String>>,
+    /// Set once the session failed: every later call fails at once with this.
+    broken: Option<String>,
+}
+
+/// This running binary's path and sha256, computed once.
+fn own_binary() -> Result<&'static (PathBuf, String, u64)> {
+    static OWN: OnceLock<Result<(PathBuf, String, u64), String>> = OnceLock::new();
+    OWN.get_or_init(|| {
+        let path = std::env::current_exe().map_err(|e| format!("finding ship's own binary: {e}"))?;
+        let file = std::fs::File::open(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let (sha, size) = crate::digest::sha256_reader(file).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        Ok((path, sha, size))
+    })
+    .as_ref()
+    .map_err(|e| anyhow!("{e}"))
+}
+
+/// `Linux x86_64`, as `uname -sm` prints it.
+fn local_platform() -> String {
+    let u = rustix::system::uname();
+    format!("{} {}", u.sysname().to_string_lossy(), u.machine().to_string_lossy())
+}
+
+/// Quote a value for the remote POSIX shell: `'...'`, with `'` written as `'\''`.
+fn quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+/// The private directory of ControlMaster sockets (mode 0700). Socket paths are limited
+/// to about 100 bytes, so a long cache path falls back to /tmp/ship-<uid>.
+fn control_dir() -> Result<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let preferred = crate::artifact::store::cache_root()?.join("ssh");
+    let dir = if preferred.as_os_str().len() <= 60 {
+        preferred
+    } else {
+        PathBuf::from(format!("/tmp/ship-{}", rustix::process::getuid().as_raw()))
+    };
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
+    let meta = std::fs::symlink_metadata(&dir)?;
+    if !meta.is_dir() || meta.uid() != rustix::process::getuid().as_raw() {
+        bail!("{} is not a directory of this user's; refusing to keep ssh sockets there", dir.display());
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(dir)
+}
+
+/// The `ssh` command for a target, up to and including the destination.
+pub fn ssh_command(spec: &TargetSpec, cfg: &SshConfig) -> Result<Command> {
+    let TargetSpec::Ssh { user, host, port, .. } = spec else {
+        bail!("{spec} is not an ssh target");
+    };
+    let mut cmd = Command::new("ssh");
+    // ssh takes the first value it sees for an option: these come first so they hold.
+    cmd.args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"]);
+    if let Some(file) = &cfg.config {
+        cmd.arg("-F").arg(file);
+    }
+    if let Some(identity) = &cfg.identity_file {
+        cmd.arg("-i").arg(identity);
+    }
+    for option in &cfg.options {
+        cmd.arg("-o").arg(option);
+    }
+    let control = control_dir()?.join("%C");
+    cmd.arg("-o").arg("ControlMaster=auto");
+    cmd.arg("-o").arg(format!("ControlPath={}", control.display()));
+    cmd.args(["-o", "ControlPersist=60", "-T"]);
+    if let Some(port) = port {
+        cmd.arg("-p").arg(port.to_string());
+    }
+    if let Some(user) = user {
+        cmd.arg("-l").arg(user);
+    }
+    cmd.arg(host);
+    Ok(cmd)
+}
+
+impl SshTarget {
+    pub fn connect(spec: &TargetSpec, cfg: &SshConfig) -> Result<SshTarget> {
+        let (_, hash, _) = own_binary()?;
+        let path = spec.path().to_str().ok_or_else(|| anyhow!("{spec}: the path is not UTF-8"))?;
+        let remote = format!(
+            "sh -c {} ship-bootstrap {} {} {} {}",
+            quote(BOOTSTRAP),
+            quote(path),
+            quote(env!("CARGO_PKG_VERSION")),
+            quote(hash),
+            quote(cfg.agent_path.as_deref().unwrap_or(""))
+        );
+        let mut cmd = ssh_command(spec, cfg)?;
+        cmd.arg(remote).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().context("starting ssh (is the OpenSSH client installed?)")?;
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let input = child.stdin.take().map(BufWriter::new);
+
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let item = match protocol::read_line(&mut reader) {
+                    Ok(Some(line)) => Ok(line),
+                    Ok(None) => Err("the connection closed".to_string()),
+                    Err(e) => Err(format!("the agent sent {e}")),
+                };
+                let end = item.is_err();
+                if tx.send(item).is_err() || end {
+                    break;
+                }
+            }
+        });
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut log = sink.lock().unwrap_or_else(|p| p.into_inner());
+                log.push_str(&line);
+                log.push('\n');
+                if log.len() > 8192 {
+                    let cut = log.len() - 4096;
+                    let cut = (cut..log.len()).find(|i| log.is_char_boundary(*i)).unwrap_or(0);
+                    log.drain(..cut);
+                }
+            }
+        });
+
+        let mut target = SshTarget { spec: spec.clone(), child, input, lines, stderr: log, broken: None };
+        if let Err(e) = target.handshake(cfg) {
+            target.close();
+            return Err(e);
+        }
+        Ok(target)
+    }
+
+    /// Read the agent's greeting, uploading this build first if the host asks for it.
+    fn handshake(&mut self, cfg: &SshConfig) -> Result<()> {
+        let mut first = self.next_line(Some(HELLO_TIMEOUT))?;
+        if let Some(rest) = first.strip_prefix("SHIP-BOOTSTRAP ") {
+            let (word, detail) = rest.split_once(' ').unwrap_or((rest, ""));
+            match word {
+                "need" => {
+                    let local = local_platform();
+                    if detail != local {
+                        let _ = self.write_raw(b"stop\n");
+                        bail!(
+                            "{}: the host runs {detail} and this ship is built for {local}, so it cannot upload itself; \
+                             install ship {} there and set `agent_path` in [ssh] to its path",
+                            self.spec,
+                            env!("CARGO_PKG_VERSION")
+                        );
+                    }
+                    let (path, _, size) = own_binary()?;
+                    self.write_raw(format!("upload {size}\n").as_bytes())?;
+                    let mut file = std::fs::File::open(path)?;
+                    let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
+                    std::io::copy(&mut file, input).with_context(|| format!("{}: uploading ship", self.spec))?;
+                    input.flush()?;
+                    first = self.next_line(Some(HELLO_TIMEOUT))?;
+                }
+                "missing-agent" => bail!(
+                    "{}: agent_path {} is not an executable on the host; install ship there or remove agent_path to let ship upload itself",
+                    self.spec,
+                    cfg.agent_path.as_deref().unwrap_or("")
+                ),
+                "corrupt" => {
+                    bail!("{}: the uploaded ship arrived corrupt (sha256 {detail}); nothing was run", self.spec)
+                }
+                _ => bail!(
+                    "{}: installing ship on the host failed (is {} writable?)",
+                    self.spec,
+                    self.spec.path().display()
+                ),
+            }
+        }
+        match serde_json::from_str::<FromAgent>(&first) {
+            Ok(FromAgent::Hello { protocol, version }) if protocol == PROTOCOL => {
+                let _ = version;
+                Ok(())
+            }
+            Ok(FromAgent::Hello { protocol, version }) => bail!(
+                "{}: the agent there is ship {version}, speaking protocol {protocol}; this ship {} speaks protocol {PROTOCOL}. \
+                 Install a matching ship there, or remove `agent_path` to let ship upload itself",
+                self.spec,
+                env!("CARGO_PKG_VERSION")
+            ),
+            _ => bail!("{}: expected ship's agent, got unexpected output: {}", self.spec, clip(&first)),
+        }
+    }
+
+    /// What ssh said on stderr, for error messages.
+    fn ssh_said(&self) -> String {
+        let log = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+        let text = log.trim();
+        if text.is_empty() { String::new() } else { format!(": ssh said: {}", text.replace('\n', " | ")) }
+    }
+
+    fn next_line(&mut self, timeout: Option<Duration>) -> Result<String> {
+        if let Some(why) = &self.broken {
+            bail!("{why}");
+        }
+        let item = match timeout {
+            Some(t) => match self.lines.recv_timeout(t) {
+                Ok(item) => item,
+                Err(mpsc::RecvTimeoutError::Timeout) => Err(format!("no answer within {}s", t.as_secs())),
+                Err(mpsc::RecvTimeoutError::Disconnected) => Err("the connection closed".into()),
+            },
+            None => self.lines.recv().unwrap_or_else(|_| Err("the connection closed".into())),
+        };
+        item.map_err(|why| {
+            // Give ssh a moment to say why it went away.
+            std::thread::sleep(Duration::from_millis(50));
+            let mut message = format!("{}: {why}{}", self.spec, self.ssh_said());
+            if message.contains("Host key verification failed") {
+                message.push_str(&format!(
+                    " (the host's key is not in known_hosts, or has changed: check it, then add it with `ssh {}` or ssh-keyscan)",
+                    self.spec.host()
+                ));
+            }
+            self.broken = Some(message.clone());
+            anyhow!(message)
+        })
+    }
+
+    fn next(&mut self) -> Result<FromAgent> {
+        let line = self.next_line(None)?;
+        serde_json::from_str(&line).map_err(|_| {
+            let message = format!("{}: protocol error: unexpected output from the agent: {}", self.spec, clip(&line));
+            self.broken = Some(message.clone());
+            anyhow!(message)
+        })
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) -> Result<()> {
+        let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
+        input.write_all(bytes).and_then(|()| input.flush()).map_err(|e| anyhow!("{}: writing to ssh: {e}", self.spec))
+    }
+
+    fn send(&mut self, message: &ToAgent) -> Result<()> {
+        if let Some(why) = &self.broken {
+            bail!("{why}");
+        }
+        let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
+        if let Err(e) = protocol::send(input, message) {
+            let message = format!("{}: the connection closed ({e}){}", self.spec, self.ssh_said());
+            self.broken = Some(message.clone());
+            bail!(message);
+        }
+        Ok(())
+    }
+
+    /// Read the answer to the message just sent: step output lines, then a reply.
+    fn answer(&mut self, on_line: &mut dyn FnMut(&str)) -> Result<Reply> {
+        loop {
+            match self.next()? {
+                FromAgent::Line { line } => on_line(&line),
+                FromAgent::Reply { reply } => return Ok(reply),
+                FromAgent::Error { message } => bail!("{message}"),
+                FromAgent::Hello { .. } => bail!("{}: protocol error: a second greeting", self.spec),
+            }
+        }
+    }
+
+    /// End the session: the agent sees stdin close and exits, releasing the lock.
+    fn close(&mut self) {
+        drop(self.input.take());
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn clip(text: &str) -> String {
+    let mut s: String = text.chars().take(200).collect();
+    if s.len() < text.len() {
+        s.push_str("...");
+    }
+    s
+}
+
+impl Target for SshTarget {
+    fn spec(&self) -> &TargetSpec {
+        &self.spec
+    }
+
+    fn call(&mut self, request: Request, on_line: &mut dyn FnMut(&str)) -> Result<Reply> {
+        self.send(&ToAgent::Call { request: Box::new(request) })?;
+        self.answer(on_line).with_context(|| format!("on {}", self.spec))
+    }
+
+    fn send_artifact(&mut self, artifact: &Artifact) -> Result<()> {
+        let size = std::fs::metadata(&artifact.path)?.len();
+        self.send(&ToAgent::Artifact { sha256: artifact.sha256.clone(), size })?;
+        let mut file = std::fs::File::open(&artifact.path)?;
+        let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
+        let copied =
+            std::io::copy(&mut std::io::Read::take(&mut file, size), input).and_then(|n| input.flush().map(|()| n));
+        if let Err(e) = copied {
+            let message = format!("{}: sending the artifact failed: {e}{}", self.spec, self.ssh_said());
+            self.broken = Some(message.clone());
+            bail!(message);
+        }
+        match self.answer(&mut |_| {})? {
+            Reply::Done => Ok(()),
+            other => bail!("{}: unexpected reply to an artifact: {other:?}", self.spec),
+        }
+    }
+}
+
+impl Drop for SshTarget {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_any_text() {
+        assert_eq!(quote("/srv/app"), "'/srv/app'");
+        assert_eq!(quote("it's $(rm -rf /)"), r"'it'\''s $(rm -rf /)'");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {}", quote("a'b\"c $x `y`")))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), "a'b\"c $x `y`");
+    }
+}

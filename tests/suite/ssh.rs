@@ -1,0 +1,306 @@
+//! `ssh://` targets against a real OpenSSH server on 127.0.0.1: the agent, its bootstrap,
+//! fleets, locks, and what happens when the deploying ship or the connection dies.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::harness::{Gate, Project, text};
+use super::sshd::Sshd;
+
+/// A project whose `staging` has `n` ssh targets (`target1`..), all on the test sshd.
+fn fleet(n: usize, extra: &str) -> Option<(Project, Sshd)> {
+    fleet_with_env(n, extra, |_| String::new())
+}
+
+/// `fleet`, with sessions on the server also getting `env(base dir)`.
+fn fleet_with_env(n: usize, extra: &str, env: impl FnOnce(&std::path::Path) -> String) -> Option<(Project, Sshd)> {
+    let p = Project::empty();
+    let sshd = Sshd::start_with_env(&p.base.join("sshd"), &env(&p.base))?;
+    let targets: Vec<String> =
+        (1..=n).map(|i| format!("\"ssh://target{i}{}\"", p.target(&format!("t{i}")).display())).collect();
+    p.write(
+        "deploy.toml",
+        &format!(
+            "[app]\nname = \"hello\"\n\n{}\n{extra}\n\n[env.staging]\ntargets = [{}]\n",
+            sshd.ssh_table(),
+            targets.join(", ")
+        ),
+    );
+    p.write("index.html", "version one\n");
+    p.write_exec("bin/healthy", "#!/bin/sh\ntest -f index.html\n");
+    p.commit("first");
+    p.tag("v1");
+    Some((p, sshd))
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn lock_is_free(p: &Project, target: &str) -> bool {
+    let lock = p.target(target).join(".ship/lock");
+    let Ok(file) = std::fs::OpenOptions::new().read(true).write(true).open(lock) else { return true };
+    file.try_lock().is_ok()
+}
+
+#[test]
+fn deploy_noop_rollback_status_and_history_over_ssh() {
+    let Some((p, _sshd)) = fleet(2, "[health]\ncommand = \"./bin/healthy\"\n") else { return };
+    let out = p.json(&["deploy", "staging"], 0);
+    assert_eq!(out["outcome"], "succeeded");
+    let v1 = p.live("t1").unwrap();
+    assert_eq!(p.live("t2").as_ref(), Some(&v1));
+    assert_eq!(p.live_file("t2", "index.html"), "version one\n");
+    // The host had no ship: this very binary was uploaded, content-addressed.
+    let bin = std::fs::read_dir(p.target("t1").join(".ship/bin")).unwrap().next().unwrap().unwrap().path();
+    let own = std::fs::read(assert_cmd::cargo::cargo_bin("ship")).unwrap();
+    assert_eq!(std::fs::read(&bin).unwrap(), own, "the uploaded agent is not this build");
+
+    let (stdout, stderr) = p.expect(&["deploy", "staging"], 0);
+    assert!(stdout.contains("up to date"), "{stdout}");
+    assert!(!stderr.contains("sending"), "{stderr}");
+
+    p.write("index.html", "version two\n");
+    p.commit("second");
+    p.expect(&["deploy", "staging"], 0);
+    assert_eq!(p.live_file("t1", "index.html"), "version two\n");
+    let rolled = p.json(&["rollback", "staging"], 0);
+    assert_eq!(rolled["outcome"], "succeeded");
+    assert_eq!(p.live("t1").as_ref(), Some(&v1));
+    assert_eq!(p.live("t2").as_ref(), Some(&v1));
+
+    let status = p.json(&["status", "staging", "--verify"], 0);
+    assert_eq!(status["consistent"], true);
+    assert_eq!(status["targets"][0]["current"]["version"], "v1");
+    assert_eq!(status["targets"][1]["verified"], true);
+    let history = p.json(&["history", "staging"], 0);
+    let kinds: Vec<&str> = history["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["rollback", "deploy", "deploy"]);
+
+    let check = p.json(&["check", "staging"], 0);
+    for t in check["targets"].as_array().unwrap() {
+        assert_eq!(t["reachable"], true);
+        assert_eq!(t["writable"], true);
+        assert_eq!(t["agent_version"], env!("CARGO_PKG_VERSION"));
+        assert!(t["free_bytes"].as_u64().unwrap() > 0);
+    }
+}
+
+#[test]
+fn eight_targets_four_at_a_time() {
+    let Some((p, _sshd)) = fleet(8, "") else { return };
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap() + "parallel = 4\n";
+    p.write("deploy.toml", &config);
+    p.commit("parallel");
+    let out = p.json(&["deploy", "staging"], 0);
+    assert_eq!(out["outcome"], "succeeded");
+    assert_eq!(out["targets"].as_array().unwrap().len(), 8);
+    let release = p.live("t1").unwrap();
+    for i in 1..=8 {
+        assert_eq!(p.live(&format!("t{i}")).as_ref(), Some(&release), "t{i}");
+    }
+    assert_eq!(p.json(&["deploy", "staging"], 0)["outcome"], "noop");
+}
+
+#[test]
+fn a_second_deploy_over_ssh_gets_exit_3_and_lock_wait_waits() {
+    let Some((p, _sshd)) = fleet(2, "") else { return };
+    let gate = Gate::new(&p);
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+    p.write("deploy.toml", &config.replace("[env.staging]", &format!("{}\n[env.staging]", gate.step())));
+    p.commit("gated");
+    let first = p.spawn(&["deploy", "staging"]);
+    gate.wait_started();
+    let (_, stderr) = p.expect(&["deploy", "staging"], 3);
+    assert!(stderr.contains("is locked by tester@"), "{stderr}");
+    assert!(stderr.contains("ship deploy staging"), "{stderr}");
+    // With --lock-wait the second deploy waits for the first, then finds nothing to do.
+    let second = p.spawn(&["--format", "json", "deploy", "staging", "--lock-wait", "60s"]);
+    std::thread::sleep(Duration::from_millis(500));
+    gate.open();
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let second = second.wait_with_output().unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    let out: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(out["outcome"], "noop");
+}
+
+/// A gated step that records its pid, so a test can tell whether it was stopped.
+fn pid_gate(p: &Project) -> (Gate, PathBuf, String) {
+    let gate = Gate::new(p);
+    let pid_file = p.base.join("step.pid");
+    let step = gate.step().replace("run = \"", &format!("run = \"echo $$ > {}; ", pid_file.display()));
+    (gate, pid_file, step)
+}
+
+fn alive(pid_file: &PathBuf) -> bool {
+    let pid = std::fs::read_to_string(pid_file).unwrap();
+    PathBuf::from(format!("/proc/{}", pid.trim())).exists()
+}
+
+#[test]
+fn sigkill_of_the_deploying_ship_stops_the_remote_side_and_a_rerun_finishes() {
+    let Some((p, _sshd)) = fleet(2, "") else { return };
+    p.expect(&["deploy", "staging"], 0);
+    let v1 = p.live("t1").unwrap();
+    let (gate, pid_file, step) = pid_gate(&p);
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+    p.write("deploy.toml", &config.replace("[env.staging]", &format!("{step}\n[env.staging]")));
+    p.write("index.html", "version two\n");
+    p.commit("second");
+    let mut child = p.spawn(&["deploy", "staging"]);
+    gate.wait_started();
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // The agent notices at once: the step's process group is stopped and the lock is free.
+    wait_until("the remote step is stopped", || !alive(&pid_file));
+    wait_until("the lock is released", || lock_is_free(&p, "t1") && lock_is_free(&p, "t2"));
+    assert_eq!(p.live("t1").as_ref(), Some(&v1), "nothing was switched");
+    assert_eq!(p.live("t2").as_ref(), Some(&v1));
+    gate.open();
+    let out = p.json(&["deploy", "staging"], 0);
+    assert_eq!(out["outcome"], "succeeded");
+    assert_eq!(p.live_file("t1", "index.html"), "version two\n");
+    assert_eq!(p.live_file("t2", "index.html"), "version two\n");
+}
+
+#[test]
+fn a_cut_connection_fails_the_deploy_and_leaves_targets_whole() {
+    let Some((p, sshd)) = fleet(1, "") else { return };
+    p.expect(&["deploy", "staging"], 0);
+    let v1 = p.live("t1").unwrap();
+    let (gate, pid_file, step) = pid_gate(&p);
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+    p.write("deploy.toml", &config.replace("[env.staging]", &format!("{step}\n[env.staging]")));
+    p.write("index.html", "version two\n");
+    p.commit("second");
+    let child = p.spawn(&["--format", "json", "deploy", "staging"]);
+    gate.wait_started();
+    // Cut every connection on the server side: SIGKILL sshd's session processes.
+    for pid in children_of(sshd.pid()) {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("connection closed") || stderr.contains("connection"), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["outcome"], "failed");
+    wait_until("the remote step is stopped", || !alive(&pid_file));
+    wait_until("the lock is released", || lock_is_free(&p, "t1"));
+    assert_eq!(p.live("t1").as_ref(), Some(&v1));
+    gate.open();
+    assert_eq!(p.json(&["deploy", "staging"], 0)["outcome"], "succeeded");
+}
+
+use std::process::Command;
+
+/// Processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        let ppid = after.split_whitespace().nth(1).and_then(|s| s.parse::<u32>().ok());
+        if ppid == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
+
+#[test]
+fn an_unknown_host_key_is_an_error_not_an_accept() {
+    let Some((p, _sshd)) = fleet(1, "") else { return };
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap().replace("ssh://target1", "ssh://nokey");
+    p.write("deploy.toml", &config);
+    p.commit("unknown host");
+    let (_, stderr) = p.expect(&["deploy", "staging"], 1);
+    assert!(stderr.contains("ssh://nokey"), "{stderr}");
+    assert!(stderr.contains("Host key verification failed"), "{stderr}");
+    assert!(stderr.contains("known_hosts"), "{stderr}");
+    assert!(!p.target("t1").exists(), "nothing was created");
+    let known = std::fs::read_to_string(p.base.join("sshd/empty_known_hosts")).unwrap();
+    assert_eq!(known, "", "the key was not accepted on first use");
+    let check = p.json(&["check", "staging"], 1);
+    assert!(check["targets"][0]["error"].as_str().unwrap().contains("Host key verification failed"));
+}
+
+#[test]
+fn a_host_on_another_platform_or_without_agent_path_says_how_to_fix_it() {
+    // The host reports another platform: its sessions find this `uname` first on PATH.
+    let setup = |base: &std::path::Path| {
+        let fakebin = base.join("fakebin");
+        std::fs::create_dir_all(&fakebin).unwrap();
+        let uname = fakebin.join("uname");
+        std::fs::write(&uname, "#!/bin/sh\necho Plan9 mips\n").unwrap();
+        std::fs::set_permissions(&uname, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        format!("PATH={}:/usr/bin:/bin", fakebin.display())
+    };
+    let Some((p, sshd)) = fleet_with_env(1, "", setup) else { return };
+    let (_, stderr) = p.expect(&["deploy", "staging"], 1);
+    assert!(stderr.contains("the host runs Plan9 mips"), "{stderr}");
+    assert!(stderr.contains("agent_path"), "{stderr}");
+    assert!(!p.target("t1").join("current").exists());
+
+    // agent_path that does not exist on the host.
+    let config = format!("{}\n", sshd.ssh_table().trim_end()) + "agent_path = \"/nonexistent/ship\"\n";
+    let whole = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+    let start = whole.find("[ssh]").unwrap();
+    let end = start + whole[start..].find("\n\n").unwrap();
+    p.write("deploy.toml", &format!("{}{}{}", &whole[..start], config.trim_end(), &whole[end..]));
+    p.commit("agent path");
+    let (_, stderr) = p.expect(&["deploy", "staging"], 1);
+    assert!(stderr.contains("agent_path /nonexistent/ship is not an executable"), "{stderr}");
+}
+
+#[test]
+fn a_peer_that_is_not_ships_agent_is_refused_without_a_hang() {
+    let Some((p, sshd)) = fleet(1, "") else { return };
+    let script = |name: &str, body: &str| {
+        let path = p.base.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        path
+    };
+    let garbage = script("garbage", "echo 'Welcome to the machine'");
+    let future = script("future", "echo '{\"hello\":{\"protocol\":99,\"version\":\"9.0.0\"}}'; sleep 5");
+    for (agent, expected) in
+        [(&garbage, "got unexpected output: Welcome to the machine"), (&future, "speaking protocol 99")]
+    {
+        let whole = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+        let start = whole.find("[ssh]").unwrap();
+        let end = start + whole[start..].find("\n\n").unwrap();
+        let table = format!("{}\nagent_path = \"{}\"", sshd.ssh_table().trim_end(), agent.display());
+        p.write("deploy.toml", &format!("{}{}{}", &whole[..start], table, &whole[end..]));
+        p.commit("agent");
+        let start = Instant::now();
+        let (_, stderr) = p.expect(&["deploy", "staging"], 1);
+        assert!(stderr.contains(expected), "{stderr}");
+        assert!(start.elapsed() < Duration::from_secs(30));
+        assert!(!p.target("t1").join("current").exists());
+    }
+}
+
+#[test]
+fn ship_lock_holds_every_target_until_unlock() {
+    let Some((p, _sshd)) = fleet(2, "") else { return };
+    let out = p.json(&["lock", "staging", "--reason", "database migration freeze"], 0);
+    assert_eq!(out["locked"], true);
+    let (_, stderr) = p.expect(&["deploy", "staging"], 3);
+    assert!(stderr.contains("reason: database migration freeze"), "{stderr}");
+    let status = p.json(&["status", "staging"], 0);
+    assert_eq!(status["targets"][1]["locked"], true);
+    assert!(status["targets"][1]["holder"].as_str().unwrap().contains("database migration freeze"));
+    let out = p.json(&["unlock", "staging"], 0);
+    assert_eq!(out["lifted"].as_array().unwrap().len(), 2);
+    p.expect(&["deploy", "staging"], 0);
+    let (stdout, _) = p.expect(&["unlock", "staging"], 0);
+    assert!(stdout.contains("was not locked"), "{stdout}");
+}
