@@ -40,12 +40,14 @@ pub fn serve(path: &Path) -> Result<Exit> {
     let reader_cancel = cancel.clone();
     std::thread::spawn(move || read_loop(tx, &reader_cancel));
 
+    let mut exit = Exit::Success;
     loop {
         let message = match rx.recv() {
             Ok(Incoming::Message(m)) => m,
             Ok(Incoming::End(Some(why))) => {
                 // stderr reaches the deploying ship through ssh.
-                let _ = writeln!(std::io::stderr(), "ship agent: {why}");
+                let _ = writeln!(std::io::stderr(), "ship agent: {why}; stopping");
+                exit = Exit::Error;
                 break;
             }
             // The connection ended, or bytes came that no message announced.
@@ -66,13 +68,16 @@ pub fn serve(path: &Path) -> Result<Exit> {
                 result
             }
             ToAgent::Artifact { sha256, size } => {
-                let mut reader = ChannelReader { rx: &rx, remaining: size, buf: Vec::new(), pos: 0 };
+                let mut reader = ChannelReader { rx: &rx, remaining: size, buf: Vec::new(), pos: 0, ended: None };
                 let result = site.receive_artifact(&sha256, &mut reader).map(|()| ops::Reply::Done);
                 if result.is_err() {
                     // Keep the stream in step: swallow what is left of the bytes.
-                    if std::io::copy(&mut reader, &mut std::io::sink()).is_err() {
-                        break;
-                    }
+                    let _ = std::io::copy(&mut reader, &mut std::io::sink());
+                }
+                if let Some(why) = reader.ended {
+                    let _ = writeln!(std::io::stderr(), "ship agent: {why}; nothing was kept");
+                    exit = Exit::Error;
+                    break;
                 }
                 result
             }
@@ -86,7 +91,7 @@ pub fn serve(path: &Path) -> Result<Exit> {
         }
     }
     cancel.store(true, Ordering::SeqCst);
-    Ok(Exit::Success)
+    Ok(exit)
 }
 
 /// Read messages (and artifact bytes) from stdin until it ends; then raise `cancel`.
@@ -138,6 +143,8 @@ struct ChannelReader<'a> {
     remaining: u64,
     buf: Vec<u8>,
     pos: usize,
+    /// Set when the stream ended before the artifact did.
+    ended: Option<String>,
 }
 
 impl Read for ChannelReader<'_> {
@@ -152,11 +159,14 @@ impl Read for ChannelReader<'_> {
                     self.buf = bytes;
                     self.pos = 0;
                 }
-                _ => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "the artifact stream was cut short",
-                    ));
+                other => {
+                    let why = match other {
+                        Ok(Incoming::End(Some(why))) => why,
+                        _ => "the artifact stream was cut short".to_string(),
+                    };
+                    self.ended = Some(why.clone());
+                    self.remaining = 0;
+                    return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, why));
                 }
             }
         }

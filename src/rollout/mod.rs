@@ -51,7 +51,8 @@ pub enum TargetOutcome {
     Noop,
     /// It failed or was rolled back with the fleet, and runs its previous release again.
     RolledBack,
-    /// It failed and could not be put back: see `error`.
+    /// It failed: `error` says why, `release` what it runs now (its old release when it
+    /// failed before its switch; whatever was left when going back failed too).
     Failed,
     /// The rollout stopped before reaching it; it was not touched.
     Skipped,
@@ -424,7 +425,10 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
             let _ = cx.record(slot, RunKind::Deploy, Event::Failed, &head, |r| r.message = message);
             let mut count = failures.lock().unwrap_or_else(|p| p.into_inner());
             *count += 1;
-            if *count <= cx.env.max_failures {
+            if slot.switched_from.is_none() {
+                // It failed before its switch: it still runs what it ran, and counts as failed.
+                slot.outcome = TargetOutcome::Failed;
+            } else if *count <= cx.env.max_failures {
                 // Tolerated: this target alone goes back to what it ran.
                 restore_one(cx, slot, &head, is_first);
             }
@@ -453,11 +457,9 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         if let Err(e) = cx.run_local_steps(When::AfterRollback, &local_env) {
             cx.reporter.note(Note::Failed { target: "local", error: &e });
         }
-        if active.iter().all(|i| matches!(slots[*i].outcome, TargetOutcome::RolledBack | TargetOutcome::Skipped)) {
-            FleetOutcome::RolledBack
-        } else {
-            FleetOutcome::Inconsistent
-        }
+        // Every target is back where it was: never switched, or switched back successfully.
+        let back = |s: &Slot| s.switched_from.is_none() || s.outcome == TargetOutcome::RolledBack;
+        if active.iter().all(|i| back(&slots[*i])) { FleetOutcome::RolledBack } else { FleetOutcome::Inconsistent }
     } else if active.iter().all(|i| slots[*i].outcome == TargetOutcome::Succeeded) {
         if let Err(e) = cx.run_local_steps(When::AfterSwitch, &local_env) {
             cx.reporter.note(Note::Failed { target: "local", error: &e });

@@ -1,6 +1,7 @@
 mod harness;
 mod sshd;
 
+mod agent;
 mod artifacts;
 mod cli;
 mod config;
