@@ -9,7 +9,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -45,6 +45,35 @@ impl Ended {
     }
 }
 
+/// Process groups of commands running now, so that an abrupt exit can stop them.
+static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// SIGTERM every process group still running (ship is about to exit at once).
+pub fn stop_all_groups() {
+    let groups = RUNNING.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for pgid in groups {
+        if let Some(pid) = rustix::process::Pid::from_raw(pgid) {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::TERM);
+        }
+    }
+}
+
+/// Keeps a running command's group in [`RUNNING`] while it lives.
+struct Registered(i32);
+
+impl Registered {
+    fn new(pgid: i32) -> Registered {
+        RUNNING.lock().unwrap_or_else(|p| p.into_inner()).push(pgid);
+        Registered(pgid)
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        RUNNING.lock().unwrap_or_else(|p| p.into_inner()).retain(|g| *g != self.0);
+    }
+}
+
 /// A `sh -c` command to run.
 pub struct Shell<'a> {
     pub script: &'a str,
@@ -70,6 +99,7 @@ pub fn run(shell: &Shell<'_>, on_line: &mut dyn FnMut(&str)) -> Result<Ended> {
     }
     let mut child = cmd.spawn().with_context(|| format!("starting `sh -c` in {}", shell.cwd.display()))?;
     drop(cmd); // closes our copies of the pipe's write end
+    let _registered = Registered::new(child.id() as i32);
 
     let (tx, rx) = mpsc::channel::<String>();
     std::thread::spawn(move || {

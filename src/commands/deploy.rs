@@ -11,7 +11,6 @@ use crate::rollout::{self, Context};
 pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(&args.env)?;
-    super::check_supported(env)?;
     let secrets = super::read_secrets(env)?;
     let must_confirm = env.confirm && !args.yes && !args.dry_run;
     if must_confirm && !cx.ui.interactive() {
@@ -40,10 +39,19 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     if plan.changes && must_confirm && !cx.ui.confirm(&format!("Deploy {} to {}?", plan.version, env.name))? {
         return Err(anyhow::anyhow!("deploy cancelled: nothing was changed"));
     }
-    let rcx =
-        Context { config: &config, env, run: super::run_id(), user: crate::clock::user(), secrets, reporter: &cx.ui };
+    let rcx = Context {
+        config: &config,
+        env,
+        run: super::run_id(),
+        user: crate::clock::user(),
+        secrets,
+        reporter: &cx.ui,
+        http: Default::default(),
+    };
+    super::watch_interrupts();
     let outcome = rollout::deploy(&rcx, &plan, &picked.artifact, targets);
     cx.ui.clear();
+    super::notify(cx, &config, env, "deploy", &outcome);
     if cx.ui.json() {
         cx.ui.out_json(&outcome)?;
     } else {

@@ -184,13 +184,34 @@ pub(crate) fn run_id() -> String {
     crate::digest::sha256_hex(seed.as_bytes())[..16].to_string()
 }
 
-/// Refuse what this build cannot do yet, before anything is touched.
-pub(crate) fn check_supported(env: &Environment) -> Result<()> {
-    if env.health.http.is_some() {
-        return Err(crate::usage!(
-            "environment `{}` sets health.http, which this build of ship cannot check yet; use health.command (for example `curl -fsS URL`)",
-            env.name
-        ));
+/// Watch for Ctrl-C during a deploy or rollback: the first stops new work and rolls back,
+/// the second exits at once.
+pub(crate) fn watch_interrupts() {
+    let _ = crate::interrupt::install(|| {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\ninterrupted: letting running steps finish, then rolling back what this run switched \
+             (press Ctrl-C again to stop at once)"
+        );
+    });
+}
+
+/// POST the outcome to the environment's webhook, if it has one; a failure is a warning.
+pub(crate) fn notify(cx: &Ctx, config: &Config, env: &Environment, kind: &str, outcome: &crate::rollout::Outcome) {
+    let Some(url) = &env.webhook else { return };
+    if outcome.outcome == crate::rollout::FleetOutcome::Noop {
+        return;
     }
-    Ok(())
+    let notice = crate::notify::Notice {
+        app: &config.app,
+        kind,
+        user: &crate::clock::user(),
+        host: &crate::clock::hostname(),
+        at: &crate::clock::now_rfc3339(),
+        outcome,
+    };
+    if let Err(why) = crate::notify::send(url, &notice) {
+        cx.ui.warn(&format!("the webhook was not notified: {why}"));
+    }
 }

@@ -12,7 +12,6 @@ use crate::target::Target;
 pub fn run(cx: &Ctx, args: &PlanArgs) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(&args.env)?;
-    super::check_supported(env)?;
     let picked = super::pick(cx, &config, &args.reference, None, args.allow_dirty)?;
     let mut targets = super::connect_all(env, &config)?;
     let plan = compute(&config, env, &picked, &mut targets, false)?;

@@ -12,7 +12,6 @@ use crate::rollout::{self, Action, ArtifactRef, Context, Current, Plan, TargetPl
 pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(&args.env)?;
-    super::check_supported(env)?;
     let secrets = super::read_secrets(env)?;
     let must_confirm = env.confirm && !args.yes && !args.dry_run;
     if must_confirm && !cx.ui.interactive() {
@@ -48,6 +47,7 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
                     steps: Vec::new(),
                     unconfirmed: state.current.is_some() && !state.confirmed,
                     rollback_to: None,
+                    last_failure: None,
                 }
             })
             .collect(),
@@ -70,10 +70,19 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
     if plan.changes && must_confirm && !cx.ui.confirm(&format!("Roll {} back to {}?", env.name, plan.version))? {
         return Err(anyhow::anyhow!("rollback cancelled: nothing was changed"));
     }
-    let rcx =
-        Context { config: &config, env, run: super::run_id(), user: crate::clock::user(), secrets, reporter: &cx.ui };
+    let rcx = Context {
+        config: &config,
+        env,
+        run: super::run_id(),
+        user: crate::clock::user(),
+        secrets,
+        reporter: &cx.ui,
+        http: Default::default(),
+    };
+    super::watch_interrupts();
     let outcome = rollout::rollback(&rcx, &plan, targets);
     cx.ui.clear();
+    super::notify(cx, &config, env, "rollback", &outcome);
     if cx.ui.json() {
         cx.ui.out_json(&outcome)?;
     } else {

@@ -98,6 +98,8 @@ pub struct Environment {
     pub vars: BTreeMap<String, String>,
     pub secrets: Vec<String>,
     pub health: HealthConfig,
+    /// Where to POST the outcome of every deploy and rollback (env's, else `[notify]`'s).
+    pub webhook: Option<String>,
 }
 
 impl Config {
@@ -199,7 +201,26 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
         });
     }
 
+    if let Some(health) = &raw.health {
+        check_health_url(health).map_err(|(span, msg)| at(span, msg))?;
+    }
     let base_health = raw.health.unwrap_or_default();
+    let check_webhook = |notify: &Option<RawNotify>| -> Result<Option<String>, ConfigError> {
+        let Some(url) = notify.as_ref().and_then(|n| n.webhook.as_ref()) else { return Ok(None) };
+        match reqwest::Url::parse(url.get_ref()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                Ok(Some(url.get_ref().clone()))
+            }
+            _ => Err(at(url.span(), "invalid webhook: expected an http:// or https:// URL".into())),
+        }
+    };
+    let base_webhook = check_webhook(&raw.notify)?;
+    for env in raw.env.values() {
+        if let Some(health) = &env.get_ref().health {
+            check_health_url(health).map_err(|(span, msg)| at(span, msg))?;
+        }
+    }
+
     let mut envs = BTreeMap::new();
     let env_names: Vec<String> = raw.env.keys().cloned().collect();
     for (name, env) in raw.env {
@@ -255,6 +276,7 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
             check_var_name(secret.get_ref())
                 .map_err(|why| at(secret.span(), format!("invalid secret name \"{}\": {why}", secret.get_ref())))?;
         }
+        let webhook = check_webhook(&env.notify)?.or_else(|| base_webhook.clone());
         let health = base_health.clone().overridden_by(env.health.unwrap_or_default());
         envs.insert(
             name.clone(),
@@ -269,6 +291,7 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
                 vars: env.vars.map(Spanned::into_inner).unwrap_or_default(),
                 secrets: env.secrets.into_iter().map(Spanned::into_inner).collect(),
                 health: health.resolve(),
+                webhook,
             },
         );
     }
@@ -329,6 +352,21 @@ fn expand_path(dir: &Path, p: &str) -> PathBuf {
     dir.join(p)
 }
 
+/// `health.http` must be an http(s) URL once `{host}` is filled in.
+fn check_health_url(health: &RawHealth) -> Result<(), (std::ops::Range<usize>, String)> {
+    let Some(url) = &health.http else { return Ok(()) };
+    match reqwest::Url::parse(&url.get_ref().replace("{host}", "example.com")) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        _ => Err((
+            url.span(),
+            format!(
+                "invalid health.http \"{}\": expected an http:// or https:// URL (with {{host}} for the target's host)",
+                url.get_ref()
+            ),
+        )),
+    }
+}
+
 /// A path below the target's directory: relative, and never leaving it.
 fn check_relative(p: &str) -> Result<(), String> {
     let path = Path::new(p);
@@ -374,7 +412,6 @@ struct Raw {
     #[serde(default)]
     step: Vec<RawStep>,
     ssh: Option<RawSsh>,
-    #[allow(dead_code)]
     notify: Option<RawNotify>,
     #[serde(default)]
     env: BTreeMap<String, Spanned<RawEnv>>,
@@ -407,7 +444,7 @@ struct RawRelease {
 #[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
 struct RawHealth {
-    http: Option<String>,
+    http: Option<Spanned<String>>,
     command: Option<String>,
     timeout: Option<Span>,
     interval: Option<Span>,
@@ -425,7 +462,7 @@ impl RawHealth {
 
     fn resolve(self) -> HealthConfig {
         HealthConfig {
-            http: self.http,
+            http: self.http.map(Spanned::into_inner),
             command: self.command,
             timeout: self.timeout.map_or(Duration::from_secs(30), |s| s.0),
             interval: self.interval.map_or(Duration::from_secs(1), |s| s.0),
@@ -456,11 +493,10 @@ struct RawSsh {
     agent_path: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 struct RawNotify {
-    webhook: Option<String>,
+    webhook: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -476,6 +512,7 @@ struct RawEnv {
     #[serde(default)]
     secrets: Vec<Spanned<String>>,
     health: Option<RawHealth>,
+    notify: Option<RawNotify>,
 }
 
 /// The commented deploy.toml that `ship init` writes.

@@ -143,6 +143,8 @@ pub struct Ledger {
     /// Releases that went live, oldest first; the top is what should be live now. A deploy
     /// pushes; a rollback to a release truncates the stack back to it.
     pub stack: Vec<String>,
+    /// The release of the newest failure since a deploy last went live, if any.
+    pub last_failure: Option<String>,
 }
 
 impl Ledger {
@@ -163,6 +165,7 @@ impl Ledger {
             }
             match r.event {
                 Event::Live => {
+                    ledger.last_failure = None;
                     info.went_live = true;
                     info.live_at = Some(r.at.clone());
                     info.live_by = r.user.clone();
@@ -181,6 +184,7 @@ impl Ledger {
                     }
                 }
                 Event::Failed => {
+                    ledger.last_failure = Some(release.clone());
                     info.failed_at = Some(r.at.clone());
                     info.failure = r.message.clone();
                 }

@@ -56,6 +56,8 @@ pub struct State {
     pub releases: Vec<ReleaseState>,
     pub locked: bool,
     pub holder: Option<Holder>,
+    /// The newest release that failed since a deploy last went live (shown by the next plan).
+    pub last_failure: Option<ReleaseState>,
 }
 
 /// What `ship check ENV` learns of a target.
@@ -344,6 +346,7 @@ impl Site {
             current: current.as_deref().map(describe),
             previous: previous.as_deref().map(describe),
             releases: releases.into_iter().map(|(_, r)| r).collect(),
+            last_failure: ledger.last_failure.as_deref().map(describe),
             locked: self.lock.is_some() || holder.is_some(),
             holder: holder.flatten(),
         })

@@ -113,6 +113,9 @@ pub struct Outcome {
     pub commit: String,
     pub artifact: ArtifactRef,
     pub targets: Vec<TargetResult>,
+    /// The user stopped the run (Ctrl-C or SIGTERM) before it finished.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 /// Everything a rollout needs besides the targets themselves.
@@ -125,6 +128,8 @@ pub struct Context<'a> {
     /// Secret names and values: passed to steps, and blanked out of what they print.
     pub secrets: Vec<(String, String)>,
     pub reporter: &'a dyn Reporter,
+    /// The HTTP client for health checks, made on first use.
+    pub http: std::sync::OnceLock<Result<crate::http::Http, String>>,
 }
 
 /// One target during a rollout.
@@ -258,16 +263,53 @@ impl Context<'_> {
         Ok(())
     }
 
-    /// The health check of the environment, on `release`, retried until it passes or times out.
+    /// The health check of the environment on `release`: `http` from this machine and/or
+    /// `command` on the target, retried every `interval` until both pass or `timeout` ends.
     fn health(&self, slot: &mut Slot, release: &str, env: &[(String, String)]) -> Result<(), String> {
         let health = &self.env.health;
-        let Some(command) = &health.command else {
+        if !health.is_set() {
             return Ok(());
-        };
+        }
         let deadline = Instant::now() + health.timeout;
         let target = slot.name.clone();
+        let url = health.http.as_ref().map(|u| u.replace("{host}", slot.target.spec().host()));
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+            let failure = self.health_once(slot, url.as_deref(), release, env, remaining)?;
+            let Some(why) = failure else {
+                self.reporter.note(Note::Healthy { target: &target });
+                return Ok(());
+            };
+            if crate::interrupt::requested() {
+                return Err(format!("health check interrupted while failing: {why}"));
+            }
+            if Instant::now() + health.interval >= deadline {
+                return Err(format!(
+                    "health check still failing after {}: {why}",
+                    humantime::format_duration(health.timeout)
+                ));
+            }
+            std::thread::sleep(health.interval);
+        }
+    }
+
+    /// One try of every configured check. `Ok(Some(why))`: unhealthy; `Err`: the target
+    /// could not be asked at all.
+    fn health_once(
+        &self,
+        slot: &mut Slot,
+        url: Option<&str>,
+        release: &str,
+        env: &[(String, String)],
+        remaining: Duration,
+    ) -> Result<Option<String>, String> {
+        if let Some(url) = url {
+            let http = self.http.get_or_init(crate::http::Http::new).as_ref().map_err(Clone::clone)?;
+            if let Err(why) = http.check(url, remaining.min(Duration::from_secs(10))) {
+                return Ok(Some(self.redact(&why)));
+            }
+        }
+        if let Some(command) = &self.env.health.command {
             let request = StepRequest {
                 name: "health".to_string(),
                 run: command.clone(),
@@ -278,27 +320,17 @@ impl Context<'_> {
             };
             let mut last = Vec::new();
             let result = slot.target.run_step(request, &mut |line| last.push(self.redact(line)));
-            match result {
-                Ok(r) if r.ended.success() => {
-                    self.reporter.note(Note::Healthy { target: &target });
-                    return Ok(());
+            let r = result.map_err(|e| self.redact(&format!("{e:#}")))?;
+            if !r.ended.success() {
+                let tail = last.iter().rev().take(5).rev().cloned().collect::<Vec<_>>().join(" | ");
+                let mut why = format!("`{command}` ended with {}", r.ended.describe(None));
+                if !tail.is_empty() {
+                    why.push_str(&format!(": {tail}"));
                 }
-                Ok(r) if Instant::now() + health.interval >= deadline => {
-                    let tail = last.iter().rev().take(5).rev().cloned().collect::<Vec<_>>().join("\n");
-                    let mut msg = format!(
-                        "health check `{command}` still failing after {} ({})",
-                        humantime::format_duration(health.timeout),
-                        r.ended.describe(None)
-                    );
-                    if !tail.is_empty() {
-                        msg.push_str(&format!(": {tail}"));
-                    }
-                    return Err(msg);
-                }
-                Ok(_) => std::thread::sleep(health.interval),
-                Err(e) => return Err(self.redact(&format!("{e:#}"))),
+                return Ok(Some(why));
             }
         }
+        Ok(None)
     }
 
     /// A journal record of this run, about `head` when given.
@@ -378,8 +410,8 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
     // 1. Stage everywhere before the first switch.
     let abort = AtomicBool::new(false);
     let stage = |slot: &mut Slot| {
-        if abort.load(Ordering::SeqCst) {
-            return; // another target failed: stage no more
+        if abort.load(Ordering::SeqCst) || crate::interrupt::requested() {
+            return; // another target failed, or the user asked to stop: stage no more
         }
         let is_first = slot.name == plan.targets[first].target;
         if let Err(e) = stage_one(cx, slot, &head, artifact, is_first) {
@@ -390,6 +422,9 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         }
     };
     in_batches(&mut slots, &active, cx.env.parallel, &stage);
+    if crate::interrupt::requested() {
+        slots[first].error.get_or_insert_with(|| "interrupted before any switch".to_string());
+    }
     let mut failed = active.iter().any(|i| slots[*i].error.is_some());
     if !failed && let Err(e) = cx.run_local_steps(When::BeforeSwitch, &local_env) {
         cx.reporter.note(Note::Failed { target: "local", error: &e });
@@ -435,6 +470,13 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         }
     };
     for group in &order {
+        if crate::interrupt::requested() {
+            stopped = true;
+            cx.reporter.note(Note::Warning {
+                message: "interrupted: switching no more targets, rolling back what this deploy switched",
+            });
+            break;
+        }
         in_batches(&mut slots, group, group.len(), &switch);
         if *failures.lock().unwrap_or_else(|p| p.into_inner()) > cx.env.max_failures {
             stopped = true;
@@ -612,6 +654,7 @@ fn finish(
         version: plan.version.clone(),
         commit: plan.commit.clone(),
         artifact: plan.artifact.clone(),
+        interrupted: crate::interrupt::requested(),
         targets: slots
             .into_iter()
             .map(|s| TargetResult {

@@ -50,6 +50,27 @@ pub struct TargetPlan {
     pub unconfirmed: bool,
     /// The release this target goes back to if the deploy fails (what was live before).
     pub rollback_to: Option<String>,
+    /// The last deploy to this target failed (and was rolled back): which release, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<LastFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastFailure {
+    pub release: String,
+    pub version: Option<String>,
+    pub at: String,
+    pub reason: Option<String>,
+}
+
+/// The newest failed release on a target since a deploy last went live there.
+fn last_failure(state: &State) -> Option<LastFailure> {
+    state.last_failure.as_ref().map(|r| LastFailure {
+        release: r.release.clone(),
+        version: r.version.clone(),
+        at: r.failed_at.clone().unwrap_or_default(),
+        reason: r.failure.clone(),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +151,7 @@ pub fn compute(
             canary,
             steps,
             unconfirmed: state.current.is_some() && !state.confirmed,
+            last_failure: last_failure(state),
             rollback_to: if state.confirmed {
                 state.current.as_ref().map(|c| c.release.clone())
             } else {

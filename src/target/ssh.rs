@@ -11,6 +11,7 @@
 //! it, receives it, checks its sha256, renames it into place and starts it.
 
 use std::io::{BufReader, BufWriter, Write};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
@@ -153,7 +154,9 @@ impl SshTarget {
             quote(cfg.agent_path.as_deref().unwrap_or(""))
         );
         let mut cmd = ssh_command(spec, cfg)?;
-        cmd.arg(remote).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Its own process group, so a Ctrl-C at the terminal reaches ship alone: ship decides
+        // how to stop, and the connection stays up while running steps finish.
+        cmd.arg(remote).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
         let mut child = cmd.spawn().context("starting ssh (is the OpenSSH client installed?)")?;
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");

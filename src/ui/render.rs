@@ -47,6 +47,17 @@ pub fn plan(ui: &Ui, plan: &Plan) -> String {
         let _ = writeln!(s, "  {mark} {}{canary}", t.target);
         let _ = writeln!(s, "      now:  {now}");
         let _ = writeln!(s, "      then: {what}");
+        if let Some(f) = &t.last_failure {
+            let version = f.version.as_deref().unwrap_or("?");
+            let why = f.reason.as_deref().unwrap_or("no reason recorded");
+            let _ = writeln!(
+                s,
+                "      {} release {} ({version}) failed at {}: {why}",
+                ui.paint_out("last deploy:", Paint::Warn),
+                f.release,
+                f.at
+            );
+        }
         if t.unconfirmed {
             let _ = writeln!(s, "      note: a deploy was cut off after switching this target; this one completes it");
         }
@@ -95,6 +106,9 @@ pub fn outcome(ui: &Ui, verb: &str, o: &Outcome) -> String {
         ),
     };
     let _ = writeln!(s, "{headline}");
+    if o.interrupted {
+        let _ = writeln!(s, "{}", ui.paint_out("(interrupted by the user)", Paint::Warn));
+    }
     if o.outcome == FleetOutcome::Noop {
         return s;
     }

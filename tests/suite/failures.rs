@@ -90,7 +90,7 @@ fn a_failing_health_check_rolls_back_and_says_why() {
     let out = p.json(&["deploy", "staging"], 4);
     assert_eq!(out["outcome"], "rolled_back");
     let error = out["targets"][0]["error"].as_str().unwrap();
-    assert!(error.contains("health check `./bin/healthy` still failing after 1s"), "{error}");
+    assert!(error.contains("health check still failing after 1s: `./bin/healthy` ended with exit code 1"), "{error}");
     assert!(error.contains("database unreachable"), "{error}");
     assert_eq!(out["targets"][1]["outcome"], "skipped");
     assert_eq!(p.live("a"), Some(v1.clone()));

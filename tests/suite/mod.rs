@@ -1,4 +1,5 @@
 mod harness;
+mod nginx;
 mod sshd;
 
 mod agent;
@@ -8,5 +9,6 @@ mod config;
 mod deploy;
 mod failures;
 mod rollback;
+mod safety;
 mod ssh;
 mod status;

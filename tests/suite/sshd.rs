@@ -38,7 +38,13 @@ impl Sshd {
         if !Path::new(SSHD).exists() {
             let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
             assert!(!ci, "CI=true but {SSHD} is missing: .ci/run must install openssh-server");
-            eprintln!("notice: skipping an SSH test: {SSHD} is not installed (apt-get install openssh-server)");
+            // Straight to the stderr handle: the test harness captures eprintln!, and this
+            // notice must be seen.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("notice: skipping an SSH test: {SSHD} is not installed (apt-get install openssh-server)\n")
+                    .as_bytes(),
+            );
             return None;
         }
         std::fs::create_dir_all(dir.join("home")).unwrap();
