@@ -163,6 +163,9 @@ pub struct PlanArgs {
     /// Exit 10 when changes are pending, 0 when every target is up to date
     #[arg(long)]
     pub exit_code: bool,
+    /// Also save the plan to FILE, for `ship deploy ENV --plan FILE` to apply exactly
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -170,11 +173,14 @@ pub struct DeployArgs {
     /// The environment to deploy to
     pub env: String,
     /// The commit to deploy: any git revision (branch, tag, sha, HEAD~2)
-    #[arg(long = "ref", value_name = "REF", default_value = "HEAD", conflicts_with = "artifact")]
+    #[arg(long = "ref", value_name = "REF", default_value = "HEAD", conflicts_with_all = ["artifact", "plan"])]
     pub reference: String,
     /// Deploy an artifact already in the local store, by sha256 (or a unique prefix)
-    #[arg(long, value_name = "SHA256")]
+    #[arg(long, value_name = "SHA256", conflicts_with = "plan")]
     pub artifact: Option<String>,
+    /// Apply exactly the plan saved by `ship plan ENV --out FILE`; exit 6 if it is stale
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["force", "allow_dirty"])]
+    pub plan: Option<std::path::PathBuf>,
     /// Do not ask for confirmation (needed without a terminal when the env has confirm = true)
     #[arg(short, long)]
     pub yes: bool,
@@ -208,4 +214,44 @@ pub struct RollbackArgs {
     /// When a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3
     #[arg(long, value_name = "DURATION")]
     pub lock_wait: Option<crate::config::Span>,
+}
+
+/// The completion script for `shell`, generated from the command tree.
+pub fn completion(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "ship", &mut out);
+    out
+}
+
+/// Where each shell's script lives in `completions/`.
+pub fn completion_file(shell: clap_complete::Shell) -> &'static str {
+    use clap_complete::Shell;
+    match shell {
+        Shell::Bash => "ship.bash",
+        Shell::Zsh => "_ship",
+        Shell::Fish => "ship.fish",
+        Shell::PowerShell => "_ship.ps1",
+        Shell::Elvish => "ship.elv",
+        _ => "ship.completion",
+    }
+}
+
+/// The man pages, generated from the command tree: `ship.1`, and `ship-COMMAND.1` for each
+/// command that is not hidden.
+pub fn man_pages() -> Vec<(String, Vec<u8>)> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut pages = Vec::new();
+    let mut render = |name: String, cmd: clap::Command| {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(cmd).render(&mut out).expect("rendering into memory cannot fail");
+        pages.push((format!("{name}.1"), out));
+    };
+    render("ship".to_string(), cmd.clone());
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+        let name = format!("ship-{}", sub.get_name());
+        render(name.clone(), sub.clone().name(name).version(env!("CARGO_PKG_VERSION")));
+    }
+    pages
 }

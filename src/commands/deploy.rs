@@ -5,7 +5,7 @@ use anyhow::Result;
 
 use super::Ctx;
 use crate::cli::DeployArgs;
-use crate::error::Exit;
+use crate::error::{Exit, StalePlanError};
 use crate::rollout::{self, Context};
 
 pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
@@ -19,8 +19,14 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
             env.name
         ));
     }
-    let reference = &args.reference;
-    let picked = super::pick(cx, &config, reference, args.artifact.as_deref(), args.allow_dirty)?;
+    let saved = match &args.plan {
+        Some(file) => Some(load_saved(file, &config, &env.name)?),
+        None => None,
+    };
+    let picked = match &saved {
+        Some(plan) => picked_for(cx, &config, plan)?,
+        None => super::pick(cx, &config, &args.reference, args.artifact.as_deref(), args.allow_dirty)?,
+    };
     if let (Some(required), false) = (&env.requires, args.force) {
         check_requires(&config, required, &picked.artifact.sha256)?;
     }
@@ -33,6 +39,21 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     }
     super::lock_all(&mut targets, &format!("ship deploy {}", env.name), args.lock_wait.map(|w| w.0))?;
     let plan = super::plan::compute(&config, env, &picked, &mut targets, args.force)?;
+    if let Some(saved) = &saved {
+        let mut drift = saved.drift(&plan);
+        let actions = |p: &rollout::Plan| p.targets.iter().map(|t| t.action).collect::<Vec<_>>();
+        if drift.is_empty() && actions(saved) != actions(&plan) {
+            drift.push("the actions computed now differ from the plan's".to_string());
+        }
+        if !drift.is_empty() {
+            return Err(StalePlanError(format!(
+                "the saved plan is stale, nothing was changed:\n  {}\nmake a new plan with `ship plan {} --out FILE`",
+                drift.join("\n  "),
+                env.name
+            ))
+            .into());
+        }
+    }
     if plan.changes && !cx.ui.json() {
         cx.ui.status(crate::ui::render::plan(&cx.ui, &plan).trim_end());
     }
@@ -79,4 +100,80 @@ fn check_requires(config: &crate::config::Config, required: &str, sha256: &str) 
         }
     }
     Ok(())
+}
+
+/// Read a plan saved by `ship plan --out`, refusing one that is corrupt, of an unknown
+/// format, for another app or environment (exit 2), or made from another deploy.toml (exit 6).
+fn load_saved(file: &std::path::Path, config: &crate::config::Config, env: &str) -> Result<rollout::Plan> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| crate::usage!("cannot read the plan {}: {e}", file.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| crate::usage!("{} is not a ship plan: it is not JSON ({e})", file.display()))?;
+    match value.get("format").and_then(serde_json::Value::as_u64) {
+        Some(f) if f == u64::from(rollout::plan::FORMAT) => {}
+        Some(f) => {
+            return Err(crate::usage!(
+                "{} is a plan of format {f}; this ship reads format {}: make the plan with this ship",
+                file.display(),
+                rollout::plan::FORMAT
+            ));
+        }
+        None => return Err(crate::usage!("{} is not a ship plan: it has no format", file.display())),
+    }
+    let plan: rollout::Plan =
+        serde_json::from_value(value).map_err(|e| crate::usage!("{} is a corrupt ship plan: {e}", file.display()))?;
+    if !crate::digest::is_sha256(&plan.artifact.sha256) {
+        return Err(crate::usage!("{} is a corrupt ship plan: its artifact sha256 is not one", file.display()));
+    }
+    if plan.app != config.app {
+        return Err(crate::usage!(
+            "{} is a plan for app `{}`, and this deploy.toml is for `{}`",
+            file.display(),
+            plan.app,
+            config.app
+        ));
+    }
+    if plan.env != env {
+        return Err(crate::usage!("{} is a plan for environment `{}`, not `{env}`", file.display(), plan.env));
+    }
+    if plan.config_sha256 != config.fingerprint {
+        return Err(StalePlanError(format!(
+            "the saved plan is stale, nothing was changed: {} changed since the plan was made; make a new plan",
+            config.path.display()
+        ))
+        .into());
+    }
+    Ok(plan)
+}
+
+/// The plan's artifact: from the store, or rebuilt from its commit, which must give the
+/// very same sha256 (builds are reproducible).
+fn picked_for(cx: &Ctx, config: &crate::config::Config, plan: &rollout::Plan) -> Result<super::Picked> {
+    let store = crate::artifact::Store::open_default()?;
+    if let Some(path) = store.get(&plan.artifact.sha256)? {
+        let size = std::fs::metadata(&path)?.len();
+        let artifact = crate::artifact::Artifact {
+            sha256: plan.artifact.sha256.clone(),
+            path,
+            size,
+            commit: plan.commit.clone(),
+            reused: true,
+        };
+        return Ok(super::Picked { label: plan.version.clone(), commit: plan.commit.clone(), artifact });
+    }
+    cx.ui.status(&format!(
+        "The plan's artifact is not in the local store: rebuilding commit {}",
+        &plan.commit[..12.min(plan.commit.len())]
+    ));
+    let picked = super::pick(cx, config, &plan.commit, None, true)?;
+    if picked.artifact.sha256 != plan.artifact.sha256 {
+        anyhow::bail!(
+            "rebuilding commit {} gave artifact {}, not the plan's {}: the build is not reproducible here; \
+             deploy with the machine that made the plan, or make a new plan",
+            plan.commit,
+            picked.artifact.sha256,
+            plan.artifact.sha256
+        );
+    }
+    Ok(super::Picked { label: plan.version.clone(), ..picked })
 }

@@ -15,6 +15,15 @@ pub fn run(cx: &Ctx, args: &PlanArgs) -> Result<Exit> {
     let picked = super::pick(cx, &config, &args.reference, None, args.allow_dirty)?;
     let mut targets = super::connect_all(env, &config)?;
     let plan = compute(&config, env, &picked, &mut targets, false)?;
+    if let Some(file) = &args.out {
+        save(&plan, &cx.cwd.join(file))?;
+        cx.ui.status(&format!(
+            "Saved the plan to {}; apply it with `ship deploy {} --plan {}`",
+            file.display(),
+            env.name,
+            file.display()
+        ));
+    }
     show(cx, &plan)?;
     Ok(if args.exit_code && plan.changes { Exit::ChangesPending } else { Exit::Success })
 }
@@ -47,5 +56,17 @@ pub(crate) fn show(cx: &Ctx, plan: &Plan) -> Result<()> {
     } else {
         cx.ui.out(&crate::ui::render::plan(&cx.ui, plan))?;
     }
+    Ok(())
+}
+
+/// Write the plan as JSON, atomically (a temporary file renamed into place).
+fn save(plan: &Plan, path: &std::path::Path) -> Result<()> {
+    use anyhow::Context as _;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).with_context(|| format!("writing the plan into {}", dir.display()))?;
+    serde_json::to_writer_pretty(&mut tmp, plan)?;
+    std::io::Write::write_all(&mut tmp, b"\n")?;
+    tmp.persist(path).with_context(|| format!("saving the plan to {}", path.display()))?;
     Ok(())
 }

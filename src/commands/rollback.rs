@@ -28,6 +28,8 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
     let names: Vec<String> = env.targets.iter().map(|t| t.to_string()).collect();
     let to = choose(&names, &states, args.to.as_deref())?;
     let plan = Plan {
+        format: crate::rollout::plan::FORMAT,
+        config_sha256: config.fingerprint.clone(),
         app: config.app.clone(),
         env: env.name.clone(),
         version: to.version.clone().unwrap_or_else(|| to.release.clone()),

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, Environment, On, When};
 use crate::release::{State, release_id};
 
+/// The format of saved plans (`ship plan --out`).
+pub const FORMAT: u32 = 1;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -75,6 +78,10 @@ fn last_failure(state: &State) -> Option<LastFailure> {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
+    /// The plan file's format; a ship refuses a format it does not know.
+    pub format: u32,
+    /// sha256 of the deploy.toml the plan was made from.
+    pub config_sha256: String,
     pub app: String,
     pub env: String,
     pub version: String,
@@ -171,6 +178,8 @@ pub fn compute(
         Vec::new()
     };
     Plan {
+        format: FORMAT,
+        config_sha256: config.fingerprint.clone(),
         app: config.app.clone(),
         env: env.name.clone(),
         version: version.to_string(),
@@ -180,5 +189,45 @@ pub fn compute(
         targets,
         local_steps,
         changes,
+    }
+}
+
+impl Plan {
+    /// What differs between the targets as this plan observed them and as `now` observes
+    /// them, one line per target that changed (empty: the plan still holds).
+    pub fn drift(&self, now: &Plan) -> Vec<String> {
+        let mut changes = Vec::new();
+        let names: Vec<&str> = self.targets.iter().map(|t| t.target.as_str()).collect();
+        let now_names: Vec<&str> = now.targets.iter().map(|t| t.target.as_str()).collect();
+        if names != now_names {
+            changes.push(format!(
+                "the environment's targets changed: the plan has {}, now {}",
+                names.join(", "),
+                now_names.join(", ")
+            ));
+            return changes;
+        }
+        let show = |c: &Option<Current>, unconfirmed: bool| match c {
+            None => "nothing live".to_string(),
+            Some(c) => format!(
+                "release {} ({}){}",
+                c.release,
+                c.version.as_deref().unwrap_or("?"),
+                if unconfirmed { ", not confirmed" } else { "" }
+            ),
+        };
+        for (then, now) in self.targets.iter().zip(&now.targets) {
+            let was = (then.current.as_ref().map(|c| &c.release), then.unconfirmed);
+            let is = (now.current.as_ref().map(|c| &c.release), now.unconfirmed);
+            if was != is {
+                changes.push(format!(
+                    "{}: the plan saw {}, it now has {}",
+                    then.target,
+                    show(&then.current, then.unconfirmed),
+                    show(&now.current, now.unconfirmed)
+                ));
+            }
+        }
+        changes
     }
 }

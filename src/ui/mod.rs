@@ -25,7 +25,12 @@ pub struct Ui {
     interactive: bool,
     github: bool,
     bars: Option<Bars>,
+    /// Under GitHub Actions: each running step's output, printed as one group when it ends.
+    groups: Mutex<Vec<Group>>,
 }
+
+/// A step's output under GitHub Actions: ((target, step), lines).
+type Group = ((String, String), Vec<String>);
 
 struct Bars {
     multi: MultiProgress,
@@ -70,6 +75,7 @@ impl Ui {
             interactive,
             github: env_set("GITHUB_ACTIONS"),
             bars,
+            groups: Mutex::new(Vec::new()),
         }
     }
 
@@ -152,6 +158,7 @@ impl Ui {
 
     /// Remove progress bars (before a result is printed or a question asked).
     pub fn clear(&self) {
+        self.close_groups(None, None);
         if let Some(bars) = &self.bars {
             let mut targets = bars.targets.lock().unwrap_or_else(|p| p.into_inner());
             for (_, bar) in targets.drain() {
@@ -183,16 +190,47 @@ impl Ui {
         }
     }
 
-    /// Start a folded group of log lines (GitHub Actions).
-    pub fn group(&self, title: &str) {
-        if self.github && !self.quiet {
-            let _ = writeln!(std::io::stderr(), "::group::{title}");
+    /// Under GitHub Actions, start collecting a step's output.
+    fn open_group(&self, target: &str, step: &str) {
+        if self.github {
+            let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+            groups.push(((target.to_string(), step.to_string()), Vec::new()));
         }
     }
 
-    pub fn end_group(&self) {
-        if self.github && !self.quiet {
-            let _ = writeln!(std::io::stderr(), "::endgroup::");
+    /// Keep a line for its step's group; false when there is no group to keep it in.
+    fn to_group(&self, target: &str, step: &str, line: &str) -> bool {
+        let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        match groups.iter_mut().find(|((t, s), _)| t == target && s == step) {
+            Some((_, lines)) => {
+                lines.push(line.to_string());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Print the collected output of `target`'s steps (all of them when `step` is None),
+    /// each folded into a `::group::`.
+    fn close_groups(&self, target: Option<&str>, step: Option<&str>) {
+        let done: Vec<Group> = {
+            let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+            let (done, keep) = groups
+                .drain(..)
+                .partition(|((t, s), _)| target.is_none_or(|target| t == target) && step.is_none_or(|step| s == step));
+            *groups = keep;
+            done
+        };
+        if self.quiet {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        for ((target, step), lines) in done {
+            let _ = writeln!(err, "::group::{target} | {step}");
+            for line in lines {
+                let _ = writeln!(err, "{line}");
+            }
+            let _ = writeln!(err, "::endgroup::");
         }
     }
 }
@@ -219,15 +257,20 @@ impl Reporter for Ui {
                 let how = if reused { "already on the target" } else { "unpacked" };
                 self.target_progress(target, format!("release {release} staged ({how})"));
             }
-            Note::StepStarted { target, step } => self.target_progress(target, format!("running step `{step}`")),
+            Note::StepStarted { target, step } => {
+                self.target_progress(target, format!("running step `{step}`"));
+                self.open_group(target, step);
+            }
             Note::StepSkipped { target, step } => {
-                self.target_progress(target, format!("step `{step}` skipped (unless)"))
+                self.close_groups(Some(target), Some(step));
+                self.target_progress(target, format!("step `{step}` skipped (unless)"));
             }
             Note::StepDone { target, step, ms } => {
-                self.target_progress(target, format!("step `{step}` done in {ms} ms"))
+                self.close_groups(Some(target), Some(step));
+                self.target_progress(target, format!("step `{step}` done in {ms} ms"));
             }
             Note::Output { target, step, line } => {
-                if !self.quiet {
+                if !self.quiet && !self.to_group(target, step, line) {
                     let prefix = self.paint_err(&format!("{target} | {step} |"), Paint::Dim);
                     self.log(&format!("{prefix} {line}"));
                 }
@@ -235,6 +278,7 @@ impl Reporter for Ui {
             Note::Switched { target, release } => self.target_progress(target, format!("switched to {release}")),
             Note::Healthy { target } => self.target_progress(target, "healthy".into()),
             Note::Failed { target, error } => {
+                self.close_groups(Some(target), None);
                 let label = self.paint_err("failed:", Paint::Bad);
                 self.log(&format!("{target}: {label} {error}"));
             }

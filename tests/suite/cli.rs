@@ -280,3 +280,42 @@ fn a_closed_stderr_keeps_the_exit_code() {
     assert_eq!(out.status.code(), Some(0), "progress lines that cannot be written do not fail a deploy");
     assert_eq!(p.live_file("staging", "index.html"), "version one\n");
 }
+
+/// completions/ and man/ are generated from the command tree; this fails when they differ
+/// from what the code generates. To regenerate: `SHIP_REGENERATE=1 cargo test generated`.
+#[test]
+fn generated_completions_and_man_pages_match_the_code() {
+    use clap_complete::Shell;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let regenerate = std::env::var_os("SHIP_REGENERATE").is_some();
+    let mut expected: Vec<(std::path::PathBuf, Vec<u8>)> = Vec::new();
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell, Shell::Elvish] {
+        expected.push((root.join("completions").join(ship::cli::completion_file(shell)), ship::cli::completion(shell)));
+    }
+    for (name, page) in ship::cli::man_pages() {
+        expected.push((root.join("man").join(name), page));
+    }
+    assert!(expected.iter().any(|(p, _)| p.ends_with("man/ship-deploy.1")));
+    assert!(!expected.iter().any(|(p, _)| p.ends_with("man/ship-agent.1")), "the hidden agent has no page");
+    let mut stale = Vec::new();
+    for (path, content) in &expected {
+        if regenerate {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        } else if std::fs::read(path).ok().as_ref() != Some(content) {
+            stale.push(path.strip_prefix(root).unwrap().display().to_string());
+        }
+    }
+    for dir in ["completions", "man"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if !expected.iter().any(|(p, _)| *p == path) {
+                stale.push(format!("{} (no longer generated)", path.strip_prefix(root).unwrap().display()));
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "out of date: {stale:?}; run `SHIP_REGENERATE=1 cargo test generated` and commit the result"
+    );
+}

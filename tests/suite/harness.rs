@@ -216,3 +216,18 @@ impl Gate {
         std::fs::write(&self.open, "").unwrap();
     }
 }
+
+impl Project {
+    /// `sh -c COMMAND` in the repository with ship's hermetic environment.
+    pub fn ship_shell(&self, command: &str) -> std::process::Command {
+        let cmd = self.std_command();
+        let mut sh = std::process::Command::new("sh");
+        sh.arg("-c").arg(command).current_dir(&self.root).env_clear();
+        for (k, v) in cmd.get_envs() {
+            if let Some(v) = v {
+                sh.env(k, v);
+            }
+        }
+        sh
+    }
+}

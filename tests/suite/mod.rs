@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod deploy;
 mod failures;
+mod plans;
 mod rollback;
 mod safety;
 mod ssh;
