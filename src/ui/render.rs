@@ -19,6 +19,17 @@ fn describe_current(c: &crate::rollout::Current) -> String {
 
 pub fn plan(ui: &Ui, plan: &Plan) -> String {
     let mut s = String::new();
+    if !plan.changes {
+        let _ = writeln!(
+            s,
+            "{}: every target of {} already runs {} (artifact {})",
+            ui.paint_out("Up to date", Paint::Good),
+            plan.env,
+            plan.version,
+            short(&plan.artifact.sha256)
+        );
+        return s;
+    }
     let _ = writeln!(
         s,
         "Plan: deploy {} {} ({}) to {}, artifact {}",
@@ -28,10 +39,6 @@ pub fn plan(ui: &Ui, plan: &Plan) -> String {
         plan.env,
         short(&plan.artifact.sha256)
     );
-    if !plan.changes {
-        let _ = writeln!(s, "{}: every target already runs {}", ui.paint_out("Up to date", Paint::Good), plan.version);
-        return s;
-    }
     for t in &plan.targets {
         let now = t.current.as_ref().map_or("nothing live".to_string(), describe_current);
         let (mark, what) = match t.action {

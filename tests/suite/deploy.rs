@@ -228,7 +228,8 @@ fn dry_run_and_plan_touch_nothing() {
     assert_eq!(plan["targets"][0]["action"], "noop");
     assert_eq!(plan["targets"][0]["current"]["version"], "v1");
     let (stdout, _) = p.expect(&["plan", "staging"], 0);
-    assert!(stdout.contains("Up to date: every target already runs v1"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("Up to date: every target of staging already runs v1 (artifact "), "{stdout}");
 }
 
 #[test]
