@@ -122,11 +122,9 @@ pub fn run(shell: &Shell<'_>, on_line: &mut dyn FnMut(&str)) -> Result<Ended> {
     let start = Instant::now();
     let mut exited_at: Option<(Instant, Ended)> = None;
     loop {
+        // Every pass checks the clock and the cancel flag, however much the command prints.
         match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(line) => {
-                on_line(&line);
-                continue;
-            }
+            Ok(line) => on_line(&line),
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 // Every writer is gone: the command and anything it started have closed it.
                 let status = match exited_at {
@@ -205,6 +203,30 @@ mod tests {
         assert!(start.elapsed() < Duration::from_secs(10));
         std::thread::sleep(Duration::from_millis(2500));
         assert_eq!(std::fs::read_to_string(marker.path()).unwrap(), "", "the background child was not stopped");
+    }
+
+    #[test]
+    fn a_chatty_command_still_times_out_and_is_cancelled() {
+        let start = Instant::now();
+        let (ended, lines) = sh("while :; do echo working; sleep 0.01; done", Some(Duration::from_millis(500)));
+        assert_eq!(ended, Ended::TimedOut);
+        assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+        assert!(lines.len() > 5);
+        let cancel = AtomicBool::new(true);
+        let start = Instant::now();
+        let ended = run(
+            &Shell {
+                script: "while :; do echo working; done",
+                cwd: Path::new("/tmp"),
+                env: &[],
+                timeout: None,
+                cancel: Some(&cancel),
+            },
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(ended, Ended::Cancelled);
+        assert!(start.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

@@ -89,6 +89,20 @@ pub fn collect(root: &Path, build: &BuildConfig, commit: &str) -> Result<Content
             }
         }
     }
+    // A chain of links can lead out even when each looks fine alone: resolve them for real.
+    let real_root = std::fs::canonicalize(root)?;
+    files.retain(|f| {
+        let escapes = f.link.is_some()
+            && std::fs::canonicalize(root.join(&f.path)).is_ok_and(|real| !real.starts_with(&real_root));
+        if escapes {
+            skipped.push(format!(
+                "{} -> {} (its links lead out of the artifact)",
+                f.path,
+                f.link.as_deref().unwrap_or("")
+            ));
+        }
+        !escapes
+    });
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Contents {
         root: root.to_path_buf(),

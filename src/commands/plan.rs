@@ -37,16 +37,16 @@ pub(crate) fn compute(
     force: bool,
 ) -> Result<Plan> {
     let states = super::read_states(targets)?;
-    let vars: Vec<(String, String)> = env.vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let release = crate::release::release_id(&picked.artifact.sha256);
-    Ok(plan::compute(
-        config,
-        env,
-        plan::Subject { version: &picked.label, commit: &picked.commit, sha256: &picked.artifact.sha256 },
-        &states,
-        force,
-        |i, unless| targets[i].would_skip(unless, &release, &vars).unwrap_or(false),
-    ))
+    let subject = || plan::Subject { version: &picked.label, commit: &picked.commit, sha256: &picked.artifact.sha256 };
+    // `unless` sees what it will see during the deploy (secrets that are set, too).
+    let secrets: Vec<(String, String)> =
+        env.secrets.iter().filter_map(|name| std::env::var(name).ok().map(|v| (name.clone(), v))).collect();
+    Ok(plan::compute(config, env, subject(), &states, force, |i, unless| {
+        let previous = states[i].current.as_ref().map(|c| c.release.as_str());
+        let vars = crate::rollout::step_env(config, env, &env.targets[i], &subject(), &release, previous, &secrets);
+        targets[i].would_skip(unless, &release, &vars).unwrap_or(false)
+    }))
 }
 
 pub(crate) fn show(cx: &Ctx, plan: &Plan) -> Result<()> {

@@ -93,9 +93,21 @@ pub fn append(path: &Path, record: &Record) -> Result<()> {
     line.push(b'\n');
     let mut file = OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(path)
         .with_context(|| format!("opening the journal {}", path.display()))?;
+    // A line torn by a crash must not swallow this one: end it first.
+    let len = file.metadata()?.len();
+    if len > 0 {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            line.insert(0, b'\n');
+        }
+    }
     file.write_all(&line)?;
     file.sync_data()?;
     Ok(())
@@ -154,13 +166,17 @@ impl Ledger {
             let Some(release) = &r.release else { continue };
             let info = ledger.releases.entry(release.clone()).or_default();
             info.last_seen = r.at.clone();
-            if r.version.is_some() {
+            // Only events about this very release name its version; an end or a failure may
+            // carry another run's.
+            let describes =
+                matches!(r.event, Event::Begin | Event::Staged | Event::Switched | Event::Live | Event::Restored);
+            if describes && r.version.is_some() {
                 info.version = r.version.clone();
             }
-            if r.commit.is_some() {
+            if describes && r.commit.is_some() {
                 info.commit = r.commit.clone();
             }
-            if r.sha256.is_some() {
+            if describes && r.sha256.is_some() {
                 info.sha256 = r.sha256.clone();
             }
             match r.event {

@@ -64,7 +64,19 @@ fn open(path: &Path) -> Result<File> {
 /// Take the lock, or say who holds it (`Err(holder)`; the holder is `None` if it wrote nothing).
 pub fn try_lock(path: &Path, holder: &Holder) -> Result<Result<Lock, Option<Holder>>> {
     let mut file = open(path)?;
-    match file.try_lock() {
+    // `status` and `check` probe with a shared lock for an instant: a few quick retries keep
+    // such a probe from passing for a holder.
+    let mut tries = 0;
+    let taken = loop {
+        match file.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock) if tries < 10 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other,
+        }
+    };
+    match taken {
         Ok(()) => {
             file.set_len(0)?;
             file.rewind()?;
@@ -81,8 +93,9 @@ pub fn probe(path: &Path) -> Result<Option<Option<Holder>>> {
     if !path.exists() {
         return Ok(None);
     }
-    let mut file = open(path)?;
-    match file.try_lock() {
+    let mut file = std::fs::File::open(path).with_context(|| format!("opening the lock {}", path.display()))?;
+    // Shared: it conflicts only with a holder's exclusive lock, never with another probe.
+    match file.try_lock_shared() {
         Ok(()) => {
             file.unlock()?;
             Ok(None)

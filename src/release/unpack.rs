@@ -21,6 +21,7 @@ pub fn unpack_from(reader: impl Read, dest: &Path) -> Result<usize> {
     use std::os::unix::fs::PermissionsExt;
     let mut archive = tar::Archive::new(reader);
     let mut count = 0;
+    let mut links = Vec::new();
     for entry in archive.entries().context("reading the artifact")? {
         let mut entry = entry.context("reading the artifact")?;
         let raw = entry.path()?.into_owned();
@@ -29,7 +30,12 @@ pub fn unpack_from(reader: impl Read, dest: &Path) -> Result<usize> {
         let kind = entry.header().entry_type();
         match kind {
             tar::EntryType::Directory => {
-                fs::create_dir_all(&out)?;
+                ensure_parent(dest, &out)?;
+                match fs::symlink_metadata(&out) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => bail!("refusing artifact entry {}: something else is already there", raw.display()),
+                    Err(_) => fs::create_dir(&out).with_context(|| format!("creating {}", out.display()))?,
+                }
                 fs::set_permissions(&out, fs::Permissions::from_mode(0o755))?;
             }
             tar::EntryType::Regular | tar::EntryType::Continuous => {
@@ -60,6 +66,7 @@ pub fn unpack_from(reader: impl Read, dest: &Path) -> Result<usize> {
                 }
                 ensure_parent(dest, &out)?;
                 std::os::unix::fs::symlink(&target, &out).with_context(|| format!("linking {}", out.display()))?;
+                links.push(rel);
                 count += 1;
             }
             other => bail!(
@@ -72,6 +79,16 @@ pub fn unpack_from(reader: impl Read, dest: &Path) -> Result<usize> {
                     _ => "special entry",
                 }
             ),
+        }
+    }
+    // Each link is checked on paper as it comes; a chain of links can still lead out.
+    // Resolve them for real now that the tree is complete.
+    let root = fs::canonicalize(dest)?;
+    for rel in links {
+        if let Ok(real) = fs::canonicalize(dest.join(&rel))
+            && !real.starts_with(&root)
+        {
+            bail!("refusing artifact entry {}: following its links leads out of the release", rel.display());
         }
     }
     Ok(count)
@@ -188,6 +205,19 @@ mod tests {
                 b.append_data(&mut h, "sub/x", &b"hi"[..]).unwrap();
             }),
             "through the symlink",
+        );
+    }
+
+    #[test]
+    fn refuses_a_chain_of_links_that_leads_out() {
+        refuses(
+            archive(|b| {
+                let mut h = header(tar::EntryType::Symlink, 0);
+                b.append_link(&mut h, "a/b/c/d/up", "../../../..").unwrap();
+                let mut h = header(tar::EntryType::Symlink, 0);
+                b.append_link(&mut h, "esc", "a/b/c/d/up/../../../..").unwrap();
+            }),
+            "leads out of the release",
         );
     }
 

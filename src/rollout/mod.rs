@@ -166,23 +166,8 @@ impl Context<'_> {
         release: &str,
         previous: Option<&str>,
     ) -> Vec<(String, String)> {
-        let root = slot.target.spec().path().to_path_buf();
-        let dir = |r: &str| root.join("releases").join(r).display().to_string();
-        let mut env = vec![
-            ("SHIP_APP".to_string(), self.config.app.clone()),
-            ("SHIP_ENV".to_string(), self.env.name.clone()),
-            ("SHIP_TARGET".to_string(), slot.name.clone()),
-            ("SHIP_HOST".to_string(), slot.target.spec().host().to_string()),
-            ("SHIP_DEPLOY_PATH".to_string(), root.display().to_string()),
-            ("SHIP_RELEASE_DIR".to_string(), dir(release)),
-            ("SHIP_PREVIOUS_RELEASE_DIR".to_string(), previous.map(dir).unwrap_or_default()),
-            ("SHIP_VERSION".to_string(), version.to_string()),
-            ("SHIP_COMMIT".to_string(), commit.to_string()),
-            ("SHIP_ARTIFACT_SHA256".to_string(), sha256.to_string()),
-        ];
-        env.extend(self.env.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-        env.extend(self.secrets.iter().cloned());
-        env
+        let subject = plan::Subject { version, commit, sha256 };
+        step_env(self.config, self.env, slot.target.spec(), &subject, release, previous, &self.secrets)
     }
 
     /// Run one step on a target; `Err` says what failed.
@@ -374,6 +359,35 @@ struct Head {
     sha256: String,
 }
 
+/// The environment of a step or health command on `spec`, running in `release`.
+pub fn step_env(
+    config: &Config,
+    env: &Environment,
+    spec: &crate::config::TargetSpec,
+    subject: &plan::Subject<'_>,
+    release: &str,
+    previous: Option<&str>,
+    secrets: &[(String, String)],
+) -> Vec<(String, String)> {
+    let root = spec.path().to_path_buf();
+    let dir = |r: &str| root.join("releases").join(r).display().to_string();
+    let mut vars = vec![
+        ("SHIP_APP".to_string(), config.app.clone()),
+        ("SHIP_ENV".to_string(), env.name.clone()),
+        ("SHIP_TARGET".to_string(), spec.to_string()),
+        ("SHIP_HOST".to_string(), spec.host().to_string()),
+        ("SHIP_DEPLOY_PATH".to_string(), root.display().to_string()),
+        ("SHIP_RELEASE_DIR".to_string(), dir(release)),
+        ("SHIP_PREVIOUS_RELEASE_DIR".to_string(), previous.map(dir).unwrap_or_default()),
+        ("SHIP_VERSION".to_string(), subject.version.to_string()),
+        ("SHIP_COMMIT".to_string(), subject.commit.to_string()),
+        ("SHIP_ARTIFACT_SHA256".to_string(), subject.sha256.to_string()),
+    ];
+    vars.extend(env.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    vars.extend(secrets.iter().cloned());
+    vars
+}
+
 /// Run `work` on every slot of `indices`, `width` at a time.
 fn in_batches(slots: &mut [Slot], indices: &[usize], width: usize, work: &(dyn Fn(&mut Slot) + Sync)) {
     let mut picked: Vec<&mut Slot> =
@@ -484,8 +498,16 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         }
     }
 
+    // A local after_switch step that fails fails the deploy like any after_switch step.
+    if !stopped && active.iter().all(|i| slots[*i].outcome == TargetOutcome::Succeeded) {
+        if let Err(e) = cx.run_local_steps(When::AfterSwitch, &local_env) {
+            cx.reporter.note(Note::Failed { target: "local", error: &e });
+            slots[first].error.get_or_insert(e);
+            stopped = true;
+        }
+    }
     let outcome = if stopped {
-        // 3. Too many failures: every target this run switched goes back, in parallel.
+        // 3. The rollout failed: every target this run switched goes back, in parallel.
         let switched: Vec<usize> = active
             .iter()
             .copied()
@@ -503,10 +525,6 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         let back = |s: &Slot| s.switched_from.is_none() || s.outcome == TargetOutcome::RolledBack;
         if active.iter().all(|i| back(&slots[*i])) { FleetOutcome::RolledBack } else { FleetOutcome::Inconsistent }
     } else if active.iter().all(|i| slots[*i].outcome == TargetOutcome::Succeeded) {
-        if let Err(e) = cx.run_local_steps(When::AfterSwitch, &local_env) {
-            cx.reporter.note(Note::Failed { target: "local", error: &e });
-            slots[first].error.get_or_insert(e);
-        }
         FleetOutcome::Succeeded
     } else {
         // Failures within max_failures: those targets went back, the others moved on.
@@ -547,8 +565,10 @@ fn stage_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, artifact: &Artifact
 }
 
 fn switch_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) -> Result<(), String> {
-    let before = slot.target.switch(&head.release).map_err(|e| format!("{e:#}"))?;
+    // Counted as switched before the call: a switch that happened but whose answer was lost
+    // (a dropped connection) must still be rolled back.
     slot.switched_from = Some(slot.plan.rollback_to.clone());
+    let before = slot.target.switch(&head.release).map_err(|e| format!("{e:#}"))?;
     slot.live = Some(head.release.clone());
     cx.reporter.note(Note::Switched { target: &slot.name, release: &head.release });
     let from = before.clone();
@@ -634,14 +654,16 @@ fn finish(
             let target_outcome = serde_json::to_value(slot.outcome).ok().and_then(|v| v.as_str().map(str::to_string));
             let ms = slot.started.elapsed().as_millis() as u64;
             let message = slot.error.clone();
+            // The end names the release live now, with the head's version only when that is
+            // what is live: a failed deploy must not lend its identity to the old release.
             let live = slot.live.clone();
-            let result = cx.record(slot, kind, Event::End, head, |r| {
-                r.release = live;
-                r.outcome = target_outcome;
-                r.fleet_outcome = Some(outcome.as_str().to_string());
-                r.duration_ms = Some(ms);
-                r.message = message;
-            });
+            let mut record = cx.base_record(kind, Event::End, (live.as_ref() == Some(&head.release)).then_some(head));
+            record.release = live;
+            record.outcome = target_outcome;
+            record.fleet_outcome = Some(outcome.as_str().to_string());
+            record.duration_ms = Some(ms);
+            record.message = message;
+            let result = slot.target.record(&record).map_err(|e| format!("{e:#}"));
             if let Err(e) = result {
                 cx.reporter.note(Note::Warning { message: &format!("{}: could not journal the end: {e}", slot.name) });
             }
@@ -690,10 +712,12 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
             slot.started = Instant::now();
             let from = slot.plan.current.as_ref().map(|c| c.release.clone());
             cx.record(slot, RunKind::Rollback, Event::Begin, &head, |r| r.from = from.clone())?;
+            // Journaled before the switch: a rollback cut off right after its switch must not
+            // leave a journal whose "previous" is the release just rolled back from.
+            cx.record(slot, RunKind::Rollback, Event::Restored, &head, |r| r.from = from.clone())?;
             slot.target.switch(&head.release).map_err(|e| format!("{e:#}"))?;
             slot.live = Some(head.release.clone());
             cx.reporter.note(Note::Switched { target: &slot.name, release: &head.release });
-            cx.record(slot, RunKind::Rollback, Event::Restored, &head, |r| r.from = from.clone())?;
             let env = cx.step_env(slot, &head.version, &head.commit, &head.sha256, &head.release, from.as_deref());
             cx.run_steps(slot, When::AfterRollback, is_first, &head.release, &env)?;
             cx.health(slot, &head.release, &env)
@@ -703,8 +727,10 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
             Err(e) => {
                 slot.outcome = TargetOutcome::Failed;
                 cx.fail(slot, e);
-                let message = slot.error.clone();
-                let _ = cx.record(slot, RunKind::Rollback, Event::Failed, &head, |r| r.message = message);
+                // Not tied to a release: the release rolled back to is not the one that failed.
+                let mut record = cx.base_record(RunKind::Rollback, Event::Failed, None);
+                record.message = slot.error.clone();
+                let _ = slot.target.record(&record);
             }
         }
     };

@@ -127,6 +127,8 @@ pub fn ssh_command(spec: &TargetSpec, cfg: &SshConfig) -> Result<Command> {
     for option in &cfg.options {
         cmd.arg("-o").arg(option);
     }
+    // A host that goes silent is noticed within a minute instead of hanging the deploy.
+    cmd.args(["-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4"]);
     let control = control_dir()?.join("%C");
     cmd.arg("-o").arg("ControlMaster=auto");
     cmd.arg("-o").arg(format!("ControlPath={}", control.display()));

@@ -227,3 +227,58 @@ fn a_current_that_is_not_ships_symlink_is_an_error_not_a_guess() {
     let (_, stderr) = p.expect(&["deploy", "staging"], 1);
     assert!(stderr.contains("is not a symlink"), "{stderr}");
 }
+
+/// A failed deploy must not lend its version to the release that stays live: `requires`
+/// and `status` would believe the broken artifact is on staging.
+#[test]
+fn a_failed_deploy_does_not_relabel_the_live_release() {
+    let p = Project::with_targets(&["a"], "[health]\ncommand = \"grep -q good index.html\"\ntimeout = \"1s\"\n");
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap()
+        + &format!("\n[env.prod]\ntargets = [\"local:{}\"]\nrequires = \"staging\"\n", p.target("p").display());
+    p.write("deploy.toml", &config);
+    p.write("index.html", "good\n");
+    p.commit("good");
+    p.tag("good");
+    p.expect(&["deploy", "staging"], 0);
+    p.expect(&["deploy", "prod"], 0);
+    p.write("index.html", "bad\n");
+    p.commit("bad");
+    p.expect(&["deploy", "staging"], 4);
+    let status = p.json(&["status", "staging"], 0);
+    assert_eq!(status["targets"][0]["current"]["version"], "good", "{status}");
+    let (_, stderr) = p.expect(&["deploy", "prod"], 1);
+    assert!(stderr.contains("requires `staging` first"), "{stderr}");
+    assert_eq!(p.live_file("p", "index.html"), "good\n");
+}
+
+#[test]
+fn a_failing_local_after_switch_step_fails_the_deploy() {
+    let p = Project::with_targets(&["a"], "");
+    p.expect(&["deploy", "staging"], 0);
+    let v1 = p.live("a");
+    new_version(
+        &p,
+        "[[step]]\nname = \"purge-cdn\"\non = \"local\"\nwhen = \"after_switch\"\nrun = \"exit 1\"\n",
+        "two\n",
+    );
+    let out = p.json(&["deploy", "staging"], 4);
+    assert_eq!(out["outcome"], "rolled_back");
+    assert!(out["targets"][0]["error"].as_str().unwrap().contains("local step `purge-cdn` failed"), "{out}");
+    assert_eq!(p.live("a"), v1);
+}
+
+#[test]
+fn a_torn_journal_line_does_not_swallow_the_next_record() {
+    let p = Project::with_targets(&["a"], "");
+    p.expect(&["deploy", "staging"], 0);
+    let journal = p.target("a").join(".ship/journal.jsonl");
+    let mut text = std::fs::read_to_string(&journal).unwrap();
+    text.push_str("{\"at\":\"2026-01-01T00:00:00Z\",\"run\":\"torn"); // a crash mid-write
+    std::fs::write(&journal, text).unwrap();
+    p.write("index.html", "two\n");
+    p.commit("two");
+    p.expect(&["deploy", "staging"], 0);
+    let history = p.json(&["history", "staging"], 0);
+    assert_eq!(history["events"].as_array().unwrap().len(), 2, "{history}");
+    p.expect(&["rollback", "staging"], 0);
+}
