@@ -499,12 +499,13 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
     }
 
     // A local after_switch step that fails fails the deploy like any after_switch step.
-    if !stopped && active.iter().all(|i| slots[*i].outcome == TargetOutcome::Succeeded) {
-        if let Err(e) = cx.run_local_steps(When::AfterSwitch, &local_env) {
-            cx.reporter.note(Note::Failed { target: "local", error: &e });
-            slots[first].error.get_or_insert(e);
-            stopped = true;
-        }
+    if !stopped
+        && active.iter().all(|i| slots[*i].outcome == TargetOutcome::Succeeded)
+        && let Err(e) = cx.run_local_steps(When::AfterSwitch, &local_env)
+    {
+        cx.reporter.note(Note::Failed { target: "local", error: &e });
+        slots[first].error.get_or_insert(e);
+        stopped = true;
     }
     let outcome = if stopped {
         // 3. The rollout failed: every target this run switched goes back, in parallel.
