@@ -48,12 +48,18 @@ impl Ended {
 /// Process groups of commands running now, so that an abrupt exit can stop them.
 static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
-/// SIGTERM every process group still running (ship is about to exit at once).
+/// Stop every process group still running (ship is about to exit at once): SIGTERM, a
+/// moment's grace, then SIGKILL.
 pub fn stop_all_groups() {
     let groups = RUNNING.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    for pgid in groups {
-        if let Some(pid) = rustix::process::Pid::from_raw(pgid) {
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::TERM);
+    for signal in [rustix::process::Signal::TERM, rustix::process::Signal::KILL] {
+        for pgid in &groups {
+            if let Some(pid) = rustix::process::Pid::from_raw(*pgid) {
+                let _ = rustix::process::kill_process_group(pid, signal);
+            }
+        }
+        if !groups.is_empty() && signal == rustix::process::Signal::TERM {
+            std::thread::sleep(Duration::from_millis(300));
         }
     }
 }

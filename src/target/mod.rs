@@ -1,9 +1,9 @@
-//! How on-target operations reach a target: in-process for `local:` targets. Every kind of
-//! target carries the same [`Request`]s to the same [`ops::handle`](crate::release::ops::handle).
+//! How on-target operations reach a target: always through `ship agent`, in a child process
+//! for `local:` targets and over OpenSSH for `ssh://` ones. Every kind of target carries the
+//! same [`Request`]s to the same [`ops::handle`](crate::release::ops::handle).
 //!
 //! This layer moves requests and bytes; it never decides what to do with a target.
 
-mod local;
 pub mod protocol;
 mod ssh;
 
@@ -14,7 +14,6 @@ use crate::config::{SshConfig, TargetSpec};
 use crate::error::LockedError;
 use crate::release::ops::{Reply, Request};
 use crate::release::{Holder, Record, State, StepRequest, StepResult};
-pub use local::LocalTarget;
 
 /// A connection to one target.
 pub trait Target: Send {
@@ -30,8 +29,8 @@ pub trait Target: Send {
 /// Open a connection to the target.
 pub fn connect(spec: &TargetSpec, ssh: &SshConfig) -> Result<Box<dyn Target>> {
     match spec {
-        TargetSpec::Local { .. } => Ok(Box::new(LocalTarget::new(spec.clone()))),
-        TargetSpec::Ssh { .. } => Ok(Box::new(ssh::SshTarget::connect(spec, ssh)?)),
+        TargetSpec::Local { .. } => Ok(Box::new(ssh::AgentTarget::local(spec)?)),
+        TargetSpec::Ssh { .. } => Ok(Box::new(ssh::AgentTarget::ssh(spec, ssh)?)),
     }
 }
 

@@ -1,5 +1,6 @@
-//! `ssh://` targets: the system OpenSSH client runs `ship agent` on the host, and requests
-//! travel over that one channel.
+//! Targets reached through `ship agent` in another process: on the host through the system
+//! OpenSSH client (`ssh://`), or as a child of this ship (`local:`). Requests travel over
+//! that one channel, and the agent's process is the target's lifeline.
 //!
 //! The user's ~/.ssh/config, agent, ProxyJump and known_hosts apply as usual. Host keys are
 //! always checked (`StrictHostKeyChecking=yes`, never an auto-accept) and ssh never prompts
@@ -55,7 +56,7 @@ echo "SHIP-BOOTSTRAP failed"
 /// What the reader thread passes on: a line from the agent, or the end of the stream.
 type Incoming = Result<String, String>;
 
-pub struct SshTarget {
+pub struct AgentTarget {
     spec: TargetSpec,
     child: Child,
     input: Option<BufWriter<ChildStdin>>,
@@ -143,8 +144,9 @@ pub fn ssh_command(spec: &TargetSpec, cfg: &SshConfig) -> Result<Command> {
     Ok(cmd)
 }
 
-impl SshTarget {
-    pub fn connect(spec: &TargetSpec, cfg: &SshConfig) -> Result<SshTarget> {
+impl AgentTarget {
+    /// Reach an `ssh://` target: one ssh session that bootstraps and runs the agent.
+    pub fn ssh(spec: &TargetSpec, cfg: &SshConfig) -> Result<AgentTarget> {
         let (_, hash, _) = own_binary()?;
         let path = spec.path().to_str().ok_or_else(|| anyhow!("{spec}: the path is not UTF-8"))?;
         let remote = format!(
@@ -156,10 +158,29 @@ impl SshTarget {
             quote(cfg.agent_path.as_deref().unwrap_or(""))
         );
         let mut cmd = ssh_command(spec, cfg)?;
-        // Its own process group, so a Ctrl-C at the terminal reaches ship alone: ship decides
-        // how to stop, and the connection stays up while running steps finish.
-        cmd.arg(remote).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
-        let mut child = cmd.spawn().context("starting ssh (is the OpenSSH client installed?)")?;
+        cmd.arg(remote);
+        let child = Self::spawn(cmd).context("starting ssh (is the OpenSSH client installed?)")?;
+        Self::start(spec, child, cfg)
+    }
+
+    /// Reach a `local:` target: this very binary, run as `ship agent` in a child process.
+    /// The child is the target's lifeline: if ship dies however it dies, the agent sees its
+    /// stdin close, stops the steps it started, and exits, which releases the lock.
+    pub fn local(spec: &TargetSpec) -> Result<AgentTarget> {
+        let exe = std::env::current_exe().context("finding ship's own binary")?;
+        let mut cmd = Command::new(exe);
+        cmd.arg("agent").arg("--path").arg(spec.path());
+        let child = Self::spawn(cmd).with_context(|| format!("starting ship's agent for {spec}"))?;
+        Self::start(spec, child, &SshConfig::default())
+    }
+
+    /// Start `cmd` with piped stdio, in its own process group, so a Ctrl-C at the terminal
+    /// reaches ship alone: ship decides how to stop, and running steps may finish.
+    fn spawn(mut cmd: Command) -> std::io::Result<Child> {
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).spawn()
+    }
+
+    fn start(spec: &TargetSpec, mut child: Child, cfg: &SshConfig) -> Result<AgentTarget> {
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
         let input = child.stdin.take().map(BufWriter::new);
@@ -196,7 +217,7 @@ impl SshTarget {
             }
         });
 
-        let mut target = SshTarget { spec: spec.clone(), child, input, lines, stderr: log, broken: None };
+        let mut target = AgentTarget { spec: spec.clone(), child, input, lines, stderr: log, broken: None };
         if let Err(e) = target.handshake(cfg) {
             target.close();
             return Err(e);
@@ -354,7 +375,7 @@ fn clip(text: &str) -> String {
     s
 }
 
-impl Target for SshTarget {
+impl Target for AgentTarget {
     fn spec(&self) -> &TargetSpec {
         &self.spec
     }
@@ -383,7 +404,7 @@ impl Target for SshTarget {
     }
 }
 
-impl Drop for SshTarget {
+impl Drop for AgentTarget {
     fn drop(&mut self) {
         self.close();
     }

@@ -146,11 +146,13 @@ fn max_failures_tolerates_a_target_that_goes_back_alone() {
     assert_ne!(p.live("a"), Some(v1));
 }
 
-/// A step that kills the deploying ship (its parent) with SIGKILL the first time it runs.
+/// A step that kills the deploying ship with SIGKILL the first time it runs. The step's
+/// parent is the target's agent; the agent's parent is ship.
 fn killer(p: &Project, when: &str) -> String {
     let marker = p.base.join(format!("killed-{when}"));
     format!(
-        "[[step]]\nname = \"killer\"\nwhen = \"{when}\"\nrun = \"if [ ! -f {m} ]; then touch {m}; kill -9 $PPID; sleep 5; fi\"\n",
+        "[[step]]\nname = \"killer\"\nwhen = \"{when}\"\n\
+         run = \"if [ ! -f {m} ]; then touch {m}; kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); sleep 5; fi\"\n",
         m = marker.display()
     )
 }
@@ -281,4 +283,41 @@ fn a_torn_journal_line_does_not_swallow_the_next_record() {
     let history = p.json(&["history", "staging"], 0);
     assert_eq!(history["events"].as_array().unwrap().len(), 2, "{history}");
     p.expect(&["rollback", "staging"], 0);
+}
+
+/// Killing ship, or closing its terminal, stops the steps it started on local targets
+/// before their lock is free: no step ever runs on with the target unlocked.
+#[test]
+fn a_killed_or_hung_up_ship_leaves_no_local_step_running() {
+    use super::harness::Gate;
+    for signal in [rustix::process::Signal::KILL, rustix::process::Signal::HUP] {
+        let p = Project::with_targets(&["a"], "");
+        p.expect(&["deploy", "staging"], 0);
+        let gate = Gate::new(&p);
+        let pid_file = p.base.join("step.pid");
+        let late = p.base.join("late");
+        let step = gate
+            .step()
+            .replace("run = \"", &format!("run = \"echo $$ > {}; ", pid_file.display()))
+            .replace("done\"", &format!("done; touch {}\"", late.display()));
+        new_version(&p, &step, "two\n");
+        let mut child = p.spawn(&["deploy", "staging"]);
+        gate.wait_started();
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, signal).unwrap();
+        child.wait().unwrap();
+        let step_pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let lock = std::fs::OpenOptions::new().write(true).open(p.target("a").join(".ship/lock")).unwrap();
+        while lock.try_lock().is_err() {
+            assert!(std::time::Instant::now() < deadline, "{signal:?}: the lock outlived ship");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(!std::path::Path::new(&format!("/proc/{step_pid}")).exists(), "{signal:?}: the step runs on unlocked");
+        drop(lock);
+        gate.open();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(!late.exists(), "{signal:?}: the step went on after ship died");
+        assert_eq!(p.live_file("a", "index.html"), "version one\n");
+    }
 }
