@@ -6,7 +6,7 @@ use anyhow::Result;
 use super::Ctx;
 use crate::cli::DeployArgs;
 use crate::error::{Exit, StalePlanError};
-use crate::rollout::{self, Context};
+use crate::rollout;
 
 pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     let config = cx.config()?;
@@ -60,25 +60,7 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     if plan.changes && must_confirm && !cx.ui.confirm(&format!("Deploy {} to {}?", plan.version, env.name))? {
         return Err(anyhow::anyhow!("deploy cancelled: nothing was changed"));
     }
-    let rcx = Context {
-        config: &config,
-        env,
-        run: super::run_id(),
-        user: crate::clock::user(),
-        secrets,
-        reporter: &cx.ui,
-        http: Default::default(),
-    };
-    super::watch_interrupts();
-    let outcome = rollout::deploy(&rcx, &plan, &picked.artifact, targets);
-    cx.ui.clear();
-    super::notify(cx, &config, env, "deploy", &outcome);
-    if cx.ui.json() {
-        cx.ui.out_json(&outcome)?;
-    } else {
-        cx.ui.out(&crate::ui::render::outcome(&cx.ui, "deploy", &outcome))?;
-    }
-    Ok(outcome.outcome.exit())
+    super::execute(cx, &config, env, secrets, "deploy", |rcx| rollout::deploy(rcx, &plan, &picked.artifact, targets))
 }
 
 /// `requires = "staging"`: the artifact must be live, confirmed, on every staging target.

@@ -197,6 +197,36 @@ pub(crate) fn watch_interrupts() {
     });
 }
 
+/// Run a deploy or rollback (`kind`) under Ctrl-C handling, then notify and print its outcome.
+pub(crate) fn execute(
+    cx: &Ctx,
+    config: &Config,
+    env: &Environment,
+    secrets: Vec<(String, String)>,
+    kind: &str,
+    run: impl FnOnce(&crate::rollout::Context<'_>) -> crate::rollout::Outcome,
+) -> Result<Exit> {
+    let rcx = crate::rollout::Context {
+        config,
+        env,
+        run: run_id(),
+        user: crate::clock::user(),
+        secrets,
+        reporter: &cx.ui,
+        http: Default::default(),
+    };
+    watch_interrupts();
+    let outcome = run(&rcx);
+    cx.ui.clear();
+    notify(cx, config, env, kind, &outcome);
+    if cx.ui.json() {
+        cx.ui.out_json(&outcome)?;
+    } else {
+        cx.ui.out(&crate::ui::render::outcome(&cx.ui, kind, &outcome))?;
+    }
+    Ok(outcome.outcome.exit())
+}
+
 /// POST the outcome to the environment's webhook, if it has one; a failure is a warning.
 pub(crate) fn notify(cx: &Ctx, config: &Config, env: &Environment, kind: &str, outcome: &crate::rollout::Outcome) {
     let Some(url) = &env.webhook else { return };

@@ -7,7 +7,7 @@ use super::Ctx;
 use crate::cli::RollbackArgs;
 use crate::error::Exit;
 use crate::release::{ReleaseState, State};
-use crate::rollout::{self, Action, ArtifactRef, Context, Current, Plan, TargetPlan};
+use crate::rollout::{self, Action, ArtifactRef, Current, Plan, TargetPlan};
 
 pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
     let config = cx.config()?;
@@ -72,25 +72,7 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
     if plan.changes && must_confirm && !cx.ui.confirm(&format!("Roll {} back to {}?", env.name, plan.version))? {
         return Err(anyhow::anyhow!("rollback cancelled: nothing was changed"));
     }
-    let rcx = Context {
-        config: &config,
-        env,
-        run: super::run_id(),
-        user: crate::clock::user(),
-        secrets,
-        reporter: &cx.ui,
-        http: Default::default(),
-    };
-    super::watch_interrupts();
-    let outcome = rollout::rollback(&rcx, &plan, targets);
-    cx.ui.clear();
-    super::notify(cx, &config, env, "rollback", &outcome);
-    if cx.ui.json() {
-        cx.ui.out_json(&outcome)?;
-    } else {
-        cx.ui.out(&crate::ui::render::outcome(&cx.ui, "rollback", &outcome))?;
-    }
-    Ok(outcome.outcome.exit())
+    super::execute(cx, &config, env, secrets, "rollback", |rcx| rollout::rollback(rcx, &plan, targets))
 }
 
 fn current(r: &ReleaseState) -> Current {

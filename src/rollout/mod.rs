@@ -388,6 +388,17 @@ pub fn step_env(
     vars
 }
 
+impl Head {
+    fn of(plan: &Plan) -> Head {
+        Head {
+            release: plan.release.clone(),
+            version: plan.version.clone(),
+            commit: plan.commit.clone(),
+            sha256: plan.artifact.sha256.clone(),
+        }
+    }
+}
+
 /// Run `work` on every slot of `indices`, `width` at a time.
 fn in_batches(slots: &mut [Slot], indices: &[usize], width: usize, work: &(dyn Fn(&mut Slot) + Sync)) {
     let mut picked: Vec<&mut Slot> =
@@ -407,12 +418,7 @@ fn in_batches(slots: &mut [Slot], indices: &[usize], width: usize, work: &(dyn F
 
 /// Deploy `plan` to `targets` (locked, in plan order).
 pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<Box<dyn Target>>) -> Outcome {
-    let head = Head {
-        release: plan.release.clone(),
-        version: plan.version.clone(),
-        commit: plan.commit.clone(),
-        sha256: plan.artifact.sha256.clone(),
-    };
+    let head = Head::of(plan);
     let mut slots = slots_for(plan, targets);
     let active: Vec<usize> = (0..slots.len()).filter(|i| slots[*i].plan.action != Action::Noop).collect();
     if active.is_empty() {
@@ -694,12 +700,7 @@ fn finish(
 /// Roll every target of `plan` back to `plan.release` (targets locked, in plan order): switch,
 /// run `after_rollback` steps, check health. `plan.targets[i].action` is `Switch` or `Noop`.
 pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) -> Outcome {
-    let head = Head {
-        release: plan.release.clone(),
-        version: plan.version.clone(),
-        commit: plan.commit.clone(),
-        sha256: plan.artifact.sha256.clone(),
-    };
+    let head = Head::of(plan);
     let mut slots = slots_for(plan, targets);
     let active: Vec<usize> = (0..slots.len()).filter(|i| slots[*i].plan.action != Action::Noop).collect();
     if active.is_empty() {
