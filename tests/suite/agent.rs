@@ -18,6 +18,16 @@ fn agent(p: &Project) -> std::process::Child {
         .unwrap()
 }
 
+/// Take the target's lock through the agent; returns the agent's answer.
+fn lock(stdin: &mut std::process::ChildStdin, out: &mut BufReader<std::process::ChildStdout>) -> String {
+    let request = serde_json::json!({"call": {"request": {"op": "lock", "holder": {
+        "user": "t", "host": "h", "pid": 1, "command": "test", "since": "now"}}}});
+    writeln!(stdin, "{request}").unwrap();
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    line
+}
+
 fn hello(child: &mut std::process::Child) -> BufReader<std::process::ChildStdout> {
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
@@ -45,11 +55,7 @@ fn a_truncated_artifact_is_not_kept_and_nothing_is_unpacked() {
     let mut child = agent(&p);
     let mut out = hello(&mut child);
     let mut stdin = child.stdin.take().unwrap();
-    let lock = serde_json::json!({"call": {"request": {"op": "lock", "holder": {
-        "user": "t", "host": "h", "pid": 1, "command": "test", "since": "now"}}}});
-    writeln!(stdin, "{lock}").unwrap();
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
+    let line = lock(&mut stdin, &mut out);
     assert!(line.contains("\"done\""), "{line}");
     let sha = "ab".repeat(32);
     writeln!(stdin, "{}", serde_json::json!({"artifact": {"sha256": sha, "size": 100000}})).unwrap();
@@ -71,11 +77,7 @@ fn a_corrupt_artifact_is_refused_by_its_sha256() {
     let mut child = agent(&p);
     let mut out = hello(&mut child);
     let mut stdin = child.stdin.take().unwrap();
-    let lock = serde_json::json!({"call": {"request": {"op": "lock", "holder": {
-        "user": "t", "host": "h", "pid": 1, "command": "test", "since": "now"}}}});
-    writeln!(stdin, "{lock}").unwrap();
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
+    let mut line = lock(&mut stdin, &mut out);
     writeln!(stdin, "{}", serde_json::json!({"artifact": {"sha256": "cd".repeat(32), "size": 10}})).unwrap();
     stdin.write_all(b"0123456789").unwrap();
     stdin.flush().unwrap();

@@ -13,17 +13,7 @@ const NOT_IMPLEMENTED: [&str; 4] = ["promote", "prune", "metrics", "agent"];
 /// ship with the harness's hermetic environment, as a plain `std` command so that its
 /// stdout and stderr can be wired to anything.
 fn raw(p: &Project) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ship"));
-    cmd.current_dir(&p.root)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &p.home)
-        .env("USER", "tester")
-        .env("SHIP_CACHE_DIR", p.base.join("cache"))
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("NO_COLOR", "1");
-    cmd
+    p.std_command()
 }
 
 /// A pipe whose reading end is already closed: every write to it fails with EPIPE.

@@ -9,21 +9,11 @@ fn three_targets(extra: &str) -> Project {
     p
 }
 
-/// Append to deploy.toml and commit a new version.
-fn new_version(p: &Project, config_extra: &str, content: &str) {
-    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
-    let config = config.replace("[env.staging]", &format!("{config_extra}\n[env.staging]"));
-    p.write("deploy.toml", &config);
-    p.write("index.html", content);
-    p.commit(content);
-}
-
 #[test]
 fn a_failed_step_before_the_switch_switches_nothing() {
     let p = three_targets("");
     let v1 = p.live("a").unwrap();
-    new_version(
-        &p,
+    p.new_version(
         "[[step]]\nname = \"check\"\nrun = \"test $SHIP_TARGET != local:$(dirname $SHIP_DEPLOY_PATH)/b\"\n",
         "two\n",
     );
@@ -47,9 +37,7 @@ fn a_failure_after_the_switch_rolls_back_every_touched_target() {
     let p = three_targets("");
     let v1 = p.live("a").unwrap();
     let log = p.base.join("rollback.log");
-    new_version(
-        &p,
-        &format!(
+    p.new_version(&format!(
             "[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"test $SHIP_TARGET != local:$(dirname $SHIP_DEPLOY_PATH)/b\"\n\n\
              [[step]]\nname = \"restart\"\nwhen = \"after_rollback\"\nrun = \"echo $SHIP_TARGET $(readlink $SHIP_DEPLOY_PATH/current) >> {}\"\n",
             log.display()
@@ -109,9 +97,7 @@ fn a_failed_first_deploy_leaves_nothing_live() {
 #[test]
 fn a_rollback_that_fails_reports_an_inconsistent_fleet() {
     let p = three_targets("");
-    new_version(
-        &p,
-        "[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"test $SHIP_TARGET != local:$(dirname $SHIP_DEPLOY_PATH)/b\"\n\n\
+    p.new_version("[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"test $SHIP_TARGET != local:$(dirname $SHIP_DEPLOY_PATH)/b\"\n\n\
          [[step]]\nname = \"restart\"\nwhen = \"after_rollback\"\nrun = \"echo cannot restart; exit 7\"\n",
         "two\n",
     );
@@ -132,9 +118,7 @@ fn max_failures_tolerates_a_target_that_goes_back_alone() {
     let v1 = p.live("a").unwrap();
     let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap() + "max_failures = 1\n";
     p.write("deploy.toml", &config);
-    new_version(
-        &p,
-        "[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"test $SHIP_TARGET != local:$(dirname $SHIP_DEPLOY_PATH)/b\"\n",
+    p.new_version("[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"test $SHIP_TARGET != local:$(dirname $SHIP_DEPLOY_PATH)/b\"\n",
         "two\n",
     );
     let out = p.json(&["deploy", "staging"], 5);
@@ -162,7 +146,7 @@ fn killed_before_the_switch_the_next_run_finishes_the_deploy() {
     let p = Project::with_targets(&["a", "b"], "");
     p.expect(&["deploy", "staging"], 0);
     let v1 = p.live("a").unwrap();
-    new_version(&p, &killer(&p, "before_switch"), "two\n");
+    p.new_version(&killer(&p, "before_switch"), "two\n");
     let out = p.run(&["deploy", "staging"]);
     assert_eq!(out.status.code(), None, "ship was killed by SIGKILL");
     assert_eq!(p.live("a"), Some(v1.clone()));
@@ -180,7 +164,7 @@ fn killed_after_the_switch_the_next_run_confirms_it_and_rollback_skips_it() {
     let p = Project::with_targets(&["a"], "");
     p.expect(&["deploy", "staging"], 0);
     let v1 = p.live("a").unwrap();
-    new_version(&p, &killer(&p, "after_switch"), "two\n");
+    p.new_version(&killer(&p, "after_switch"), "two\n");
     let out = p.run(&["deploy", "staging"]);
     assert_eq!(out.status.code(), None);
     let v2 = p.live("a").unwrap();
@@ -258,8 +242,7 @@ fn a_failing_local_after_switch_step_fails_the_deploy() {
     let p = Project::with_targets(&["a"], "");
     p.expect(&["deploy", "staging"], 0);
     let v1 = p.live("a");
-    new_version(
-        &p,
+    p.new_version(
         "[[step]]\nname = \"purge-cdn\"\non = \"local\"\nwhen = \"after_switch\"\nrun = \"exit 1\"\n",
         "two\n",
     );
@@ -300,21 +283,15 @@ fn a_killed_or_hung_up_ship_leaves_no_local_step_running() {
             .step()
             .replace("run = \"", &format!("run = \"echo $$ > {}; ", pid_file.display()))
             .replace("done\"", &format!("done; touch {}\"", late.display()));
-        new_version(&p, &step, "two\n");
+        p.new_version(&step, "two\n");
         let mut child = p.spawn(&["deploy", "staging"]);
         gate.wait_started();
         let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
         rustix::process::kill_process(pid, signal).unwrap();
         child.wait().unwrap();
         let step_pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        let lock = std::fs::OpenOptions::new().write(true).open(p.target("a").join(".ship/lock")).unwrap();
-        while lock.try_lock().is_err() {
-            assert!(std::time::Instant::now() < deadline, "{signal:?}: the lock outlived ship");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        p.wait_lock_free("a");
         assert!(!std::path::Path::new(&format!("/proc/{step_pid}")).exists(), "{signal:?}: the step runs on unlocked");
-        drop(lock);
         gate.open();
         std::thread::sleep(std::time::Duration::from_millis(200));
         assert!(!late.exists(), "{signal:?}: the step went on after ship died");

@@ -231,3 +231,34 @@ impl Project {
         sh
     }
 }
+
+impl Project {
+    /// Add `extra` (steps, tables) to deploy.toml, before `[env.staging]`; not committed.
+    pub fn add_to_config(&self, extra: &str) {
+        let config = std::fs::read_to_string(self.root.join("deploy.toml")).unwrap();
+        self.write("deploy.toml", &config.replace("[env.staging]", &format!("{extra}\n[env.staging]")));
+    }
+
+    /// Add `extra` to deploy.toml, write `content` to index.html, and commit: a new version.
+    pub fn new_version(&self, extra: &str, content: &str) {
+        self.add_to_config(extra);
+        self.write("index.html", content);
+        self.commit(content);
+    }
+
+    /// Wait (up to 30 s) until nobody holds `target`'s lock.
+    pub fn wait_lock_free(&self, target: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let free = std::fs::OpenOptions::new()
+                .write(true)
+                .open(self.target(target).join(".ship/lock"))
+                .map_or(true, |file| file.try_lock().is_ok());
+            if free {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "the lock of {target} was never released");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}

@@ -281,13 +281,7 @@ fn a_second_ctrl_c_exits_at_once_leaving_complete_releases() {
     let live = p.live("a").unwrap();
     assert!(p.target("a").join("releases").join(&live).join(".ship-manifest.json").is_file());
     // The agent sees ship gone, stops the step, and only then lets the lock go.
-    let lock = std::fs::OpenOptions::new().write(true).open(p.target("a").join(".ship/lock")).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while lock.try_lock().is_err() {
-        assert!(std::time::Instant::now() < deadline, "the lock outlived ship");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    drop(lock);
+    p.wait_lock_free("a");
     gate.open();
     p.expect(&["deploy", "staging"], 0);
 }

@@ -41,12 +41,6 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn lock_is_free(p: &Project, target: &str) -> bool {
-    let lock = p.target(target).join(".ship/lock");
-    let Ok(file) = std::fs::OpenOptions::new().read(true).write(true).open(lock) else { return true };
-    file.try_lock().is_ok()
-}
-
 #[test]
 fn deploy_noop_rollback_status_and_history_over_ssh() {
     let Some((p, _sshd)) = fleet(2, "[health]\ncommand = \"./bin/healthy\"\n") else { return };
@@ -110,8 +104,7 @@ fn eight_targets_four_at_a_time() {
 fn a_second_deploy_over_ssh_gets_exit_3_and_lock_wait_waits() {
     let Some((p, _sshd)) = fleet(2, "") else { return };
     let gate = Gate::new(&p);
-    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
-    p.write("deploy.toml", &config.replace("[env.staging]", &format!("{}\n[env.staging]", gate.step())));
+    p.add_to_config(&gate.step());
     p.commit("gated");
     let first = p.spawn(&["deploy", "staging"]);
     gate.wait_started();
@@ -149,17 +142,15 @@ fn sigkill_of_the_deploying_ship_stops_the_remote_side_and_a_rerun_finishes() {
     p.expect(&["deploy", "staging"], 0);
     let v1 = p.live("t1").unwrap();
     let (gate, pid_file, step) = pid_gate(&p);
-    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
-    p.write("deploy.toml", &config.replace("[env.staging]", &format!("{step}\n[env.staging]")));
-    p.write("index.html", "version two\n");
-    p.commit("second");
+    p.new_version(&step, "version two\n");
     let mut child = p.spawn(&["deploy", "staging"]);
     gate.wait_started();
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     // The agent notices at once: the step's process group is stopped and the lock is free.
     wait_until("the remote step is stopped", || !alive(&pid_file));
-    wait_until("the lock is released", || lock_is_free(&p, "t1") && lock_is_free(&p, "t2"));
+    p.wait_lock_free("t1");
+    p.wait_lock_free("t2");
     assert_eq!(p.live("t1").as_ref(), Some(&v1), "nothing was switched");
     assert_eq!(p.live("t2").as_ref(), Some(&v1));
     gate.open();
@@ -175,10 +166,7 @@ fn a_cut_connection_fails_the_deploy_and_leaves_targets_whole() {
     p.expect(&["deploy", "staging"], 0);
     let v1 = p.live("t1").unwrap();
     let (gate, pid_file, step) = pid_gate(&p);
-    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
-    p.write("deploy.toml", &config.replace("[env.staging]", &format!("{step}\n[env.staging]")));
-    p.write("index.html", "version two\n");
-    p.commit("second");
+    p.new_version(&step, "version two\n");
     let child = p.spawn(&["--format", "json", "deploy", "staging"]);
     gate.wait_started();
     // Cut every connection on the server side: SIGKILL sshd's session processes.
@@ -192,7 +180,7 @@ fn a_cut_connection_fails_the_deploy_and_leaves_targets_whole() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["outcome"], "failed");
     wait_until("the remote step is stopped", || !alive(&pid_file));
-    wait_until("the lock is released", || lock_is_free(&p, "t1"));
+    p.wait_lock_free("t1");
     assert_eq!(p.live("t1").as_ref(), Some(&v1));
     gate.open();
     assert_eq!(p.json(&["deploy", "staging"], 0)["outcome"], "succeeded");
