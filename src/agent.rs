@@ -45,7 +45,8 @@ pub fn serve(path: &Path) -> Result<Exit> {
         let message = match rx.recv() {
             Ok(Incoming::Message(m)) => m,
             Ok(Incoming::End(Some(why))) => {
-                // stderr reaches the deploying ship through ssh.
+                // The peer gets the reason as an answer, and stderr reaches a person through ssh.
+                let _ = protocol::send(&mut out, &FromAgent::Error { message: why.clone() });
                 let _ = writeln!(std::io::stderr(), "ship agent: {why}; stopping");
                 exit = Exit::Error;
                 break;
@@ -103,9 +104,9 @@ fn read_loop(tx: mpsc::SyncSender<Incoming>, cancel: &AtomicBool) {
             Ok(None) => break None,
             Err(e) => break Some(format!("bad input: {e}")),
         };
-        let message: ToAgent = match serde_json::from_str(&line) {
+        let message = match protocol::decode_to_agent(&line) {
             Ok(m) => m,
-            Err(e) => break Some(format!("not a message of protocol {PROTOCOL}: {e}")),
+            Err(e) => break Some(e),
         };
         let bytes = match &message {
             ToAgent::Artifact { size, .. } => *size,

@@ -120,14 +120,23 @@ pub fn read(path: &Path) -> Result<Vec<Record>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("reading the journal {}", path.display())),
     };
+    parse(BufReader::new(file)).with_context(|| format!("reading the journal {}", path.display()))
+}
+
+/// Every record of a journal's text, oldest first. Lines that are not records (a torn last
+/// line, a line that is not UTF-8) are skipped; only an I/O error fails.
+pub fn parse(mut input: impl BufRead) -> std::io::Result<Vec<Record>> {
     let mut records = Vec::new();
-    for line in BufReader::new(file).lines() {
-        let line = line?;
-        if let Ok(record) = serde_json::from_str::<Record>(&line) {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            return Ok(records);
+        }
+        if let Ok(record) = serde_json::from_slice::<Record>(&line) {
             records.push(record);
         }
     }
-    Ok(records)
 }
 
 /// What the journal says about one release.

@@ -6,6 +6,7 @@
 
 pub mod journal;
 pub mod lock;
+pub mod names;
 pub mod ops;
 pub mod unpack;
 
@@ -26,7 +27,7 @@ pub use lock::Holder;
 
 /// The release directory name of an artifact: the same artifact reuses its release.
 pub fn release_id(sha256: &str) -> String {
-    sha256[..12.min(sha256.len())].to_string()
+    sha256.chars().take(names::RELEASE_ID_LEN).collect()
 }
 
 /// A release as the journal knows it.

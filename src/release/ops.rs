@@ -69,8 +69,53 @@ pub enum Reply {
     Journal { records: Vec<Record> },
 }
 
+impl Request {
+    /// Check every field a peer sends before anything acts on it: digests and release ids
+    /// in their formats, shared paths below the target, environment a process can carry.
+    pub fn validate(&self) -> Result<(), String> {
+        use super::names::{check_env, check_release_id, check_sha256, check_shared_path, check_text};
+        match self {
+            Request::HasArtifact { sha256 } => check_sha256(sha256),
+            Request::Stage { sha256, shared } => {
+                check_sha256(sha256)?;
+                shared.iter().try_for_each(|p| check_shared_path(p))
+            }
+            Request::Verify { shared } => shared.iter().try_for_each(|p| check_shared_path(p)),
+            Request::Switch { release } => check_release_id(release),
+            Request::RunStep { step } => {
+                check_release_id(&step.release)?;
+                check_text("step name", &step.name)?;
+                check_text("step command", &step.run)?;
+                step.unless.as_deref().map_or(Ok(()), |u| check_text("step's unless", u))?;
+                check_env(&step.env)
+            }
+            Request::WouldSkip { unless, release, env } => {
+                check_release_id(release)?;
+                check_text("step's unless", unless)?;
+                check_env(env)
+            }
+            Request::Record { record } => {
+                for release in [&record.release, &record.from].into_iter().flatten() {
+                    check_release_id(release)?;
+                }
+                record.sha256.as_deref().map_or(Ok(()), check_sha256)
+            }
+            Request::Lock { .. }
+            | Request::Unlock
+            | Request::Hold { .. }
+            | Request::ReleaseHold
+            | Request::Check
+            | Request::State
+            | Request::Unswitch
+            | Request::Prune { .. }
+            | Request::Journal => Ok(()),
+        }
+    }
+}
+
 /// Serve one request on `site`. Step output goes to `on_line` as it comes.
 pub fn handle(site: &mut Site, request: Request, on_line: &mut dyn FnMut(&str)) -> anyhow::Result<Reply> {
+    request.validate().map_err(|e| anyhow::anyhow!("protocol error: {e}"))?;
     Ok(match request {
         Request::Lock { holder } => match site.lock(&holder)? {
             Ok(()) => Reply::Done,

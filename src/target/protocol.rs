@@ -15,6 +15,9 @@ pub const PROTOCOL: u32 = 1;
 /// The longest line either side accepts (a journal can be long; a step line cannot).
 pub const MAX_LINE: usize = 64 * 1024 * 1024;
 
+/// The largest artifact an agent accepts (64 GiB).
+pub const MAX_ARTIFACT: u64 = 64 << 30;
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ToAgent {
@@ -46,6 +49,31 @@ pub fn read_line(reader: &mut impl std::io::BufRead) -> std::io::Result<Option<S
     String::from_utf8(buf)
         .map(Some)
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "a line that is not UTF-8"))
+}
+
+/// Decode one line from the deploying ship: a message of this protocol whose every field
+/// is valid. Anything else is a protocol error, never a panic.
+pub fn decode_to_agent(line: &str) -> Result<ToAgent, String> {
+    let message: ToAgent =
+        serde_json::from_str(line).map_err(|e| format!("not a message of protocol {PROTOCOL}: {e}"))?;
+    message.validate().map_err(|e| format!("protocol error: {e}"))?;
+    Ok(message)
+}
+
+impl ToAgent {
+    /// Check every field a peer could get wrong (or forge) before anything acts on it.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            ToAgent::Call { request } => request.validate(),
+            ToAgent::Artifact { sha256, size } => {
+                crate::release::names::check_sha256(sha256)?;
+                if *size > MAX_ARTIFACT {
+                    return Err(format!("an artifact of {size} bytes is larger than the {MAX_ARTIFACT} bytes allowed"));
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Write one message as a line and flush it.

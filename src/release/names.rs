@@ -1,0 +1,113 @@
+//! The shapes of the names a target's layout is built from: artifact digests, release ids,
+//! shared paths and step environment. Everything a peer sends is checked against these
+//! before it becomes a path or a process, so a forged name can never leave the target's
+//! directory, and a malformed one is an error, never a panic.
+
+use std::path::{Component, Path};
+
+/// Length of a release id: the first hex digits of the artifact's sha256.
+pub const RELEASE_ID_LEN: usize = 12;
+
+/// The most bytes a step's command, name or environment may hold (1 MiB each).
+const MAX_TEXT: usize = 1 << 20;
+
+/// `s` is a sha256 as ship writes it: 64 lowercase hex digits.
+pub fn check_sha256(s: &str) -> Result<(), String> {
+    if s.len() == 64 && is_lower_hex(s) {
+        Ok(())
+    } else {
+        Err(format!("{} is not a sha256 (64 lowercase hex digits)", shown(s)))
+    }
+}
+
+/// `s` is a release id: [`RELEASE_ID_LEN`] lowercase hex digits.
+pub fn check_release_id(s: &str) -> Result<(), String> {
+    if s.len() == RELEASE_ID_LEN && is_lower_hex(s) {
+        Ok(())
+    } else {
+        Err(format!("{} is not a release id ({RELEASE_ID_LEN} lowercase hex digits)", shown(s)))
+    }
+}
+
+/// `s` is a path below a release and below `shared/`: relative, made of plain names only.
+pub fn check_shared_path(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= 4096
+        && !s.contains('\0')
+        && !s.starts_with('/')
+        && Path::new(s).components().all(|c| matches!(c, Component::Normal(_)));
+    if ok { Ok(()) } else { Err(format!("{} is not a relative path of plain names", shown(s))) }
+}
+
+/// A step's environment: names a process can carry, values without NUL, sizes bounded.
+pub fn check_env(env: &[(String, String)]) -> Result<(), String> {
+    if env.len() > 4096 {
+        return Err(format!("{} environment variables are more than a step may have", env.len()));
+    }
+    for (name, value) in env {
+        if name.is_empty() || name.contains(['=', '\0']) || name.len() > 1024 {
+            return Err(format!("{} is not an environment variable name", shown(name)));
+        }
+        if value.contains('\0') || value.len() > MAX_TEXT {
+            return Err(format!("the value of {name} holds a NUL byte or is longer than {MAX_TEXT} bytes"));
+        }
+    }
+    Ok(())
+}
+
+/// Text that becomes an argument of a process (a step's script): no NUL, bounded.
+pub fn check_text(what: &str, s: &str) -> Result<(), String> {
+    if s.contains('\0') || s.len() > MAX_TEXT {
+        Err(format!("the {what} holds a NUL byte or is longer than {MAX_TEXT} bytes"))
+    } else {
+        Ok(())
+    }
+}
+
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A peer's value in an error: quoted, escaped, and cut short if long.
+fn shown(s: &str) -> String {
+    let mut out = format!("{:?}", s.chars().take(80).collect::<String>());
+    if s.chars().nth(80).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_and_release_ids_are_lowercase_hex_of_their_length() {
+        assert!(check_sha256(&"ab".repeat(32)).is_ok());
+        assert!(check_sha256(&"AB".repeat(32)).is_err());
+        assert!(check_sha256(&"é".repeat(32)).is_err());
+        assert!(check_sha256("").is_err());
+        assert!(check_release_id("0123456789ab").is_ok());
+        assert!(check_release_id("../../../../").is_err());
+        assert!(check_release_id("0123456789abc").is_err());
+        assert!(check_release_id("ééééé1").is_err());
+    }
+
+    #[test]
+    fn shared_paths_stay_below() {
+        assert!(check_shared_path("log").is_ok());
+        assert!(check_shared_path("config/app.env").is_ok());
+        for bad in ["", "/etc", "../x", "a/../../x", "./a", "a\0b"] {
+            assert!(check_shared_path(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn env_names_and_values_a_process_can_carry() {
+        let ok = vec![("A".to_string(), "multi\nline".to_string())];
+        assert!(check_env(&ok).is_ok());
+        assert!(check_env(&[("A=B".into(), "x".into())]).is_err());
+        assert!(check_env(&[("".into(), "x".into())]).is_err());
+        assert!(check_env(&[("A".into(), "x\0y".into())]).is_err());
+    }
+}
