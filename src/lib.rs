@@ -16,6 +16,7 @@ pub mod http;
 pub mod interrupt;
 pub mod notify;
 pub mod process;
+pub mod redact;
 pub mod release;
 pub mod rollout;
 pub mod target;

@@ -69,7 +69,14 @@ pub fn obtain(
         ];
         let mut tail = std::collections::VecDeque::new();
         let ended = crate::process::run(
-            &crate::process::Shell { script: command, cwd: &src, env: &env, timeout: None, cancel: None },
+            &crate::process::Shell {
+                script: command,
+                cwd: &src,
+                env: &env,
+                inherit: crate::process::Inherit::All,
+                timeout: None,
+                cancel: None,
+            },
             &mut |line| {
                 log(line);
                 if tail.len() == 20 {
@@ -129,7 +136,10 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
     if first.path()?.to_str() != Some(MANIFEST_NAME) {
         bail!("{} is not a ship artifact: its first entry is not {MANIFEST_NAME}", path.display());
     }
-    let mut text = String::new();
-    first.read_to_string(&mut text)?;
-    serde_json::from_str(&text).with_context(|| format!("reading the manifest of {}", path.display()))
+    if first.size() > manifest::MAX_MANIFEST_BYTES {
+        bail!("{} is not a ship artifact: its manifest is {} bytes", path.display(), first.size());
+    }
+    let mut text = Vec::new();
+    first.read_to_end(&mut text)?;
+    Manifest::decode(&text).map_err(|why| anyhow::anyhow!("{} is not a valid ship artifact: {why}", path.display()))
 }

@@ -77,7 +77,7 @@ fn check_requires(config: &crate::config::Config, required: &str, sha256: &str) 
             anyhow::bail!(
                 "this environment requires `{required}` first, and artifact {} is not live there: {spec} runs {runs}; \
                  deploy it to {required} first, or pass --force",
-                &sha256[..12]
+                crate::ui::render::prefix(sha256, 12)
             );
         }
     }
@@ -145,7 +145,7 @@ fn picked_for(cx: &Ctx, config: &crate::config::Config, plan: &rollout::Plan) ->
     }
     cx.ui.status(&format!(
         "The plan's artifact is not in the local store: rebuilding commit {}",
-        &plan.commit[..12.min(plan.commit.len())]
+        crate::ui::render::prefix(&plan.commit, 12)
     ));
     let picked = super::pick(cx, config, &plan.commit, None, true)?;
     if picked.artifact.sha256 != plan.artifact.sha256 {

@@ -110,7 +110,7 @@ fn render(h: &History) -> String {
             RunKind::Deploy => "deploy",
             RunKind::Rollback => "rollback",
         };
-        let commit = e.commit.as_deref().map_or("-", |c| &c[..7.min(c.len())]);
+        let commit = e.commit.as_deref().map_or("-", |c| crate::ui::render::prefix(c, 7));
         out.push_str(&format!(
             "{}  {kind:8}  {:20}  {commit:7}  {:12}  by {}  ({} target(s), {} ms)\n",
             e.at,

@@ -84,7 +84,7 @@ pub(crate) fn pick(
         let artifact = artifact::from_store(&store, sha)?;
         let label = repo
             .find(&artifact.commit)
-            .map_or_else(|| artifact.commit[..7.min(artifact.commit.len())].to_string(), |v| v.label);
+            .map_or_else(|| crate::ui::render::prefix(&artifact.commit, 7).to_string(), |v| v.label);
         return Ok(Picked { label, commit: artifact.commit.clone(), artifact });
     }
     let version = repo.resolve(reference)?;
@@ -211,6 +211,7 @@ pub(crate) fn execute(
         env,
         run: run_id(),
         user: crate::clock::user(),
+        redactor: crate::redact::Redactor::new(secrets.iter().map(|(_, v)| v.as_str())),
         secrets,
         reporter: &cx.ui,
         http: Default::default(),

@@ -91,7 +91,7 @@ fn render(cx: &Ctx, s: &Status) -> String {
             Some(c) => (
                 c.release.as_str(),
                 c.version.as_deref().unwrap_or("?"),
-                c.commit.as_deref().map_or("?", |c| &c[..7.min(c.len())]),
+                c.commit.as_deref().map_or("?", |c| crate::ui::render::prefix(c, 7)),
                 c.deployed_at.as_deref().unwrap_or("(not confirmed)"),
                 c.deployed_by.as_deref().unwrap_or("-"),
             ),

@@ -173,9 +173,23 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
     }
 
     let release = raw.release.unwrap_or_default();
-    for shared in &release.shared {
+    for (i, shared) in release.shared.iter().enumerate() {
         check_relative(shared.get_ref())
             .map_err(|why| at(shared.span(), format!("invalid shared path \"{}\": {why}", shared.get_ref())))?;
+        let path = Path::new(shared.get_ref());
+        if let Some(outer) = release.shared[..i].iter().find(|o| {
+            let o = Path::new(o.get_ref());
+            path.starts_with(o) || o.starts_with(path)
+        }) {
+            return Err(at(
+                shared.span(),
+                format!(
+                    "shared path \"{}\" overlaps \"{}\": one lies within the other, and a shared path is one link",
+                    shared.get_ref(),
+                    outer.get_ref()
+                ),
+            ));
+        }
     }
 
     let mut names = BTreeSet::new();

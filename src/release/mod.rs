@@ -392,7 +392,7 @@ impl Site {
             );
         }
         let tmp = tempfile::Builder::new().prefix(&format!("{id}-")).tempdir_in(self.meta().join("tmp"))?;
-        unpack::unpack(&archive, tmp.path()).with_context(|| format!("unpacking release {id}"))?;
+        unpack::unpack(&archive, tmp.path(), shared).with_context(|| format!("unpacking release {id}"))?;
         for path in shared {
             self.link_shared(tmp.path(), path)
                 .with_context(|| format!("linking shared path {path} into release {id}"))?;
@@ -405,8 +405,23 @@ impl Site {
     }
 
     /// Replace `path` in the release with a link into `<root>/shared/`, seeding the shared
-    /// copy from the release the first time.
+    /// copy from the release the first time. Nothing in the release is followed: a symlink
+    /// of the artifact's on the way to `path` is refused, never written through.
     fn link_shared(&self, release: &Path, path: &str) -> Result<()> {
+        names::check_shared_path(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let rel = Path::new(path);
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        let mut dir = release.to_path_buf();
+        for c in parent.components() {
+            dir.push(c);
+            if fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+                bail!(
+                    "{} is a symlink in the artifact: ship will not write through it; \
+                     list a path that is not below a symlink in [release] shared",
+                    dir.strip_prefix(release).unwrap_or(&dir).display()
+                );
+            }
+        }
         let shared = self.root.join("shared").join(path);
         let inside = release.join(path);
         let in_release = fs::symlink_metadata(&inside).ok();
@@ -425,11 +440,11 @@ impl Site {
             }
         }
         match in_release {
-            Some(m) if m.is_dir() && !m.file_type().is_symlink() => fs::remove_dir_all(&inside)?,
+            Some(m) if m.is_dir() => fs::remove_dir_all(&inside)?,
             Some(_) => fs::remove_file(&inside)?,
-            None => fs::create_dir_all(inside.parent().expect("below the release"))?,
+            None => unpack::ensure_dir(release, parent)?,
         }
-        let depth = Path::new(path).components().count() + 1;
+        let depth = rel.components().count() + 1;
         let target = PathBuf::from("../".repeat(depth)).join("shared").join(path);
         std::os::unix::fs::symlink(&target, &inside)?;
         Ok(())
@@ -474,6 +489,7 @@ impl Site {
                 script: unless,
                 cwd: &cwd,
                 env: &req.env,
+                inherit: crate::process::Inherit::Login,
                 timeout,
                 cancel: self.cancel.as_deref(),
             };
@@ -485,6 +501,7 @@ impl Site {
             script: &req.run,
             cwd: &cwd,
             env: &req.env,
+            inherit: crate::process::Inherit::Login,
             timeout,
             cancel: self.cancel.as_deref(),
         };
@@ -499,6 +516,7 @@ impl Site {
             script: unless,
             cwd: &cwd,
             env,
+            inherit: crate::process::Inherit::Login,
             timeout: Some(Duration::from_secs(30)),
             cancel: self.cancel.as_deref(),
         };

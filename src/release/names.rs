@@ -13,7 +13,7 @@ const MAX_TEXT: usize = 1 << 20;
 
 /// `s` is a sha256 as ship writes it: 64 lowercase hex digits.
 pub fn check_sha256(s: &str) -> Result<(), String> {
-    if s.len() == 64 && is_lower_hex(s) {
+    if crate::digest::is_sha256(s) {
         Ok(())
     } else {
         Err(format!("{} is not a sha256 (64 lowercase hex digits)", shown(s)))

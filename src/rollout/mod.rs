@@ -127,6 +127,8 @@ pub struct Context<'a> {
     pub user: String,
     /// Secret names and values: passed to steps, and blanked out of what they print.
     pub secrets: Vec<(String, String)>,
+    /// Blanks the secrets' values (and each line of a multi-line one) out of what is shown.
+    pub redactor: crate::redact::Redactor,
     pub reporter: &'a dyn Reporter,
     /// The HTTP client for health checks, made on first use.
     pub http: std::sync::OnceLock<Result<crate::http::Http, String>>,
@@ -148,13 +150,7 @@ struct Slot {
 
 impl Context<'_> {
     fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for (_, value) in &self.secrets {
-            if !value.is_empty() {
-                out = out.replace(value.as_str(), "[redacted]");
-            }
-        }
-        out
+        self.redactor.redact(text)
     }
 
     fn step_env(
@@ -224,6 +220,7 @@ impl Context<'_> {
                 script: &step.run,
                 cwd: &self.config.dir,
                 env: base_env,
+                inherit: crate::process::Inherit::Login,
                 timeout: step.timeout,
                 cancel: None,
             };

@@ -46,7 +46,7 @@ size=${answer#upload }
 mkdir -p "$path/.ship/bin" || exit 0
 tmp="$path/.ship/bin/.upload-$$"
 head -c "$size" > "$tmp" || { rm -f "$tmp"; exit 0; }
-if command -v sha256sum >/dev/null 2>&1; then got=$(sha256sum "$tmp"); else got=$(shasum -a 256 "$tmp"); fi
+if command -v sha256sum >/dev/null 2>&1; then got=$(sha256sum < "$tmp"); else got=$(shasum -a 256 < "$tmp"); fi
 got=${got%% *}
 if [ "$got" != "$hash" ]; then rm -f "$tmp"; echo "SHIP-BOOTSTRAP corrupt $got"; exit 0; fi
 chmod 755 "$tmp" && mv -f "$tmp" "$bin" && exec "$bin" agent --path "$path"

@@ -6,13 +6,19 @@ use super::{Paint, Ui};
 use crate::rollout::{Action, FleetOutcome, Outcome, Plan, TargetOutcome};
 
 fn short(sha: &str) -> &str {
-    &sha[..12.min(sha.len())]
+    prefix(sha, 12)
+}
+
+/// The first `n` characters of `s` (a digest, a commit id), whatever `s` holds: values read
+/// from targets, journals and saved plans are never trusted to be ASCII.
+pub fn prefix(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
 /// "v1.2.0 (abc1234, release 3f2a9c1b0d4e)".
 fn describe_current(c: &crate::rollout::Current) -> String {
     match (&c.version, &c.commit) {
-        (Some(v), Some(commit)) => format!("{v} ({}, release {})", &commit[..7.min(commit.len())], c.release),
+        (Some(v), Some(commit)) => format!("{v} ({}, release {})", prefix(commit, 7), c.release),
         _ => format!("release {}", c.release),
     }
 }
@@ -35,7 +41,7 @@ pub fn plan(ui: &Ui, plan: &Plan) -> String {
         "Plan: deploy {} {} ({}) to {}, artifact {}",
         plan.app,
         ui.paint_out(&plan.version, Paint::Bold),
-        &plan.commit[..7.min(plan.commit.len())],
+        prefix(&plan.commit, 7),
         plan.env,
         short(&plan.artifact.sha256)
     );

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use super::harness::Project;
 
-fn agent(p: &Project) -> std::process::Child {
+pub(super) fn agent(p: &Project) -> std::process::Child {
     Command::new(assert_cmd::cargo::cargo_bin("ship"))
         .args(["agent", "--path"])
         .arg(p.target("t"))
@@ -19,7 +19,7 @@ fn agent(p: &Project) -> std::process::Child {
 }
 
 /// Take the target's lock through the agent; returns the agent's answer.
-fn lock(stdin: &mut std::process::ChildStdin, out: &mut BufReader<std::process::ChildStdout>) -> String {
+pub(super) fn lock(stdin: &mut std::process::ChildStdin, out: &mut BufReader<std::process::ChildStdout>) -> String {
     let request = serde_json::json!({"call": {"request": {"op": "lock", "holder": {
         "user": "t", "host": "h", "pid": 1, "command": "test", "since": "now"}}}});
     writeln!(stdin, "{request}").unwrap();
@@ -28,13 +28,25 @@ fn lock(stdin: &mut std::process::ChildStdin, out: &mut BufReader<std::process::
     line
 }
 
-fn hello(child: &mut std::process::Child) -> BufReader<std::process::ChildStdout> {
+pub(super) fn hello(child: &mut std::process::Child) -> BufReader<std::process::ChildStdout> {
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     let greeting: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(greeting["hello"]["protocol"], 1, "{line}");
     out
+}
+
+/// Send one request and return the agent's answer line.
+pub(super) fn call(
+    stdin: &mut std::process::ChildStdin,
+    out: &mut BufReader<std::process::ChildStdout>,
+    request: serde_json::Value,
+) -> String {
+    writeln!(stdin, "{}", serde_json::json!({"call": {"request": request}})).unwrap();
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    line
 }
 
 #[test]
@@ -101,4 +113,48 @@ fn a_step_that_leaves_a_daemon_behind_does_not_keep_the_lock() {
     p.expect(&["deploy", "staging", "--force"], 0);
     let file = std::fs::OpenOptions::new().write(true).open(p.target("a").join(".ship/lock")).unwrap();
     assert!(file.try_lock().is_ok());
+}
+
+/// Every field a peer sends is checked before anything acts on it: malformed or forged
+/// values get a protocol error and end the session, never a panic, and nothing happens.
+#[test]
+fn forged_fields_get_a_protocol_error_never_a_panic() {
+    let p = Project::empty();
+    let marker = p.base.join("ran");
+    let step = |release: &str| {
+        serde_json::json!({"call": {"request": {"op": "run_step", "step": {
+            "name": "x", "run": format!("touch {}", marker.display()), "unless": null,
+            "release": release, "env": [], "timeout_ms": null}}}})
+    };
+    // A sha256 whose 12th byte falls inside a character: slicing it once panicked.
+    let split_char = format!("0123456789a\u{e9}{}", "0".repeat(51));
+    let cases = [
+        (serde_json::json!({"call": {"request": {"op": "stage", "sha256": split_char, "shared": []}}}), "not a sha256"),
+        (serde_json::json!({"call": {"request": {"op": "has_artifact", "sha256": "AB".repeat(32)}}}), "not a sha256"),
+        (serde_json::json!({"call": {"request": {"op": "switch", "release": "../../../../"}}}), "not a release id"),
+        (step("../../../../tmp"), "not a release id"),
+        (
+            serde_json::json!({"call": {"request": {"op": "stage", "sha256": "ab".repeat(32), "shared": ["../../x"]}}}),
+            "not a relative path",
+        ),
+        (serde_json::json!({"artifact": {"sha256": "ab".repeat(32), "size": u64::MAX}}), "larger than"),
+        (serde_json::json!({"artifact": {"sha256": "../x", "size": 1}}), "not a sha256"),
+    ];
+    for (message, why) in cases {
+        let mut child = agent(&p);
+        let mut out = hello(&mut child);
+        let mut stdin = child.stdin.take().unwrap();
+        assert!(lock(&mut stdin, &mut out).contains("\"done\""));
+        writeln!(stdin, "{message}").unwrap();
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert!(line.contains("\"error\"") && line.contains("protocol error") && line.contains(why), "{why}: {line}");
+        drop(stdin);
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{why}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!marker.exists(), "{why}: the step ran");
+        assert!(!p.target("t").join("current").exists());
+    }
 }

@@ -266,3 +266,11 @@ fn the_search_for_deploy_toml_stops_at_the_git_root() {
     p.expect(&["deploy", "staging", "--yes"], 2);
     assert!(!p.target("staging").exists());
 }
+
+#[test]
+fn shared_paths_that_overlap_or_leave_are_refused() {
+    let toml = "[app]\nname = \"hello\"\n\n[release]\nshared = [\"log\",\n  \"log/app.log\"]\n\n[env.staging]\ntargets = [\"local:{target}\"]\n";
+    refused(toml, 6, Some(3), &["\"log/app.log\" overlaps \"log\""]);
+    let toml = "[app]\nname = \"hello\"\n\n[release]\nshared = [\"../etc\"]\n\n[env.staging]\ntargets = [\"local:{target}\"]\n";
+    refused(toml, 5, None, &["invalid shared path \"../etc\""]);
+}

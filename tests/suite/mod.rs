@@ -11,5 +11,6 @@ mod failures;
 mod plans;
 mod rollback;
 mod safety;
+mod security;
 mod ssh;
 mod status;

@@ -13,7 +13,11 @@ fn fleet(n: usize, extra: &str) -> Option<(Project, Sshd)> {
 }
 
 /// `fleet`, with sessions on the server also getting `env(base dir)`.
-fn fleet_with_env(n: usize, extra: &str, env: impl FnOnce(&std::path::Path) -> String) -> Option<(Project, Sshd)> {
+pub(super) fn fleet_with_env(
+    n: usize,
+    extra: &str,
+    env: impl FnOnce(&std::path::Path) -> String,
+) -> Option<(Project, Sshd)> {
     let p = Project::empty();
     let sshd = Sshd::start_with_env(&p.base.join("sshd"), &env(&p.base))?;
     let targets: Vec<String> =
@@ -33,7 +37,7 @@ fn fleet_with_env(n: usize, extra: &str, env: impl FnOnce(&std::path::Path) -> S
     Some((p, sshd))
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+pub(super) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
