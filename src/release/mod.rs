@@ -284,7 +284,7 @@ impl Site {
                 let target = fs::read_link(&link)?;
                 let name = target.strip_prefix("releases").ok().and_then(|p| p.to_str()).map(str::to_string);
                 match name {
-                    Some(name) if !name.contains('/') => Ok(Some(name)),
+                    Some(name) if names::check_release_id(&name).is_ok() => Ok(Some(name)),
                     _ => bail!("{} points at {}, not at a release of ship's", link.display(), target.display()),
                 }
             }
@@ -302,8 +302,10 @@ impl Site {
         };
         for entry in entries {
             let entry = entry?;
+            // Only directories ship made: anything else in releases/ is never listed, so
+            // never switched to or pruned.
             if let Some(name) = entry.file_name().to_str()
-                && !name.starts_with('.')
+                && names::check_release_id(name).is_ok()
                 && entry.file_type()?.is_dir()
             {
                 out.push(name.to_string());
