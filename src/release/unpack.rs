@@ -56,7 +56,7 @@ fn unpack_with(reader: impl Read, dest: &Path, shared: &[String]) -> Result<usiz
     first.read_to_end(&mut text).context("reading the artifact's manifest")?;
     let manifest = Manifest::decode(&text).map_err(|why| anyhow::anyhow!("refusing the artifact: {why}"))?;
     manifest.check(shared).map_err(|why| anyhow::anyhow!("refusing the artifact: {why}"))?;
-    write_new(&dest.join(MANIFEST_NAME), &text, 0o644, first.header().mtime().unwrap_or(0))?;
+    write_new(&dest.join(MANIFEST_NAME), &text, 0o644, mtime(first.header()).context("refusing the artifact")?)?;
 
     let listed: BTreeMap<&str, &FileEntry> = manifest.files.iter().map(|f| (f.path.as_str(), f)).collect();
     let dirs: BTreeSet<PathBuf> = manifest
@@ -117,8 +117,9 @@ fn unpack_with(reader: impl Read, dest: &Path, shared: &[String]) -> Result<usiz
                     return Err(refuse("its content does not match its sha256 in the manifest"));
                 }
                 f.set_permissions(fs::Permissions::from_mode(listed.mode))?;
-                let mtime = entry.header().mtime().unwrap_or(0);
-                f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime))?;
+                f.set_modified(
+                    mtime(entry.header()).with_context(|| format!("refusing artifact entry {}", raw.display()))?,
+                )?;
             }
             tar::EntryType::Symlink => {
                 let target = entry.link_name()?.ok_or_else(|| refuse("a symlink with no target"))?;
@@ -151,7 +152,18 @@ fn unpack_with(reader: impl Read, dest: &Path, shared: &[String]) -> Result<usiz
     Ok(count)
 }
 
-fn write_new(path: &Path, bytes: &[u8], mode: u32, mtime: u64) -> Result<()> {
+/// The modification time of an entry, refused when no file system could hold it.
+fn mtime(header: &tar::Header) -> Result<std::time::SystemTime> {
+    /// The last second of the year 9999.
+    const LATEST: u64 = 253_402_300_799;
+    let secs = header.mtime().unwrap_or(0);
+    if secs > LATEST {
+        bail!("its modification time {secs} is past the year 9999");
+    }
+    Ok(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+}
+
+fn write_new(path: &Path, bytes: &[u8], mode: u32, mtime: std::time::SystemTime) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mut f = fs::OpenOptions::new()
         .write(true)
@@ -160,7 +172,7 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32, mtime: u64) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     f.write_all(bytes)?;
     f.set_permissions(fs::Permissions::from_mode(mode))?;
-    f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime))?;
+    f.set_modified(mtime)?;
     Ok(())
 }
 
@@ -341,6 +353,17 @@ mod tests {
         refuses(Forge::new().file("dev", b"", false).extra(tar::EntryType::Char, "dev", b"", None).build(), "device");
         let hard = Forge::new().file("hard", b"", false).extra(tar::EntryType::Link, "hard", b"", Some("/etc/passwd"));
         refuses(hard.build(), "hard link");
+    }
+
+    #[test]
+    fn refuses_an_mtime_no_clock_can_hold() {
+        // Found by the fuzzer: a base-256 mtime overflowed SystemTime and panicked.
+        let mut bytes = Forge::new().build();
+        let mut h = tar::Header::from_byte_slice(&bytes[..512]).clone();
+        h.set_mtime(u64::MAX >> 1);
+        h.set_cksum();
+        bytes[..512].copy_from_slice(h.as_bytes());
+        refuses(bytes, "past the year 9999");
     }
 
     #[test]
