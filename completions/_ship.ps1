@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'End a `ship lock` on every target of ENV')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)')
+            [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Run a command as the guard of a step (started by ship itself for every step)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -249,6 +250,22 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'ship;guard' {
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if ship was started in DIR')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'What stdout carries: text for people, or one JSON document for scripts')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour output (NO_COLOR is honoured under auto)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no progress or status lines on stderr (results and errors still print)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no progress or status lines on stderr (results and errors still print)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: the build command''s output and the releases pruned from each target')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: the build command''s output and the releases pruned from each target')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'ship;completions' {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if ship was started in DIR')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')
@@ -277,6 +294,7 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'End a `ship lock` on every target of ENV')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)')
+            [CompletionResult]::new('guard', 'guard', [CompletionResultType]::ParameterValue, 'Run a command as the guard of a step (started by ship itself for every step)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -312,6 +330,9 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             break
         }
         'ship;help;agent' {
+            break
+        }
+        'ship;help;guard' {
             break
         }
         'ship;help;completions' {

@@ -31,6 +31,9 @@ _ship() {
             ship,deploy)
                 cmd="ship__subcmd__deploy"
                 ;;
+            ship,guard)
+                cmd="ship__subcmd__guard"
+                ;;
             ship,help)
                 cmd="ship__subcmd__help"
                 ;;
@@ -70,6 +73,9 @@ _ship() {
             ship__subcmd__help,deploy)
                 cmd="ship__subcmd__help__subcmd__deploy"
                 ;;
+            ship__subcmd__help,guard)
+                cmd="ship__subcmd__help__subcmd__guard"
+                ;;
             ship__subcmd__help,help)
                 cmd="ship__subcmd__help__subcmd__help"
                 ;;
@@ -101,7 +107,7 @@ _ship() {
 
     case "${cmd}" in
         ship)
-            opts="-C -f -q -v -h -V --file --format --color --quiet --verbose --help --version init check build plan deploy rollback status history lock unlock agent completions help"
+            opts="-C -f -q -v -h -V --file --format --color --quiet --verbose --help --version init check build plan deploy rollback status history lock unlock agent guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -328,8 +334,42 @@ _ship() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ship__subcmd__guard)
+            opts="-C -f -q -v -h -V --file --format --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ship__subcmd__help)
-            opts="init check build plan deploy rollback status history lock unlock agent completions help"
+            opts="init check build plan deploy rollback status history lock unlock agent guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -399,6 +439,20 @@ _ship() {
             return 0
             ;;
         ship__subcmd__help__subcmd__deploy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ship__subcmd__help__subcmd__guard)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -42,6 +42,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand lock 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)'
             cand unlock 'End a `ship lock` on every target of ENV'
             cand agent 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)'
+            cand guard 'Run a command as the guard of a step (started by ship itself for every step)'
             cand completions 'Print a shell completion script to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -234,6 +235,21 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'ship;guard'= {
+            cand -C 'Run as if ship was started in DIR'
+            cand -f 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
+            cand --file 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
+            cand --format 'What stdout carries: text for people, or one JSON document for scripts'
+            cand --color 'When to colour output (NO_COLOR is honoured under auto)'
+            cand -q 'Print no progress or status lines on stderr (results and errors still print)'
+            cand --quiet 'Print no progress or status lines on stderr (results and errors still print)'
+            cand -v 'Print more: the build command''s output and the releases pruned from each target'
+            cand --verbose 'Print more: the build command''s output and the releases pruned from each target'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'ship;completions'= {
             cand -C 'Run as if ship was started in DIR'
             cand -f 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
@@ -261,6 +277,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand lock 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)'
             cand unlock 'End a `ship lock` on every target of ENV'
             cand agent 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)'
+            cand guard 'Run a command as the guard of a step (started by ship itself for every step)'
             cand completions 'Print a shell completion script to stdout'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -285,6 +302,8 @@ set edit:completion:arg-completer[ship] = {|@words|
         &'ship;help;unlock'= {
         }
         &'ship;help;agent'= {
+        }
+        &'ship;help;guard'= {
         }
         &'ship;help;completions'= {
         }

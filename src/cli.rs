@@ -142,6 +142,14 @@ pub enum Command {
         path: std::path::PathBuf,
     },
 
+    /// Run a command as the guard of a step (started by ship itself for every step)
+    #[command(hide = true)]
+    Guard {
+        /// The program and its arguments
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<std::ffi::OsString>,
+    },
+
     /// Print a shell completion script to stdout
     Completions {
         /// The shell to complete for

@@ -31,15 +31,21 @@ impl Http {
             .json(body)
             .timeout(timeout)
             .send()
-            .map_err(|e| format!("POST {shown} failed: {}", chain(&e).replace(url, &shown)))?;
+            // reqwest prints the URL as it normalised it, which a replace would miss: drop it.
+            .map_err(|e| format!("POST {shown} failed: {}", chain(&e.without_url())))?;
         let status = response.status();
         if status.is_success() { Ok(()) } else { Err(format!("POST {shown} answered {status}")) }
     }
 
-    /// One GET of `url`, giving up after `timeout`.
-    pub fn check(&self, url: &str, timeout: Duration) -> Result<(), String> {
-        let response =
-            self.client.get(url).timeout(timeout).send().map_err(|e| format!("GET {url} failed: {}", chain(&e)))?;
+    /// One GET of `url`, giving up after `timeout`. What the server answered is passed
+    /// through `redact` before it is cut short, so that no part of a secret survives the cut.
+    pub fn check(&self, url: &str, timeout: Duration, redact: &dyn Fn(&str) -> String) -> Result<(), String> {
+        let response = self
+            .client
+            .get(url)
+            .timeout(timeout)
+            .send()
+            .map_err(|e| format!("GET {url} failed: {}", chain(&e.without_url())))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -55,7 +61,10 @@ impl Http {
                 "GET {url} answered {status}, a redirect to {to}; health checks do not follow redirects: point health.http at the final URL"
             ));
         }
-        let body = response.text().unwrap_or_default();
+        // The first 64 KiB are plenty to explain a failure; a huge body is not read whole.
+        let mut bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(response, 64 * 1024), &mut bytes);
+        let body = redact(&String::from_utf8_lossy(&bytes));
         let head: Vec<&str> = body.lines().filter(|l| !l.trim().is_empty()).take(5).collect();
         let mut head = head.join(" | ");
         if head.len() > 400 {

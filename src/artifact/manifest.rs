@@ -25,6 +25,13 @@ pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 /// The most symlinks one resolution follows, as Linux does (`MAXSYMLINKS`).
 const MAX_HOPS: usize = 40;
 
+/// The longest path or link target, in bytes, as Linux allows (`PATH_MAX`).
+const MAX_PATH: usize = 4096;
+
+/// The most path components all of an artifact's links may take to resolve, together:
+/// far more than any real tree needs, and a bound on the work a crafted one can cause.
+const MAX_RESOLVE_STEPS: usize = 4_000_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: u32,
@@ -82,8 +89,8 @@ impl Manifest {
                     if f.size != 0 || f.sha256 != crate::digest::sha256_hex(target.as_bytes()) {
                         return Err(format!("{:?}: its manifest entry does not describe its link", f.path));
                     }
-                    if target.is_empty() || target.contains('\0') {
-                        return Err(format!("{:?}: its link target is empty or holds a NUL byte", f.path));
+                    if target.is_empty() || target.contains('\0') || target.len() >= MAX_PATH {
+                        return Err(format!("{:?}: its link target is empty, too long or holds a NUL byte", f.path));
                     }
                 }
                 None => {
@@ -111,9 +118,11 @@ impl Manifest {
             }
         }
         let tree = Tree { kinds: &kinds, shared };
+        let mut budget = MAX_RESOLVE_STEPS;
         for (path, link) in &kinds {
             if let Some(target) = link {
-                tree.resolve(path, target).map_err(|why| format!("the symlink {path:?} -> {target:?} {why}"))?;
+                tree.resolve(path, target, &mut budget)
+                    .map_err(|why| format!("the symlink {path:?} -> {target:?} {why}"))?;
             }
         }
         Ok(())
@@ -123,7 +132,7 @@ impl Manifest {
 /// A relative path of plain names, the way ship writes them: no `.`, `..`, empty parts,
 /// leading or trailing `/`, or NUL.
 fn check_path(path: &str) -> Result<(), String> {
-    if path.is_empty() || path.len() > 4096 {
+    if path.is_empty() || path.len() >= MAX_PATH {
         return Err("the path is empty or too long".into());
     }
     if path.contains('\0') {
@@ -152,40 +161,53 @@ struct Tree<'a> {
 
 impl Tree<'_> {
     /// Resolve the symlink at `path` as the kernel will, from the release's root, and refuse
-    /// it if it leaves the release at any point (or goes back out through a shared path,
-    /// which is a link to `<path>/shared/`). Components that do not exist are taken as
+    /// it if it leaves the release at any point. Components that do not exist are taken as
     /// directories, so a link that dangles now is judged by what it could reach later.
-    fn resolve(&self, path: &str, target: &str) -> Result<(), String> {
-        let mut at: Vec<&str> = path.split('/').collect();
-        at.pop();
+    ///
+    /// A shared path is ship's own link to `<path>/shared/`, whatever the artifact has
+    /// there, and what lies below it lives on the target, unseen here: the walk may go down
+    /// into a shared path but never back up (`..`) at or below one, and the artifact's own
+    /// links below a shared path are not what the target will follow, so they are not followed.
+    fn resolve(&self, path: &str, target: &str, budget: &mut usize) -> Result<(), String> {
+        let mut here = String::with_capacity(path.len() + target.len());
+        here.push_str(path.rsplit_once('/').map_or("", |(dir, _)| dir));
         let mut pending: VecDeque<Component<'_>> = VecDeque::new();
         push_front(&mut pending, target)?;
         let mut hops = 0;
         while let Some(part) = pending.pop_front() {
+            *budget = budget
+                .checked_sub(1)
+                .ok_or("is one link too many to resolve: the artifact has too many or too long chains of links")?;
             match part {
                 Component::CurDir => {}
                 Component::ParentDir => {
-                    // `..` of a shared path is shared/, not the release: that way leads out.
-                    let here = at.join("/");
-                    if let Some(s) = self.shared.iter().find(|s| **s == here) {
-                        return Err(format!("leads out of the release through the shared path {s:?}"));
+                    if let Some(s) = self.shared_around(&here) {
+                        return Err(format!(
+                            "goes back up (`..`) through the shared path {s:?}, whose contents live on the target"
+                        ));
                     }
-                    if at.pop().is_none() {
+                    if here.is_empty() {
                         return Err("leads out of the release".into());
                     }
+                    here.truncate(here.rfind('/').unwrap_or(0));
                 }
                 Component::Normal(name) => {
                     let name = name.to_str().ok_or("has a name that is not UTF-8")?;
-                    at.push(name);
-                    let here = at.join("/");
-                    // A shared path becomes ship's own link to shared/, whatever the artifact has there.
-                    let is_shared = self.shared.contains(&here);
-                    if !is_shared && let Some(Some(next)) = self.kinds.get(here.as_str()) {
+                    let inside_shared = self.shared_around(&here).is_some();
+                    if !here.is_empty() {
+                        here.push('/');
+                    }
+                    here.push_str(name);
+                    if here.len() > MAX_PATH {
+                        return Err("resolves to a path longer than a file system allows".into());
+                    }
+                    let followed = !inside_shared && !self.shared.contains(&here);
+                    if followed && let Some(Some(next)) = self.kinds.get(here.as_str()) {
                         hops += 1;
                         if hops > MAX_HOPS {
                             return Err("is a loop of links".into());
                         }
-                        at.pop();
+                        here.truncate(here.rfind('/').unwrap_or(0));
                         push_front(&mut pending, next)?;
                     }
                 }
@@ -193,6 +215,13 @@ impl Tree<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The shared path that `here` is, or lies below, if any.
+    fn shared_around(&self, here: &str) -> Option<&String> {
+        self.shared
+            .iter()
+            .find(|s| here.strip_prefix(s.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
     }
 }
 
@@ -261,12 +290,33 @@ mod tests {
     }
 
     #[test]
-    fn a_link_may_point_into_a_shared_path_but_not_back_out_of_it() {
+    fn a_link_may_point_into_a_shared_path_but_not_back_up_in_it() {
         assert!(check(vec![link("latest.log", "log/app.log")], &["log"]).is_ok());
         let err = check(vec![link("esc", "log/../x")], &["log"]).unwrap_err();
         assert!(err.contains("through the shared path \"log\""), "{err}");
         // The artifact's own link at a shared path is replaced by ship's: it is not followed.
         assert!(check(vec![link("log", "."), link("esc", "log/..")], &["log"]).is_err());
+        // Below a shared path lies the target's shared/, which may hold links of its own
+        // (seeded by an earlier release): no `..` is judged there, and the artifact's own
+        // links there are not what the target follows.
+        let err = check(vec![link("esc", "log/a/b/up/../../../../etc/passwd")], &["log"]).unwrap_err();
+        assert!(err.contains("goes back up"), "{err}");
+        assert!(check(vec![link("log/a/up", "../../.."), link("esc", "log/a/up/x")], &["log"]).is_err());
+        assert!(check(vec![link("esc", "log/a/b/file")], &["log"]).is_ok());
+    }
+
+    #[test]
+    fn resolving_is_bounded_however_long_the_links() {
+        let long = "a/".repeat(3000);
+        let err = check(vec![link("l", &long)], &[]).unwrap_err();
+        assert!(err.contains("too long"), "{err}");
+        // Forty-level chains of 1000-component links: refused, and quickly.
+        let deep = "./".repeat(1000);
+        let mut files: Vec<FileEntry> = (0..40).map(|i| link(&format!("l{i}"), &format!("{deep}l{}", i + 1))).collect();
+        files.push(link("l40", "."));
+        let start = std::time::Instant::now();
+        let _ = check(files, &[]);
+        assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
     }
 
     #[test]

@@ -60,6 +60,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Lock { env, reason } => lock::lock(&cx, &env, reason),
         Command::Unlock { env } => lock::unlock(&cx, &env),
         Command::Agent { path } => crate::agent::serve(&path),
+        Command::Guard { command } => match crate::process::guard::guard(&command[0], &command[1..])? {},
     }
 }
 

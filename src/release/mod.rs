@@ -395,8 +395,17 @@ impl Site {
         }
         let tmp = tempfile::Builder::new().prefix(&format!("{id}-")).tempdir_in(self.meta().join("tmp"))?;
         unpack::unpack(&archive, tmp.path(), shared).with_context(|| format!("unpacking release {id}"))?;
+        // Every shared path is judged before any is seeded or linked: a refused release
+        // writes nothing into shared/.
+        let mut seeds = Vec::new();
         for path in shared {
-            self.link_shared(tmp.path(), path)
+            let seed = self
+                .plan_shared(tmp.path(), path)
+                .with_context(|| format!("linking shared path {path} into release {id}"))?;
+            seeds.push((path, seed));
+        }
+        for (path, seed) in seeds {
+            self.link_shared(tmp.path(), path, seed)
                 .with_context(|| format!("linking shared path {path} into release {id}"))?;
         }
         let unpacked = tmp.keep();
@@ -406,13 +415,12 @@ impl Site {
         Ok((id, false))
     }
 
-    /// Replace `path` in the release with a link into `<root>/shared/`, seeding the shared
-    /// copy from the release the first time. Nothing in the release is followed: a symlink
-    /// of the artifact's on the way to `path` is refused, never written through.
-    fn link_shared(&self, release: &Path, path: &str) -> Result<()> {
+    /// Decide how shared `path` is linked into the unpacked `release`, writing nothing.
+    /// Nothing in the release is followed: a symlink of the artifact's on the way to `path`
+    /// is refused, never written through, and so is a symlink in what would seed shared/.
+    fn plan_shared(&self, release: &Path, path: &str) -> Result<Seed> {
         names::check_shared_path(path).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let rel = Path::new(path);
-        let parent = rel.parent().unwrap_or(Path::new(""));
+        let parent = Path::new(path).parent().unwrap_or(Path::new(""));
         let mut dir = release.to_path_buf();
         for c in parent.components() {
             dir.push(c);
@@ -425,28 +433,60 @@ impl Site {
             }
         }
         let shared = self.root.join("shared").join(path);
+        if fs::symlink_metadata(&shared).is_ok() {
+            return Ok(Seed::Nothing);
+        }
         let inside = release.join(path);
-        let in_release = fs::symlink_metadata(&inside).ok();
-        if fs::symlink_metadata(&shared).is_err() {
-            fs::create_dir_all(shared.parent().expect("below shared/"))?;
-            match &in_release {
-                Some(m) if m.is_dir() => copy_tree(&inside, &shared)?,
-                Some(m) if m.is_file() => {
-                    fs::copy(&inside, &shared)?;
+        Ok(match fs::symlink_metadata(&inside) {
+            Ok(m) if m.is_dir() => {
+                if let Some(link) = first_symlink(&inside)? {
+                    bail!(
+                        "{} does not exist yet, and the release's {path} that would seed it holds the symlink {}: \
+                         shared/ is seeded with files and directories only; create {} on the target first",
+                        shared.display(),
+                        link.strip_prefix(release).unwrap_or(&link).display(),
+                        shared.display()
+                    );
                 }
-                _ if Path::new(path).extension().is_some() => bail!(
-                    "{} does not exist and the release has no {path} to start it from: create it on the target first",
-                    shared.display()
-                ),
-                _ => fs::create_dir_all(&shared)?,
+                Seed::Tree
+            }
+            Ok(m) if m.is_file() => Seed::File,
+            _ if Path::new(path).extension().is_some() => bail!(
+                "{} does not exist and the release has no {path} to start it from: create it on the target first",
+                shared.display()
+            ),
+            _ => Seed::EmptyDir,
+        })
+    }
+
+    /// Seed `<root>/shared/<path>` as planned (a complete copy, renamed into place), then
+    /// replace `path` in the release with a link to it.
+    fn link_shared(&self, release: &Path, path: &str, seed: Seed) -> Result<()> {
+        let shared = self.root.join("shared").join(path);
+        let inside = release.join(path);
+        if seed != Seed::Nothing {
+            fs::create_dir_all(shared.parent().expect("below shared/"))?;
+        }
+        match seed {
+            Seed::Nothing => {}
+            Seed::EmptyDir => fs::create_dir_all(&shared)?,
+            Seed::File | Seed::Tree => {
+                let tmp = tempfile::Builder::new().prefix("seed-").tempdir_in(self.meta().join("tmp"))?;
+                let copy = tmp.path().join("copy");
+                if seed == Seed::Tree {
+                    copy_tree(&inside, &copy)?;
+                } else {
+                    fs::copy(&inside, &copy)?;
+                }
+                fs::rename(&copy, &shared).with_context(|| format!("seeding {}", shared.display()))?;
             }
         }
-        match in_release {
-            Some(m) if m.is_dir() => fs::remove_dir_all(&inside)?,
-            Some(_) => fs::remove_file(&inside)?,
-            None => unpack::ensure_dir(release, parent)?,
+        match fs::symlink_metadata(&inside) {
+            Ok(m) if m.is_dir() => fs::remove_dir_all(&inside)?,
+            Ok(_) => fs::remove_file(&inside)?,
+            Err(_) => unpack::ensure_dir(release, Path::new(path).parent().unwrap_or(Path::new("")))?,
         }
-        let depth = rel.components().count() + 1;
+        let depth = Path::new(path).components().count() + 1;
         let target = PathBuf::from("../".repeat(depth)).join("shared").join(path);
         std::os::unix::fs::symlink(&target, &inside)?;
         Ok(())
@@ -480,6 +520,8 @@ impl Site {
 
     /// Run a step (or a health command) in a release directory, streaming its output.
     pub fn run_step(&self, req: &StepRequest, on_line: &mut dyn FnMut(&str)) -> Result<StepResult> {
+        // A step changes the target: never without its lock, whoever asks.
+        self.require_lock()?;
         let cwd = self.release_dir(&req.release);
         if !cwd.is_dir() {
             bail!("release {} is not on {}", req.release, self.root.display());
@@ -618,6 +660,38 @@ fn ms(start: Instant) -> u64 {
     start.elapsed().as_millis() as u64
 }
 
+/// How a shared path's copy in `<root>/shared/` comes to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seed {
+    /// It is there already.
+    Nothing,
+    /// Copied from the release's directory.
+    Tree,
+    /// Copied from the release's file.
+    File,
+    /// Neither is there: an empty directory.
+    EmptyDir,
+}
+
+/// The first symlink in the tree at `dir`, if any.
+fn first_symlink(dir: &Path) -> Result<Option<PathBuf>> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_symlink() {
+            return Ok(Some(entry.path()));
+        }
+        if kind.is_dir()
+            && let Some(found) = first_symlink(&entry.path())?
+        {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+/// Copy the tree at `from` (directories and regular files only: symlinks were refused
+/// before) to `to`.
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from)? {
@@ -626,10 +700,10 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         let kind = entry.file_type()?;
         if kind.is_dir() {
             copy_tree(&src, &dst)?;
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(fs::read_link(&src)?, &dst)?;
-        } else {
+        } else if kind.is_file() {
             fs::copy(&src, &dst)?;
+        } else {
+            bail!("{} is not a file or a directory; shared/ is seeded with those only", src.display());
         }
     }
     Ok(())

@@ -287,7 +287,7 @@ impl Context<'_> {
     ) -> Result<Option<String>, String> {
         if let Some(url) = url {
             let http = self.http.get_or_init(crate::http::Http::new).as_ref().map_err(Clone::clone)?;
-            if let Err(why) = http.check(url, remaining.min(Duration::from_secs(10))) {
+            if let Err(why) = http.check(url, remaining.min(Duration::from_secs(10)), &|text| self.redact(text)) {
                 return Ok(Some(self.redact(&why)));
             }
         }

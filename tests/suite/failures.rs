@@ -131,12 +131,13 @@ fn max_failures_tolerates_a_target_that_goes_back_alone() {
 }
 
 /// A step that kills the deploying ship with SIGKILL the first time it runs. The step's
-/// parent is the target's agent; the agent's parent is ship.
+/// parent is its guard, the guard's is the target's agent, and the agent's is ship.
 fn killer(p: &Project, when: &str) -> String {
     let marker = p.base.join(format!("killed-{when}"));
     format!(
         "[[step]]\nname = \"killer\"\nwhen = \"{when}\"\n\
-         run = \"if [ ! -f {m} ]; then touch {m}; kill -9 $(cut -d' ' -f4 /proc/$PPID/stat); sleep 5; fi\"\n",
+         run = \"if [ ! -f {m} ]; then touch {m}; agent=$(cut -d' ' -f4 /proc/$PPID/stat); \
+         kill -9 $(cut -d' ' -f4 /proc/$agent/stat); sleep 5; fi\"\n",
         m = marker.display()
     )
 }

@@ -9,6 +9,7 @@ mod config;
 mod deploy;
 mod failures;
 mod plans;
+mod process;
 mod rollback;
 mod safety;
 mod security;

@@ -186,6 +186,42 @@ fn shared_paths_are_never_linked_through_an_artifacts_symlink() {
     assert!(std::fs::symlink_metadata(shared.join("log/app.env")).is_err(), "ship wrote through the symlink");
     assert!(p.live("a").is_none() && p.releases("a").is_empty());
     assert_eq!(std::fs::read_to_string(shared.join("config/app.env")).unwrap(), "KEY=1\n");
+    assert!(!shared.join("log").exists(), "a refused release seeded shared/");
+}
+
+#[test]
+fn a_shared_path_is_never_seeded_with_links_nor_climbed_out_of() {
+    // The attack of the review: a first release seeds shared/log with a link that climbs
+    // back to shared/log; a second one climbs from there out of the target. Both refused,
+    // and shared/ keeps nothing of them.
+    let p = Project::with_targets(&["a"], "[release]\nshared = [\"log\"]\n");
+    let shared = p.target("a").join("shared");
+    std::fs::create_dir_all(p.root.join("log/a/b/c/d/e")).unwrap();
+    p.write("log/a/b/c/d/e/app.log", "seed\n");
+    symlink("../../../../..", p.root.join("log/a/b/c/d/e/up")).unwrap();
+    p.commit("a link that climbs inside log");
+    let (_, stderr) = p.expect(&["deploy", "staging"], 1);
+    assert!(stderr.contains("goes back up") && stderr.contains("\"log\""), "{stderr}");
+    assert!(!shared.join("log").exists(), "shared/ was seeded by a refused release");
+
+    // A link into the shared path from outside it, climbing back up: refused too.
+    std::fs::remove_file(p.root.join("log/a/b/c/d/e/up")).unwrap();
+    symlink("log/a/b/c/d/e/up/../../../../../../etc/passwd", p.root.join("esc")).unwrap();
+    p.commit("climb through the shared path");
+    let (_, stderr) = p.expect(&["deploy", "staging"], 1);
+    assert!(stderr.contains("\"esc\"") && stderr.contains("goes back up"), "{stderr}");
+
+    // A link that stays below the shared path is fine in a release, but shared/ is seeded
+    // with files and directories only: ship asks for the shared copy to be made by hand.
+    std::fs::remove_file(p.root.join("esc")).unwrap();
+    symlink("app.log", p.root.join("log/a/b/c/d/e/latest.log")).unwrap();
+    p.commit("a link inside log");
+    let (_, stderr) = p.expect(&["deploy", "staging"], 1);
+    assert!(stderr.contains("seeded with files and directories only"), "{stderr}");
+    assert!(!shared.join("log").exists());
+    std::fs::create_dir_all(shared.join("log")).unwrap();
+    p.expect(&["deploy", "staging"], 0);
+    assert!(std::fs::symlink_metadata(p.target("a").join("current/log")).unwrap().file_type().is_symlink());
 }
 
 #[test]
@@ -263,21 +299,25 @@ fn group_alive(pgrp: i32) -> Vec<i32> {
 }
 
 /// Kill the agent serving `target` with SIGKILL while a step runs: within a second no
-/// process of the step remains, and its side effect never happens.
+/// process of the step remains (not even one that left its process group with `setsid`),
+/// and its side effect never happens.
 fn kill_the_agent_mid_step(p: &Project, target: &str) {
     let pid_file = p.base.join("step.pid");
     let side = p.base.join("side-effect");
     let path = p.target(target);
     let mut deploy = p.spawn(&["deploy", "staging"]);
     wait_until("the step started", || std::fs::read_to_string(&pid_file).is_ok_and(|s| s.ends_with('\n')));
-    let step: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let pids: Vec<i32> =
+        std::fs::read_to_string(&pid_file).unwrap().split_whitespace().map(|p| p.parse().unwrap()).collect();
+    let (step, escaped) = (pids[0], pids[1]);
     let (_, pgrp) = stat(step).expect("the step runs");
     let agent = agent_pid(&path).expect("the agent runs");
     rustix::process::kill_process(rustix::process::Pid::from_raw(agent).unwrap(), rustix::process::Signal::KILL)
         .unwrap();
     let killed = Instant::now();
     loop {
-        let left = group_alive(pgrp);
+        let mut left = group_alive(pgrp);
+        left.extend(stat(escaped).filter(|(state, _)| *state != 'Z').map(|_| escaped));
         if left.is_empty() {
             break;
         }
@@ -293,7 +333,7 @@ fn kill_the_agent_mid_step(p: &Project, target: &str) {
 
 fn killable_step(p: &Project) -> String {
     format!(
-        "[[step]]\nname = \"slow\"\nrun = \"sleep 30 & echo $$ > {pid}.tmp; mv {pid}.tmp {pid}; sleep 3; touch {side}\"\n",
+        "[[step]]\nname = \"slow\"\nrun = \"sleep 30 & setsid sleep 30 & echo $$ $! > {pid}.tmp; mv {pid}.tmp {pid}; sleep 3; touch {side}\"\n",
         pid = p.base.join("step.pid").display(),
         side = p.base.join("side-effect").display()
     )
@@ -369,4 +409,54 @@ fn an_ssh_target_path_with_a_newline_and_a_backslash_bootstraps() {
     assert_eq!(std::fs::read_to_string(odd.join("current/index.html")).unwrap(), "version one\n");
     let bins = std::fs::read_dir(odd.join(".ship/bin")).unwrap().count();
     assert_eq!(bins, 1, "the agent was uploaded once, verified");
+}
+
+/// A server that answers every GET with a 500 whose body holds `body`.
+fn failing_health_server(body: String) -> u16 {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(50) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 500 Oops\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn a_secret_in_a_health_body_is_redacted_before_the_body_is_cut_and_webhook_tokens_never_print() {
+    let secret = "Zq8sK2mLp4Xv9rT1cB7nW3yH6dF0gJ5e";
+    // The secret straddles the point where the shown body is cut short.
+    let port = failing_health_server(format!("{}postgres://app:{secret}@db\n", "x".repeat(371)));
+    let p = Project::with_targets(
+        &["a"],
+        &format!(
+            "[health]\nhttp = \"http://127.0.0.1:{port}/up\"\ntimeout = \"1s\"\ninterval = \"200ms\"\n\n\
+             [notify]\nwebhook = \"HTTP://127.0.0.1:1/services/T0/B0/SLACKSECRET\"\n"
+        ),
+    );
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap() + "secrets = [\"DB_PASS\"]\n";
+    p.write("deploy.toml", &config);
+    p.commit("health with a secret");
+    let out = p.ship().args(["--format", "json", "deploy", "staging"]).env("DB_PASS", secret).output().unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("answered 500"), "{stderr}");
+    let journal = std::fs::read_to_string(p.target("a").join(".ship/journal.jsonl")).unwrap();
+    for (what, text) in [("stderr", &stderr), ("JSON", &stdout), ("journal", &journal)] {
+        assert!(!text.contains(&secret[..8]), "{what} shows part of the secret:\n{text}");
+    }
+    assert!(stderr.contains("the webhook was not notified"), "{stderr}");
+    assert!(!stderr.contains("SLACKSECRET") && !stderr.contains("/services/"), "{stderr}");
 }

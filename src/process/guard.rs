@@ -1,0 +1,151 @@
+//! `ship guard -- PROGRAM ARGS...`: the process every step, `unless` and health command
+//! runs under, so that none outlives whoever started it.
+//!
+//! The guard is started by [`super::run`] as the leader of a new process group, with a pipe
+//! on its stdin (the lifeline) whose only writer is its caller. It makes itself a child
+//! subreaper, so everything the command starts stays below it even when it leaves the
+//! process group (`setsid`, GNU `timeout`, a shell with job control) or is orphaned. Then:
+//! - the command ends: the guard exits as the command did. What the command left running
+//!   on purpose (`nohup ./server &`) is left alone.
+//! - SIGTERM (a timeout, or the caller stopping the step): every descendant gets SIGTERM, and
+//!   SIGKILL after a grace period; the guard exits once none is left.
+//! - the lifeline ends (the caller is gone, however it died, even by SIGKILL): every
+//!   descendant gets SIGKILL at once, until none is left.
+//!
+//! It never prints: stdout and stderr belong to the command.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rustix::process::{Pid, Signal, WaitOptions};
+
+/// How long the command and what it started get to stop after SIGTERM before SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(3);
+
+/// How often the guard looks at its flags and reaps its children.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Run `program` with `args` under the guard; never returns.
+pub fn guard(program: &std::ffi::OsStr, args: &[std::ffi::OsString]) -> Result<std::convert::Infallible> {
+    let me = rustix::process::getpid();
+    // Orphans below us are re-parented to us, not to init: we can always find them.
+    #[cfg(target_os = "linux")]
+    let _ = rustix::process::set_child_subreaper(Some(me));
+    let term = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone()).context("watching for SIGTERM")?;
+    let lost = Arc::new(AtomicBool::new(false));
+    let lifeline = lost.clone();
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = [0u8; 64];
+        // Nothing is ever written: any return but data is the end of the lifeline.
+        while let Ok(n) = stdin.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+        }
+        lifeline.store(true, Ordering::SeqCst);
+    });
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", program.to_string_lossy()))?;
+    let child = Pid::from_child(&child);
+
+    let mut status = None;
+    let mut term_sent: Option<Instant> = None;
+    loop {
+        // Reap everything that ended: the command, and orphans re-parented to us.
+        while let Ok(Some((pid, wait))) = rustix::process::waitpid(None, WaitOptions::NOHANG) {
+            if pid == child {
+                status = Some(wait);
+            }
+        }
+        if lost.load(Ordering::SeqCst) {
+            kill_all(me, Signal::KILL);
+            std::process::exit(137);
+        }
+        if term.load(Ordering::SeqCst) {
+            match term_sent {
+                None => {
+                    signal_descendants(me, Signal::TERM);
+                    term_sent = Some(Instant::now());
+                }
+                Some(at) if at.elapsed() >= GRACE => {
+                    kill_all(me, Signal::KILL);
+                }
+                Some(_) => {}
+            }
+            // Stopping: wait until nothing of the command's is left.
+            if status.is_some() && descendants(me).is_empty() {
+                break;
+            }
+        } else if status.is_some() {
+            break;
+        }
+        std::thread::sleep(TICK);
+    }
+    let status = status.expect("the loop ends once the command has ended");
+    if let Some(signal) = status.terminating_signal() {
+        // End the way the command ended, so the caller sees a signal, not an exit code.
+        let _ = signal_hook::low_level::emulate_default_handler(signal);
+        std::process::exit(128 + signal);
+    }
+    std::process::exit(status.exit_status().unwrap_or(1));
+}
+
+/// SIGKILL every descendant of `me` until none is left (a command still forking is caught
+/// by the next pass).
+fn kill_all(me: Pid, signal: Signal) {
+    for _ in 0..100 {
+        if signal_descendants(me, signal) == 0 {
+            return;
+        }
+        while let Ok(Some(_)) = rustix::process::waitpid(None, WaitOptions::NOHANG) {}
+        std::thread::sleep(TICK);
+    }
+}
+
+/// Send `signal` to every live descendant of `me`; returns how many there were.
+fn signal_descendants(me: Pid, signal: Signal) -> usize {
+    let pids = descendants(me);
+    for pid in &pids {
+        let _ = rustix::process::kill_process(*pid, signal);
+    }
+    if !std::path::Path::new("/proc").is_dir() {
+        // No process table to read: the process group is what we can reach.
+        let _ = rustix::process::kill_process_group(me, signal);
+    }
+    pids.len()
+}
+
+/// The live (not yet exited) descendants of `me`, from the process table.
+pub fn descendants(me: Pid) -> Vec<Pid> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut parent_of: Vec<(i32, i32)> = Vec::new();
+    for entry in dir.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // `pid (comm) state ppid ...`: comm may hold spaces and parentheses.
+        let Some((_, rest)) = stat.rsplit_once(')') else { continue };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().unwrap_or("");
+        let Some(ppid) = fields.next().and_then(|p| p.parse::<i32>().ok()) else { continue };
+        if state != "Z" && state != "X" {
+            parent_of.push((pid, ppid));
+        }
+    }
+    let mut found = vec![me.as_raw_nonzero().get()];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(parent_of.iter().filter(|(_, ppid)| *ppid == parent).map(|(pid, _)| *pid));
+        i += 1;
+    }
+    found.into_iter().skip(1).filter_map(Pid::from_raw).collect()
+}
