@@ -3,7 +3,7 @@
 //! It is started by ship itself through OpenSSH. The same [`ops::handle`] serves local
 //! targets in-process, so there is one implementation of every operation. When the
 //! connection drops, stdin ends: the agent notices at once, stops the steps it started
-//! (their whole process group), and exits, which releases the target's lock.
+//! (and everything they started), and exits, which releases the target's lock.
 
 use std::io::{BufReader, Read, Write};
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! Ctrl-C (SIGINT) and SIGTERM during a deploy. The first one asks the rollout to stop
 //! starting new work: running steps finish or time out, then what this run switched is
-//! rolled back. A second one exits at once (130): local steps' process groups are told to
+//! rolled back. A second one exits at once (130): local steps' guards are told to
 //! stop, remote agents see their connection close and stop theirs, and every target is
 //! left on a complete release, because every switch is one rename.
 

@@ -22,9 +22,9 @@ use anyhow::{Context, Result};
 pub enum Ended {
     /// It exited with this code (or was killed by a signal: `None`).
     Exited(Option<i32>),
-    /// It ran past its timeout and its process group was stopped.
+    /// It ran past its timeout and it was stopped, with everything it started.
     TimedOut,
-    /// The caller cancelled it and its process group was stopped.
+    /// The caller cancelled it and it was stopped, with everything it started.
     Cancelled,
 }
 

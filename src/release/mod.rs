@@ -107,7 +107,7 @@ impl Site {
         Site { root: root.into(), lock: None, cancel: None }
     }
 
-    /// Stop running steps (their whole process group) when `flag` is set.
+    /// Stop running steps (and everything they started) when `flag` is set.
     pub fn cancel_on(&mut self, flag: Arc<AtomicBool>) {
         self.cancel = Some(flag);
     }
