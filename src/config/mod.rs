@@ -175,6 +175,10 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
     let release = raw.release.unwrap_or_default();
     for (i, shared) in release.shared.iter().enumerate() {
         check_relative(shared.get_ref())
+            .and_then(|()| {
+                crate::release::names::check_shared_path(shared.get_ref())
+                    .map_err(|_| "write it as plain names joined by single '/', with no '/' at the end".to_string())
+            })
             .map_err(|why| at(shared.span(), format!("invalid shared path \"{}\": {why}", shared.get_ref())))?;
         let path = Path::new(shared.get_ref());
         if let Some(outer) = release.shared[..i].iter().find(|o| {

@@ -31,10 +31,11 @@ pub fn check_release_id(s: &str) -> Result<(), String> {
 
 /// `s` is a path below a release and below `shared/`: relative, made of plain names only.
 pub fn check_shared_path(s: &str) -> Result<(), String> {
+    // Written the one way: no empty part (`a//b`, a trailing `/`), no `.` or `..`.
     let ok = !s.is_empty()
         && s.len() <= 4096
         && !s.contains('\0')
-        && !s.starts_with('/')
+        && s.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
         && Path::new(s).components().all(|c| matches!(c, Component::Normal(_)));
     if ok { Ok(()) } else { Err(format!("{} is not a relative path of plain names", shown(s))) }
 }
@@ -97,7 +98,7 @@ mod tests {
     fn shared_paths_stay_below() {
         assert!(check_shared_path("log").is_ok());
         assert!(check_shared_path("config/app.env").is_ok());
-        for bad in ["", "/etc", "../x", "a/../../x", "./a", "a\0b"] {
+        for bad in ["", "/etc", "../x", "a/../../x", "./a", "a\0b", "a/", "a//b", "a/./b"] {
             assert!(check_shared_path(bad).is_err(), "{bad:?}");
         }
     }
