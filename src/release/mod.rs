@@ -424,12 +424,14 @@ impl Site {
         let mut dir = release.to_path_buf();
         for c in parent.components() {
             dir.push(c);
-            if fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
-                bail!(
-                    "{} is a symlink in the artifact: ship will not write through it; \
-                     list a path that is not below a symlink in [release] shared",
-                    dir.strip_prefix(release).unwrap_or(&dir).display()
-                );
+            let shown = dir.strip_prefix(release).unwrap_or(&dir).display();
+            match fs::symlink_metadata(&dir) {
+                Ok(m) if m.file_type().is_symlink() => bail!(
+                    "{shown} is a symlink in the artifact: ship will not write through it; \
+                     list a path that is not below a symlink in [release] shared"
+                ),
+                Ok(m) if !m.is_dir() => bail!("{shown} is a file in the artifact, so nothing can be linked below it"),
+                _ => {}
             }
         }
         let shared = self.root.join("shared").join(path);
@@ -471,7 +473,10 @@ impl Site {
             Seed::Nothing => {}
             Seed::EmptyDir => fs::create_dir_all(&shared)?,
             Seed::File | Seed::Tree => {
-                let tmp = tempfile::Builder::new().prefix("seed-").tempdir_in(self.meta().join("tmp"))?;
+                // Copied beside its place, then renamed: shared/ may be on another file system
+                // (a mount, or a link to one), and a half-made copy is never the shared one.
+                let parent = shared.parent().expect("below shared/");
+                let tmp = tempfile::Builder::new().prefix(".ship-seed-").tempdir_in(parent)?;
                 let copy = tmp.path().join("copy");
                 if seed == Seed::Tree {
                     copy_tree(&inside, &copy)?;
