@@ -26,7 +26,7 @@ use rustix::process::{Pid, Signal, WaitOptions};
 /// How long the command and what it started get to stop after SIGTERM before SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(3);
 
-/// How often the guard looks at its flags and reaps its children.
+/// How often the guard looks again while it stops the command.
 const TICK: Duration = Duration::from_millis(10);
 
 /// Run `program` with `args` under the guard; never returns.
@@ -35,10 +35,27 @@ pub fn guard(program: &std::ffi::OsStr, args: &[std::ffi::OsString]) -> Result<s
     // Orphans below us are re-parented to us, not to init: we can always find them.
     #[cfg(target_os = "linux")]
     let _ = rustix::process::set_child_subreaper(Some(me));
-    let term = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone()).context("watching for SIGTERM")?;
-    let lost = Arc::new(AtomicBool::new(false));
-    let lifeline = lost.clone();
+    // Set once the command is being stopped: from then on the stopping thread decides
+    // when the guard exits (once nothing of the command is left).
+    let stopping = Arc::new(AtomicBool::new(false));
+
+    let mut signals =
+        signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM]).context("watching for SIGTERM")?;
+    let on_term = stopping.clone();
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            on_term.store(true, Ordering::SeqCst);
+            signal_descendants(me, Signal::TERM);
+            let deadline = Instant::now() + GRACE;
+            while Instant::now() < deadline && !descendants(me).is_empty() {
+                std::thread::sleep(TICK);
+            }
+            kill_all(me, Signal::KILL);
+            std::process::exit(128 + signal_hook::consts::SIGTERM);
+        }
+    });
+
+    let on_lost = stopping.clone();
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin().lock();
         let mut buf = [0u8; 64];
@@ -48,8 +65,11 @@ pub fn guard(program: &std::ffi::OsStr, args: &[std::ffi::OsString]) -> Result<s
                 break;
             }
         }
-        lifeline.store(true, Ordering::SeqCst);
+        on_lost.store(true, Ordering::SeqCst);
+        kill_all(me, Signal::KILL);
+        std::process::exit(137);
     });
+
     let child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -57,40 +77,24 @@ pub fn guard(program: &std::ffi::OsStr, args: &[std::ffi::OsString]) -> Result<s
         .with_context(|| format!("starting {}", program.to_string_lossy()))?;
     let child = Pid::from_child(&child);
 
-    let mut status = None;
-    let mut term_sent: Option<Instant> = None;
-    loop {
-        // Reap everything that ended: the command, and orphans re-parented to us.
-        while let Ok(Some((pid, wait))) = rustix::process::waitpid(None, WaitOptions::NOHANG) {
-            if pid == child {
-                status = Some(wait);
+    // Reap everything that ends (the command, and orphans re-parented to us) until the
+    // command itself has ended.
+    let status = loop {
+        match rustix::process::waitpid(None, WaitOptions::empty()) {
+            Ok(Some((pid, status))) if pid == child => break status,
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => std::thread::sleep(TICK),
+        }
+    };
+    if stopping.load(Ordering::SeqCst) {
+        // The stopping thread exits once everything is gone; keep reaping until then.
+        loop {
+            if !matches!(rustix::process::waitpid(None, WaitOptions::empty()), Ok(Some(_))) {
+                std::thread::sleep(TICK);
             }
         }
-        if lost.load(Ordering::SeqCst) {
-            kill_all(me, Signal::KILL);
-            std::process::exit(137);
-        }
-        if term.load(Ordering::SeqCst) {
-            match term_sent {
-                None => {
-                    signal_descendants(me, Signal::TERM);
-                    term_sent = Some(Instant::now());
-                }
-                Some(at) if at.elapsed() >= GRACE => {
-                    kill_all(me, Signal::KILL);
-                }
-                Some(_) => {}
-            }
-            // Stopping: wait until nothing of the command's is left.
-            if status.is_some() && descendants(me).is_empty() {
-                break;
-            }
-        } else if status.is_some() {
-            break;
-        }
-        std::thread::sleep(TICK);
     }
-    let status = status.expect("the loop ends once the command has ended");
     if let Some(signal) = status.terminating_signal() {
         // End the way the command ended, so the caller sees a signal, not an exit code.
         let _ = signal_hook::low_level::emulate_default_handler(signal);
@@ -99,14 +103,13 @@ pub fn guard(program: &std::ffi::OsStr, args: &[std::ffi::OsString]) -> Result<s
     std::process::exit(status.exit_status().unwrap_or(1));
 }
 
-/// SIGKILL every descendant of `me` until none is left (a command still forking is caught
-/// by the next pass).
+/// Send `signal` to every descendant of `me` until none is left (a command still forking
+/// is caught by the next pass).
 fn kill_all(me: Pid, signal: Signal) {
     for _ in 0..100 {
         if signal_descendants(me, signal) == 0 {
             return;
         }
-        while let Ok(Some(_)) = rustix::process::waitpid(None, WaitOptions::NOHANG) {}
         std::thread::sleep(TICK);
     }
 }
