@@ -44,13 +44,38 @@ impl Redactor {
     }
 
     /// `text` with every secret (and every line of a multi-line one) replaced by [`MASK`].
+    /// Every place any secret covers is found in the original text first, so secrets that
+    /// overlap there are blanked together, never one at the other's expense.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
+        let mut covered: Vec<(usize, usize)> = Vec::new();
         for needle in &self.needles {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), MASK);
+            let mut from = 0;
+            while let Some(at) = text[from..].find(needle.as_str()) {
+                let start = from + at;
+                covered.push((start, start + needle.len()));
+                // Overlapping matches too: step one character past this one's start.
+                from = start + text[start..].chars().next().map_or(1, char::len_utf8);
             }
         }
+        if covered.is_empty() {
+            return text.to_string();
+        }
+        covered.sort_unstable();
+        let mut out = String::with_capacity(text.len());
+        let mut done = 0;
+        let mut i = 0;
+        while i < covered.len() {
+            let (start, mut end) = covered[i];
+            while i + 1 < covered.len() && covered[i + 1].0 <= end {
+                i += 1;
+                end = end.max(covered[i].1);
+            }
+            out.push_str(&text[done..start]);
+            out.push_str(MASK);
+            done = end;
+            i += 1;
+        }
+        out.push_str(&text[done..]);
         out
     }
 }
@@ -78,6 +103,14 @@ mod tests {
         assert_eq!(r.redact("{"), "{");
         assert_eq!(r.redact("  \"private_key\": \"abc123\""), format!("  {MASK}"));
         assert!(!r.redact(json).contains("abc123"));
+    }
+
+    #[test]
+    fn secrets_that_overlap_in_the_output_are_blanked_together() {
+        let r = Redactor::new(["k3yPartOne1Shared9Q", "Shared9QsecondHalfZZ"]);
+        assert_eq!(r.redact("x k3yPartOne1Shared9QsecondHalfZZ y"), format!("x {MASK} y"));
+        assert_eq!(Redactor::new(["aa"]).redact("aaa b"), format!("{MASK} b"));
+        assert_eq!(Redactor::new(["é1"]).redact("éé1é"), format!("é{MASK}é"));
     }
 
     #[test]

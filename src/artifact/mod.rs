@@ -42,12 +42,14 @@ pub fn build_key(build: &BuildConfig) -> String {
 }
 
 /// The artifact for `version`: reused from the store when this commit and config were built
-/// before, otherwise built now. `log` receives the build command's output and warnings.
+/// before, otherwise built now, and refused if its links would leave a release with the
+/// `shared` paths linked in. `log` receives the build command's output and warnings.
 pub fn obtain(
     store: &Store,
     repo: &Repo,
     version: &Version,
     build: &BuildConfig,
+    shared: &[String],
     log: &mut dyn FnMut(&str),
 ) -> Result<Artifact> {
     let key = build_key(build);
@@ -95,7 +97,7 @@ pub fn obtain(
         }
     }
 
-    let contents = pack::collect(&src, build, &version.commit)?;
+    let contents = pack::collect(&src, build, shared, &version.commit)?;
     for skipped in &contents.skipped {
         log(&format!("warning: left out of the artifact: {skipped}"));
     }

@@ -31,8 +31,9 @@ fn globset(patterns: &[String]) -> Result<GlobSet> {
     Ok(set.build()?)
 }
 
-/// Walk `root` and pick the files that `[build] include`/`exclude` select.
-pub fn collect(root: &Path, build: &BuildConfig, commit: &str) -> Result<Contents> {
+/// Walk `root` and pick the files that `[build] include`/`exclude` select. A symlink that
+/// would lead out of a release (with the `shared` paths linked in) refuses the build.
+pub fn collect(root: &Path, build: &BuildConfig, shared: &[String], commit: &str) -> Result<Contents> {
     let include = globset(&build.include)?;
     let exclude = globset(&build.exclude)?;
     let mut files = Vec::new();
@@ -91,7 +92,7 @@ pub fn collect(root: &Path, build: &BuildConfig, commit: &str) -> Result<Content
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let manifest = Manifest { format: FORMAT, commit: commit.to_string(), files };
     // Judged exactly as a target will judge it, so a commit a target would refuse is refused here.
-    if let Err(why) = manifest.check(&[]) {
+    if let Err(why) = manifest.check(shared) {
         bail!(crate::usage!(
             "refusing to build commit {}: {why}\n\
              hint: a release must be self-contained; leave such links out with [build] exclude",

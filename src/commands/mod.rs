@@ -106,7 +106,7 @@ pub(crate) fn pick(
     if !cx.ui.json() {
         cx.ui.status(&format!("Building {} ({})", version.label, &version.commit[..7]));
     }
-    let artifact = artifact::obtain(&store, &repo, &version, &config.build, &mut |line| {
+    let artifact = artifact::obtain(&store, &repo, &version, &config.build, &config.release.shared, &mut |line| {
         if let Some(warning) = line.strip_prefix("warning: ") {
             cx.ui.warn(warning);
         } else if cx.ui.verbose() {

@@ -1,12 +1,13 @@
 //! `ship guard -- PROGRAM ARGS...`: the process every step, `unless` and health command
 //! runs under, so that none outlives whoever started it.
 //!
-//! The guard is started by [`super::run`] as the leader of a new process group, with a pipe
+//! The guard is started by [`super::run`] as the leader of a new process group (the command
+//! gets one of its own below it, so a signal it sends its group never hits the guard), with a pipe
 //! on its stdin (the lifeline) whose only writer is its caller. It makes itself a child
 //! subreaper, so everything the command starts stays below it even when it leaves the
 //! process group (`setsid`, GNU `timeout`, a shell with job control) or is orphaned. Then:
 //! - the command ends: the guard exits as the command did. What the command left running
-//!   on purpose (`nohup ./server &`) is left alone.
+//!   on purpose (`nohup ./server >/dev/null 2>&1 &`) is left alone.
 //! - SIGTERM (a timeout, or the caller stopping the step): every descendant gets SIGTERM, and
 //!   SIGKILL after a grace period; the guard exits once none is left.
 //! - the lifeline ends (the caller is gone, however it died, even by SIGKILL): every
@@ -15,6 +16,7 @@
 //! It never prints: stdout and stderr belong to the command.
 
 use std::io::Read;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,6 +30,9 @@ pub const GRACE: Duration = Duration::from_secs(3);
 
 /// How often the guard looks again while it stops the command.
 const TICK: Duration = Duration::from_millis(10);
+
+/// The command's process group, once it is started.
+static COMMAND_GROUP: std::sync::OnceLock<Pid> = std::sync::OnceLock::new();
 
 /// Run `program` with `args` under the guard; never returns.
 pub fn guard(program: &std::ffi::OsStr, args: &[std::ffi::OsString]) -> Result<std::convert::Infallible> {
@@ -70,17 +75,21 @@ pub fn guard(program: &std::ffi::OsStr, args: &[std::ffi::OsString]) -> Result<s
         std::process::exit(137);
     });
 
+    // The command leads a process group of its own: a signal it sends to its group
+    // (`kill 0`, `trap 'kill 0' EXIT`) reaches what it started, never the guard.
     let child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
+        .process_group(0)
         .spawn()
         .with_context(|| format!("starting {}", program.to_string_lossy()))?;
     let child = Pid::from_child(&child);
+    let _ = COMMAND_GROUP.set(child);
 
     // Reap everything that ends (the command, and orphans re-parented to us) until the
     // command itself has ended.
     let status = loop {
-        match rustix::process::waitpid(None, WaitOptions::empty()) {
+        match rustix::process::wait(WaitOptions::empty()) {
             Ok(Some((pid, status))) if pid == child => break status,
             Ok(_) => {}
             Err(rustix::io::Errno::INTR) => {}
@@ -90,7 +99,7 @@ pub fn guard(program: &std::ffi::OsStr, args: &[std::ffi::OsString]) -> Result<s
     if stopping.load(Ordering::SeqCst) {
         // The stopping thread exits once everything is gone; keep reaping until then.
         loop {
-            if !matches!(rustix::process::waitpid(None, WaitOptions::empty()), Ok(Some(_))) {
+            if !matches!(rustix::process::wait(WaitOptions::empty()), Ok(Some(_))) {
                 std::thread::sleep(TICK);
             }
         }
@@ -121,8 +130,10 @@ fn signal_descendants(me: Pid, signal: Signal) -> usize {
         let _ = rustix::process::kill_process(*pid, signal);
     }
     if !std::path::Path::new("/proc").is_dir() {
-        // No process table to read: the process group is what we can reach.
-        let _ = rustix::process::kill_process_group(me, signal);
+        // No process table to read: the command's process group is what we can reach.
+        if let Some(group) = COMMAND_GROUP.get() {
+            let _ = rustix::process::kill_process_group(*group, signal);
+        }
     }
     pids.len()
 }

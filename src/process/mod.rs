@@ -194,10 +194,20 @@ pub fn run(shell: &Shell<'_>, on_line: &mut dyn FnMut(&str)) -> Result<Ended> {
     let mut guarded = Guarded::new(child);
 
     let (tx, rx) = mpsc::channel::<String>();
+    // Set when the command is over but something it left running still holds the pipe:
+    // the reader then lets go of it (its thread and descriptor end with it).
+    let abandon = std::sync::Arc::new(AtomicBool::new(false));
+    let abandoned = abandon.clone();
     std::thread::spawn(move || {
         let mut reader = BufReader::new(reader);
         let mut buf = Vec::new();
         loop {
+            if reader.buffer().is_empty() && !readable_within(reader.get_ref(), Duration::from_millis(100)) {
+                if abandoned.load(Ordering::SeqCst) {
+                    break;
+                }
+                continue;
+            }
             buf.clear();
             match reader.read_until(b'\n', &mut buf) {
                 Ok(0) | Err(_) => break,
@@ -210,6 +220,7 @@ pub fn run(shell: &Shell<'_>, on_line: &mut dyn FnMut(&str)) -> Result<Ended> {
             }
         }
     });
+    let _abandon_on_return = SetOnDrop(abandon);
 
     let start = Instant::now();
     let mut exited_at: Option<(Instant, Ended)> = None;
@@ -247,6 +258,24 @@ pub fn run(shell: &Shell<'_>, on_line: &mut dyn FnMut(&str)) -> Result<Ended> {
             exited_at = Some((Instant::now(), Ended::Cancelled));
         }
     }
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop(std::sync::Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Can `pipe` be read (data, or its end) within `limit`? Errors count as yes, so the read
+/// that follows reports them.
+fn readable_within(pipe: &std::io::PipeReader, limit: Duration) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    let mut fds = [PollFd::new(pipe, PollFlags::IN | PollFlags::HUP)];
+    let timeout = Timespec { tv_sec: 0, tv_nsec: limit.as_nanos().min(999_999_999) as i64 };
+    !matches!(rustix::event::poll(&mut fds, Some(&timeout)), Ok(0))
 }
 
 /// A running guard: its process, its lifeline, and its place in [`RUNNING`].

@@ -435,8 +435,22 @@ impl Site {
             }
         }
         let shared = self.root.join("shared").join(path);
-        if fs::symlink_metadata(&shared).is_ok() {
-            return Ok(Seed::Nothing);
+        // What is in shared/ is the target's (its operator may link a directory elsewhere):
+        // followed, but it must be a directory all the way down to `path`.
+        let mut dir = self.root.join("shared");
+        for c in parent.components() {
+            dir.push(c);
+            match fs::metadata(&dir) {
+                Ok(m) if !m.is_dir() => {
+                    bail!("{} is not a directory, so {} cannot be made there", dir.display(), shared.display())
+                }
+                _ => {}
+            }
+        }
+        match fs::symlink_metadata(&shared) {
+            Ok(_) => return Ok(Seed::Nothing),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("reading {}", shared.display())),
         }
         let inside = release.join(path);
         Ok(match fs::symlink_metadata(&inside) {

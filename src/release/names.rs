@@ -40,6 +40,18 @@ pub fn check_shared_path(s: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(format!("{} is not a relative path of plain names", shown(s))) }
 }
 
+/// A list of shared paths: each one plain ([`check_shared_path`]), and none within another
+/// (a shared path is one link: nothing can be linked below it).
+pub fn check_shared_paths(paths: &[String]) -> Result<(), String> {
+    for (i, p) in paths.iter().enumerate() {
+        check_shared_path(p)?;
+        if let Some(other) = paths[..i].iter().find(|o| Path::new(p).starts_with(o) || Path::new(o).starts_with(p)) {
+            return Err(format!("the shared paths {} and {} overlap", shown(other), shown(p)));
+        }
+    }
+    Ok(())
+}
+
 /// A step's environment: names a process can carry, values without NUL, sizes bounded.
 pub fn check_env(env: &[(String, String)]) -> Result<(), String> {
     if env.len() > 4096 {
@@ -101,6 +113,10 @@ mod tests {
         for bad in ["", "/etc", "../x", "a/../../x", "./a", "a\0b", "a/", "a//b", "a/./b"] {
             assert!(check_shared_path(bad).is_err(), "{bad:?}");
         }
+        let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(check_shared_paths(&list(&["log", "config/app.env", "logs"])).is_ok());
+        assert!(check_shared_paths(&list(&["a", "a/b"])).unwrap_err().contains("overlap"));
+        assert!(check_shared_paths(&list(&["a/b", "a"])).is_err());
     }
 
     #[test]

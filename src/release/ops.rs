@@ -73,14 +73,14 @@ impl Request {
     /// Check every field a peer sends before anything acts on it: digests and release ids
     /// in their formats, shared paths below the target, environment a process can carry.
     pub fn validate(&self) -> Result<(), String> {
-        use super::names::{check_env, check_release_id, check_sha256, check_shared_path, check_text};
+        use super::names::{check_env, check_release_id, check_sha256, check_shared_paths, check_text};
         match self {
             Request::HasArtifact { sha256 } => check_sha256(sha256),
             Request::Stage { sha256, shared } => {
                 check_sha256(sha256)?;
-                shared.iter().try_for_each(|p| check_shared_path(p))
+                check_shared_paths(shared)
             }
-            Request::Verify { shared } => shared.iter().try_for_each(|p| check_shared_path(p)),
+            Request::Verify { shared } => check_shared_paths(shared),
             Request::Switch { release } => check_release_id(release),
             Request::RunStep { step } => {
                 check_release_id(&step.release)?;

@@ -137,6 +137,10 @@ fn forged_fields_get_a_protocol_error_never_a_panic() {
             serde_json::json!({"call": {"request": {"op": "stage", "sha256": "ab".repeat(32), "shared": ["../../x"]}}}),
             "not a relative path",
         ),
+        (
+            serde_json::json!({"call": {"request": {"op": "stage", "sha256": "ab".repeat(32), "shared": ["a", "a/b"]}}}),
+            "overlap",
+        ),
         (serde_json::json!({"artifact": {"sha256": "ab".repeat(32), "size": u64::MAX}}), "larger than"),
         (serde_json::json!({"artifact": {"sha256": "../x", "size": 1}}), "not a sha256"),
     ];

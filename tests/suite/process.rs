@@ -149,3 +149,41 @@ fn background_child_holding_the_pipe_does_not_block() {
     assert!(ended.success());
     assert!(start.elapsed() < Duration::from_secs(3));
 }
+
+/// A command that signals its own process group (`kill 0`, `trap 'kill 0' EXIT`) reaches
+/// what it started, never its guard: the timeout still holds and nothing is left behind.
+#[test]
+fn a_command_signalling_its_own_group_never_hits_its_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let script = format!(
+        "trap '' INT HUP; kill -INT 0; kill -HUP 0; echo $$ > {}; echo still running; sleep 30",
+        pid_file.display()
+    );
+    let (ended, lines) = sh(&script, Some(Duration::from_millis(800)));
+    assert_eq!(ended, Ended::TimedOut, "{lines:?}");
+    assert!(lines.contains(&"still running".to_string()), "{lines:?}");
+    let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
+    assert!(!alive(&pid), "the command outlived its timeout");
+    // The shell's own `kill 0` ends the shell itself by SIGTERM, as it would without ship.
+    let (ended, _) = sh("trap 'kill 0' EXIT; exit 0", None);
+    assert_eq!(ended, Ended::Exited(None));
+}
+
+/// A command that leaves something holding its output does not cost a thread and a file
+/// descriptor for as long as that something runs.
+#[test]
+fn nothing_is_kept_for_what_a_finished_command_left_holding_its_output() {
+    let count = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let (ended, _) = sh("sleep 10 & echo warm", None);
+    assert!(ended.success());
+    std::thread::sleep(Duration::from_millis(300));
+    let before = count();
+    for _ in 0..10 {
+        let (ended, _) = sh("sleep 10 & echo started", None);
+        assert!(ended.success());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let after = count();
+    assert!(after < before + 5, "{before} descriptors before, {after} after ten such commands");
+}

@@ -192,29 +192,38 @@ fn shared_paths_are_never_linked_through_an_artifacts_symlink() {
 #[test]
 fn a_shared_path_is_never_seeded_with_links_nor_climbed_out_of() {
     // The attack of the review: a first release seeds shared/log with a link that climbs
-    // back to shared/log; a second one climbs from there out of the target. Both refused,
-    // and shared/ keeps nothing of them.
+    // back to shared/log; a second one climbs from there out of the target. The target
+    // refuses both (here as crafted artifacts, which no build has judged), and shared/
+    // keeps nothing of them.
     let p = Project::with_targets(&["a"], "[release]\nshared = [\"log\"]\n");
     let shared = p.target("a").join("shared");
-    std::fs::create_dir_all(p.root.join("log/a/b/c/d/e")).unwrap();
-    p.write("log/a/b/c/d/e/app.log", "seed\n");
-    symlink("../../../../..", p.root.join("log/a/b/c/d/e/up")).unwrap();
-    p.commit("a link that climbs inside log");
-    let (_, stderr) = p.expect(&["deploy", "staging"], 1);
+    let seeding = forge(&[
+        Entry::File("index.html", b"hi\n"),
+        Entry::File("log/a/b/c/d/e/app.log", b"seed\n"),
+        Entry::Link("log/a/b/c/d/e/up", "../../../../.."),
+    ]);
+    let (_, stderr) = p.expect(&["deploy", "staging", "--artifact", &store(&p, &seeding), "--yes"], 1);
     assert!(stderr.contains("goes back up") && stderr.contains("\"log\""), "{stderr}");
     assert!(!shared.join("log").exists(), "shared/ was seeded by a refused release");
+    let climbing = forge(&[
+        Entry::File("index.html", b"hi\n"),
+        Entry::Link("esc", "log/a/b/c/d/e/up/../../../../../../etc/passwd"),
+    ]);
+    let (_, stderr) = p.expect(&["deploy", "staging", "--artifact", &store(&p, &climbing), "--yes"], 1);
+    assert!(stderr.contains("\"esc\"") && stderr.contains("goes back up"), "{stderr}");
+    assert!(p.releases("a").is_empty());
 
-    // A link into the shared path from outside it, climbing back up: refused too.
-    std::fs::remove_file(p.root.join("log/a/b/c/d/e/up")).unwrap();
-    symlink("log/a/b/c/d/e/up/../../../../../../etc/passwd", p.root.join("esc")).unwrap();
+    // From a commit, `ship build` refuses it first, naming the link.
+    symlink("log/a/b/../../../index.html", p.root.join("esc")).unwrap();
     p.commit("climb through the shared path");
-    let (_, stderr) = p.expect(&["deploy", "staging"], 1);
+    let (_, stderr) = p.expect(&["deploy", "staging"], 2);
     assert!(stderr.contains("\"esc\"") && stderr.contains("goes back up"), "{stderr}");
 
     // A link that stays below the shared path is fine in a release, but shared/ is seeded
     // with files and directories only: ship asks for the shared copy to be made by hand.
     std::fs::remove_file(p.root.join("esc")).unwrap();
-    symlink("app.log", p.root.join("log/a/b/c/d/e/latest.log")).unwrap();
+    p.write("log/a/app.log", "seed\n");
+    symlink("app.log", p.root.join("log/a/latest.log")).unwrap();
     p.commit("a link inside log");
     let (_, stderr) = p.expect(&["deploy", "staging"], 1);
     assert!(stderr.contains("seeded with files and directories only"), "{stderr}");
@@ -459,4 +468,26 @@ fn a_secret_in_a_health_body_is_redacted_before_the_body_is_cut_and_webhook_toke
     }
     assert!(stderr.contains("the webhook was not notified"), "{stderr}");
     assert!(!stderr.contains("SLACKSECRET") && !stderr.contains("/services/"), "{stderr}");
+}
+
+#[test]
+fn a_shared_path_below_a_file_in_shared_is_refused_before_anything_is_seeded() {
+    let p = Project::with_targets(&["a"], "[release]\nshared = [\"log\", \"config/app.env\"]\n");
+    let shared = p.target("a").join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::write(shared.join("config"), "a file, where a directory should be\n").unwrap();
+    p.write("log/readme", "seed\n");
+    p.commit("a log directory to seed");
+    let (_, stderr) = p.expect(&["deploy", "staging"], 1);
+    assert!(stderr.contains("shared/config is not a directory"), "{stderr}");
+    assert!(!shared.join("log").exists(), "a refused release seeded shared/log");
+}
+
+#[test]
+fn build_refuses_a_link_that_climbs_back_out_of_a_shared_path() {
+    let p = Project::with_targets(&["a"], "[release]\nshared = [\"log\"]\n");
+    symlink("log/../index.html", p.root.join("esc")).unwrap();
+    p.commit("a link through log");
+    let (_, stderr) = p.expect(&["build"], 2);
+    assert!(stderr.contains("\"esc\"") && stderr.contains("shared path \"log\""), "{stderr}");
 }
