@@ -195,9 +195,14 @@ pub struct DeployArgs {
     /// Show the plan and stop: the same as `ship plan`
     #[arg(long)]
     pub dry_run: bool,
-    /// Run the steps and health checks even on targets already on this artifact
+    /// Run the steps and health checks even on targets already on this artifact (never
+    /// skips a gate: see --ignore-requires)
     #[arg(long)]
     pub force: bool,
+    /// Deploy even though the artifact is not live on the environment named by `requires`
+    /// (warned about, and recorded in every target's journal)
+    #[arg(long)]
+    pub ignore_requires: bool,
     /// Deploy HEAD even though the working tree has uncommitted changes
     #[arg(long)]
     pub allow_dirty: bool,

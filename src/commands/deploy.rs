@@ -27,8 +27,17 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
         Some(plan) => picked_for(cx, &config, plan)?,
         None => super::pick(cx, &config, &args.reference, args.artifact.as_deref(), args.allow_dirty)?,
     };
-    if let (Some(required), false) = (&env.requires, args.force) {
-        check_requires(&config, required, &picked.artifact.sha256)?;
+    // The gate: `--force` never skips it; `--ignore-requires` does, said aloud and journaled.
+    let mut gate_skipped = None;
+    if let Some(required) = &env.requires
+        && let Err(refusal) = check_requires(&config, required, &picked.artifact.sha256)
+    {
+        if !args.ignore_requires {
+            return Err(refusal);
+        }
+        let why = format!("the `requires = \"{required}\"` gate was skipped with --ignore-requires: {refusal:#}");
+        cx.ui.warn(&why);
+        gate_skipped = Some(why);
     }
 
     let mut targets = super::connect_all(env, &config)?;
@@ -60,7 +69,9 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     if plan.changes && must_confirm && !cx.ui.confirm(&format!("Deploy {} to {}?", plan.version, env.name))? {
         return Err(anyhow::anyhow!("deploy cancelled: nothing was changed"));
     }
-    super::execute(cx, &config, env, secrets, "deploy", |rcx| rollout::deploy(rcx, &plan, &picked.artifact, targets))
+    super::execute(cx, &config, env, secrets, "deploy", gate_skipped, |rcx| {
+        rollout::deploy(rcx, &plan, &picked.artifact, targets)
+    })
 }
 
 /// `requires = "staging"`: the artifact must be live, confirmed, on every staging target.
@@ -76,7 +87,7 @@ fn check_requires(config: &crate::config::Config, required: &str, sha256: &str) 
             });
             anyhow::bail!(
                 "this environment requires `{required}` first, and artifact {} is not live there: {spec} runs {runs}; \
-                 deploy it to {required} first, or pass --force",
+                 deploy it to {required} first, or skip this gate with --ignore-requires (it is recorded)",
                 crate::ui::render::prefix(sha256, 12)
             );
         }

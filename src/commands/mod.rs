@@ -205,6 +205,7 @@ pub(crate) fn execute(
     env: &Environment,
     secrets: Vec<(String, String)>,
     kind: &str,
+    gate_skipped: Option<String>,
     run: impl FnOnce(&crate::rollout::Context<'_>) -> crate::rollout::Outcome,
 ) -> Result<Exit> {
     let rcx = crate::rollout::Context {
@@ -214,6 +215,7 @@ pub(crate) fn execute(
         user: crate::clock::user(),
         redactor: crate::redact::Redactor::new(secrets.iter().map(|(_, v)| v.as_str())),
         secrets,
+        gate_skipped,
         reporter: &cx.ui,
         http: Default::default(),
     };

@@ -72,7 +72,7 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
     if plan.changes && must_confirm && !cx.ui.confirm(&format!("Roll {} back to {}?", env.name, plan.version))? {
         return Err(anyhow::anyhow!("rollback cancelled: nothing was changed"));
     }
-    super::execute(cx, &config, env, secrets, "rollback", |rcx| rollout::rollback(rcx, &plan, targets))
+    super::execute(cx, &config, env, secrets, "rollback", None, |rcx| rollout::rollback(rcx, &plan, targets))
 }
 
 fn current(r: &ReleaseState) -> Current {

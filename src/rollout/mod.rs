@@ -129,6 +129,8 @@ pub struct Context<'a> {
     pub secrets: Vec<(String, String)>,
     /// Blanks the secrets' values (and each line of a multi-line one) out of what is shown.
     pub redactor: crate::redact::Redactor,
+    /// Set when `--ignore-requires` skipped the environment's gate: why, for the journal.
+    pub gate_skipped: Option<String>,
     pub reporter: &'a dyn Reporter,
     /// The HTTP client for health checks, made on first use.
     pub http: std::sync::OnceLock<Result<crate::http::Http, String>>,
@@ -554,7 +556,11 @@ fn stage_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, artifact: &Artifact
     slot.begun = true;
     slot.started = Instant::now();
     let from = slot.plan.current.as_ref().map(|c| c.release.clone());
-    cx.record(slot, RunKind::Deploy, Event::Begin, head, |r| r.from = from)?;
+    let skipped = cx.gate_skipped.clone();
+    cx.record(slot, RunKind::Deploy, Event::Begin, head, |r| {
+        r.from = from;
+        r.message = skipped;
+    })?;
     let err = |e: anyhow::Error| format!("{e:#}");
     if !slot.target.has_artifact(&head.sha256).map_err(err)? {
         cx.reporter.note(Note::Sending { target: &slot.name });

@@ -299,3 +299,28 @@ fn a_killed_or_hung_up_ship_leaves_no_local_step_running() {
         assert_eq!(p.live_file("a", "index.html"), "version one\n");
     }
 }
+
+/// `--force` reruns steps; it never skips the `requires` gate. Skipping it takes its own
+/// flag, which warns and leaves a record in every target's journal.
+#[test]
+fn force_never_skips_a_gate_and_ignore_requires_says_so_and_is_journaled() {
+    let p = Project::with_targets(&["a"], "");
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap()
+        + &format!("\n[env.prod]\ntargets = [\"local:{}\"]\nrequires = \"staging\"\n", p.target("p").display());
+    p.write("deploy.toml", &config);
+    p.commit("a gated prod");
+    let (_, stderr) = p.expect(&["deploy", "prod", "--force"], 1);
+    assert!(stderr.contains("requires `staging` first") && stderr.contains("--ignore-requires"), "{stderr}");
+    assert!(p.live("p").is_none(), "--force switched prod past its gate");
+
+    let (_, stderr) = p.expect(&["deploy", "prod", "--ignore-requires"], 0);
+    assert!(stderr.contains("warning") && stderr.contains("skipped with --ignore-requires"), "{stderr}");
+    assert!(p.live("p").is_some());
+    let begin = p.journal("p").into_iter().find(|r| r["event"] == "begin").expect("a begin record");
+    assert!(begin["message"].as_str().unwrap_or("").contains("--ignore-requires"), "{begin}");
+
+    // Once staging runs it, the gate holds and nothing is said.
+    p.expect(&["deploy", "staging"], 0);
+    let (_, stderr) = p.expect(&["deploy", "prod", "--force"], 0);
+    assert!(!stderr.contains("--ignore-requires"), "{stderr}");
+}
