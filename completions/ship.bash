@@ -807,7 +807,7 @@ _ship() {
             return 0
             ;;
         ship__subcmd__unlock)
-            opts="-C -f -q -v -h -V --file --format --color --quiet --verbose --help --version"
+            opts="-C -f -q -v -h -V --force --file --format --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

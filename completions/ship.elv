@@ -211,6 +211,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand --file 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
             cand --format 'What stdout carries: text for people, or one JSON document for scripts'
             cand --color 'When to colour output (NO_COLOR is honoured under auto)'
+            cand --force 'Lift the lock even when someone else holds it (recorded in every target''s journal)'
             cand -q 'Print no progress or status lines on stderr (results and errors still print)'
             cand --quiet 'Print no progress or status lines on stderr (results and errors still print)'
             cand -v 'Print more: the build command''s output and the releases pruned from each target'

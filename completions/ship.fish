@@ -177,6 +177,7 @@ json\t''"
 complete -c ship -n "__fish_ship_using_subcommand unlock" -l color -d 'When to colour output (NO_COLOR is honoured under auto)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c ship -n "__fish_ship_using_subcommand unlock" -l force -d 'Lift the lock even when someone else holds it (recorded in every target\'s journal)'
 complete -c ship -n "__fish_ship_using_subcommand unlock" -s q -l quiet -d 'Print no progress or status lines on stderr (results and errors still print)'
 complete -c ship -n "__fish_ship_using_subcommand unlock" -s v -l verbose -d 'Print more: the build command\'s output and the releases pruned from each target'
 complete -c ship -n "__fish_ship_using_subcommand unlock" -s h -l help -d 'Print help'

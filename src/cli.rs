@@ -132,6 +132,9 @@ pub enum Command {
     Unlock {
         /// The environment
         env: String,
+        /// Lift the lock even when someone else holds it (recorded in every target's journal)
+        #[arg(long)]
+        force: bool,
     },
 
     /// Serve on-target operations over stdin/stdout (started by ship itself over SSH)

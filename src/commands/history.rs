@@ -109,6 +109,7 @@ fn render(h: &History) -> String {
         let kind = match e.kind {
             RunKind::Deploy => "deploy",
             RunKind::Rollback => "rollback",
+            RunKind::Unlock => "unlock",
         };
         let commit = e.commit.as_deref().map_or("-", |c| crate::ui::render::prefix(c, 7));
         out.push_str(&format!(

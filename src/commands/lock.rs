@@ -17,7 +17,7 @@ pub fn lock(cx: &Ctx, env_name: &str, reason: Option<String>) -> Result<Exit> {
         if let Err(e) = targets[i].hold(&holder) {
             // All or nothing: lift what this command already took.
             for target in &mut targets[..i] {
-                let _ = target.release_hold();
+                let _ = target.release_hold(None);
             }
             return Err(e);
         }
@@ -31,14 +31,36 @@ pub fn lock(cx: &Ctx, env_name: &str, reason: Option<String>) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-pub fn unlock(cx: &Ctx, env_name: &str) -> Result<Exit> {
+pub fn unlock(cx: &Ctx, env_name: &str, force: bool) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(env_name)?;
     let mut targets = super::connect_all(env, &config)?;
+    let me = Holder::me(&format!("ship unlock {env_name}"));
+    // Someone else's lock is theirs to lift: refused, touching nothing, unless --force.
+    if !force {
+        let states = super::read_states(&mut targets)?;
+        for (target, state) in targets.iter().zip(states) {
+            if let Some(holder) = state.holder.filter(|h| !h.is_same_person(&me)) {
+                // The holder's words, then what to do, on a line of its own.
+                return Err(crate::error::LockedError {
+                    target: target.spec().to_string(),
+                    holder: format!(
+                        "{holder}; nothing was unlocked\n\
+                         hint: `ship unlock {env_name} --force` breaks their lock, and every target's journal records it"
+                    ),
+                }
+                .into());
+            }
+        }
+    }
     let mut lifted = Vec::new();
     for target in &mut targets {
-        if let Some(holder) = target.release_hold()? {
-            lifted.push(serde_json::json!({ "target": target.spec().to_string(), "holder": holder }));
+        if let Some(holder) = target.release_hold(Some(&me))? {
+            let broken = !holder.is_same_person(&me);
+            if broken {
+                cx.ui.warn(&format!("{}: broke the lock of {holder}", target.spec()));
+            }
+            lifted.push(serde_json::json!({ "target": target.spec().to_string(), "holder": holder, "broken": broken }));
         }
     }
     if cx.ui.json() {

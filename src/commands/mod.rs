@@ -58,7 +58,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::History { env, limit } => history::run(&cx, &env, limit),
         Command::Completions { shell } => completions::run(&cx, shell),
         Command::Lock { env, reason } => lock::lock(&cx, &env, reason),
-        Command::Unlock { env } => lock::unlock(&cx, &env),
+        Command::Unlock { env, force } => lock::unlock(&cx, &env, force),
         Command::Agent { path } => crate::agent::serve(&path),
         Command::Guard { command } => match crate::process::guard::guard(&command[0], &command[1..])? {},
     }

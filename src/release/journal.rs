@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 pub enum RunKind {
     Deploy,
     Rollback,
+    /// `ship unlock --force`: not a run of its own; only ever `LockBroken`.
+    Unlock,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +37,8 @@ pub enum Event {
     Restored,
     /// The deploy or rollback ended; `outcome` is this target's, `fleet_outcome` everyone's.
     End,
+    /// `ship unlock --force` lifted someone else's `ship lock`; `message` says whose, `user` who.
+    LockBroken,
 }
 
 /// One line of the journal.

@@ -35,6 +35,13 @@ impl Holder {
     }
 }
 
+impl Holder {
+    /// The same person: the same user on the same host (another process of theirs counts).
+    pub fn is_same_person(&self, other: &Holder) -> bool {
+        self.user == other.user && self.host == other.host
+    }
+}
+
 impl fmt::Display for Holder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{} (pid {}, `{}`, since {}", self.user, self.host, self.pid, self.command, self.since)?;

@@ -214,8 +214,9 @@ impl Site {
     }
 
     /// `ship unlock`: end a `ship lock`. Returns who held it (`None`: nobody did). Refused
-    /// while a deploy holds the target.
-    pub fn release_hold(&mut self) -> Result<Result<Option<Holder>, Option<Holder>>> {
+    /// while a deploy holds the target. When `breaker` lifts someone else's lock, the
+    /// journal records who broke whose.
+    pub fn release_hold(&mut self, breaker: Option<&Holder>) -> Result<Result<Option<Holder>, Option<Holder>>> {
         self.prepare()?;
         match lock::try_lock(&self.lock_path(), &Holder::me("ship unlock"))? {
             Ok(_lock) => {
@@ -223,6 +224,15 @@ impl Site {
                 match fs::remove_file(self.hold_path()) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
                     _ => {}
+                }
+                if let (Some(breaker), Some(held)) = (breaker, &held)
+                    && !breaker.is_same_person(held)
+                {
+                    let mut record =
+                        Record::new(&format!("unlock-{}", breaker.pid), RunKind::Unlock, Event::LockBroken);
+                    record.user = Some(breaker.user.clone());
+                    record.message = Some(format!("{breaker} broke the lock of {held}"));
+                    journal::append(&self.journal_path(), &record)?;
                 }
                 Ok(Ok(held))
             }

@@ -17,7 +17,11 @@ pub enum Request {
     Hold {
         holder: Holder,
     },
-    ReleaseHold,
+    ReleaseHold {
+        /// Who lifts it, when it may be someone else's (`ship unlock --force`): journaled.
+        #[serde(default)]
+        breaker: Option<Holder>,
+    },
     Check,
     State,
     HasArtifact {
@@ -103,7 +107,7 @@ impl Request {
             Request::Lock { .. }
             | Request::Unlock
             | Request::Hold { .. }
-            | Request::ReleaseHold
+            | Request::ReleaseHold { .. }
             | Request::Check
             | Request::State
             | Request::Unswitch
@@ -125,7 +129,7 @@ pub fn handle(site: &mut Site, request: Request, on_line: &mut dyn FnMut(&str)) 
             Ok(()) => Reply::Done,
             Err(holder) => Reply::Locked { holder },
         },
-        Request::ReleaseHold => match site.release_hold()? {
+        Request::ReleaseHold { breaker } => match site.release_hold(breaker.as_ref())? {
             Ok(holder) => Reply::Released { holder },
             Err(holder) => Reply::Locked { holder },
         },

@@ -78,9 +78,10 @@ impl dyn Target + '_ {
         }
     }
 
-    /// End a `ship lock`; returns who held it (`None`: nobody did).
-    pub fn release_hold(&mut self) -> Result<Option<Holder>> {
-        match self.ask(Request::ReleaseHold)? {
+    /// End a `ship lock`; returns who held it (`None`: nobody did). `breaker`: who lifts a
+    /// lock that may be someone else's, for the target's journal.
+    pub fn release_hold(&mut self, breaker: Option<&Holder>) -> Result<Option<Holder>> {
+        match self.ask(Request::ReleaseHold { breaker: breaker.cloned() })? {
             Reply::Released { holder } => Ok(holder),
             Reply::Locked { holder } => Err(self.locked(holder)),
             other => Err(unexpected(self.spec(), other)),

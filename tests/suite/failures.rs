@@ -1,7 +1,7 @@
 //! When things go wrong: failed steps and health checks roll the fleet back, a killed deploy
 //! is finished by running it again, and a target is never left on a half-made release.
 
-use super::harness::Project;
+use super::harness::{Project, text};
 
 fn three_targets(extra: &str) -> Project {
     let p = Project::with_targets(&["a", "b", "c"], extra);
@@ -323,4 +323,34 @@ fn force_never_skips_a_gate_and_ignore_requires_says_so_and_is_journaled() {
     p.expect(&["deploy", "staging"], 0);
     let (_, stderr) = p.expect(&["deploy", "prod", "--force"], 0);
     assert!(!stderr.contains("--ignore-requires"), "{stderr}");
+}
+
+/// `ship unlock` lifts one's own `ship lock`; someone else's is refused (exit 3, naming
+/// them) unless `--force`, and breaking it leaves a record of who broke whose lock.
+#[test]
+fn unlock_refuses_someone_elses_lock_unless_forced_and_records_who_broke_it() {
+    let p = Project::with_targets(&["a"], "");
+    p.expect(&["deploy", "staging"], 0);
+    let held = p.target("a").join(".ship/lock.held");
+    let alice = serde_json::json!({"user": "alice", "host": "laptop", "pid": 4242,
+        "command": "ship lock staging", "since": "2026-12-01T10:00:00Z", "reason": "db freeze"});
+    std::fs::write(&held, alice.to_string()).unwrap();
+
+    let (_, stderr) = p.expect(&["unlock", "staging"], 3);
+    assert!(stderr.contains("alice@laptop") && stderr.contains("db freeze"), "{stderr}");
+    assert!(stderr.contains("--force"), "says how to break it:\n{stderr}");
+    assert!(held.exists(), "someone else's lock was lifted without --force");
+
+    let out = p.ship().args(["--format", "json", "unlock", "staging", "--force"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("broke the lock of alice@laptop"), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["lifted"][0]["broken"], true, "{json}");
+    assert!(!held.exists());
+    let broken = p.journal("a").into_iter().find(|r| r["event"] == "lock_broken").expect("a lock_broken record");
+    assert_eq!(broken["user"], "tester");
+    assert!(broken["message"].as_str().unwrap().contains("alice@laptop"), "{broken}");
+    // The record is not a deploy: history still shows the one deploy.
+    let history = p.json(&["history", "staging"], 0);
+    assert_eq!(history["events"].as_array().unwrap().len(), 1, "{history}");
 }
