@@ -1,11 +1,11 @@
-//! The errors a caller must tell apart, and the exit codes of DESIGN.md.
+//! The errors a caller must tell apart, and the exit codes of the README ("Exit codes").
 //!
 //! Everything else travels as `anyhow::Error` with context. `main` walks an error's chain
 //! once, in [`exit_code_of`], to pick the code: this is the only place that does.
 
 use std::fmt;
 
-/// The exit codes of DESIGN.md, each with one meaning.
+/// The exit codes the README lists ("Exit codes"), each with one meaning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Success = 0,

@@ -104,7 +104,7 @@ pub struct TargetResult {
     pub error: Option<String>,
 }
 
-/// The result of a deploy or rollback: the JSON document of DESIGN.md.
+/// The result of a deploy or rollback: the JSON document the README describes ("JSON").
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Outcome {
     pub env: String,

@@ -22,7 +22,7 @@ fn deploy_noop_redeploy_then_new_commit() {
         assert!(t["duration_ms"].is_u64());
     }
     assert_eq!(p.live_file("a", "index.html"), "version one\n");
-    // The layout of DESIGN.md.
+    // The on-target layout of the README ("How it works").
     for path in ["shared", ".ship/lock", ".ship/journal.jsonl", &format!(".ship/artifacts/{sha}.tar.zst")] {
         assert!(p.target("a").join(path).exists(), "{path} is missing");
     }
