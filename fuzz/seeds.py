@@ -322,7 +322,7 @@ def unpack_seeds():
         ("a/b/c/d/up", "sym", "../../../.."),
         ("esc", "sym", "a/b/c/d/up/../../../.."),
     ]
-    write("unpack", "symlink-chain-escape.tar", tar_bytes([manifest(escape)] + escape))
+    write("unpack", "symlink-chain-escape.tar", artifact(escape))
     # Writes through a planted link, a hard link, and a GNU long name.
     write("unpack", "through-link.tar", tar_bytes([("sub", "sym", "."), ("sub/x", "file", b"hi")]))
     long_name = "d/" + "n" * 120

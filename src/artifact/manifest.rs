@@ -12,6 +12,8 @@ use std::path::{Component, Path};
 
 use serde::{Deserialize, Serialize};
 
+use crate::release::names::MAX_PATH;
+
 /// The manifest's name inside the artifact and in each release directory.
 pub const MANIFEST_NAME: &str = ".ship-manifest.json";
 
@@ -24,9 +26,6 @@ pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 
 /// The most symlinks one resolution follows, as Linux does (`MAXSYMLINKS`).
 const MAX_HOPS: usize = 40;
-
-/// The longest path or link target, in bytes, as Linux allows (`PATH_MAX`).
-const MAX_PATH: usize = 4096;
 
 /// The most path components all of an artifact's links may take to resolve, together:
 /// far more than any real tree needs, and a bound on the work a crafted one can cause.
@@ -74,13 +73,13 @@ impl Manifest {
     /// Is this a tree that can safely become a release at any location, with `shared`
     /// paths linked in? `Err` names the first offending path and why.
     pub fn check(&self, shared: &[String]) -> Result<(), String> {
-        let hex = self.commit.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let hex = crate::release::names::is_lower_hex(&self.commit);
         if !hex || !(self.commit.len() == 40 || self.commit.len() == 64) {
             return Err(format!("its manifest names {:?}, which is not a git commit id", self.commit));
         }
         let mut kinds: BTreeMap<&str, Option<&str>> = BTreeMap::new();
         for f in &self.files {
-            check_path(&f.path).map_err(|why| format!("{:?}: {why}", f.path))?;
+            crate::release::names::check_plain_path(&f.path).map_err(|why| format!("{:?}: {why}", f.path))?;
             if f.path == MANIFEST_NAME {
                 return Err(format!("{MANIFEST_NAME} is listed as one of its files"));
             }
@@ -127,29 +126,6 @@ impl Manifest {
         }
         Ok(())
     }
-}
-
-/// A relative path of plain names, the way ship writes them: no `.`, `..`, empty parts,
-/// leading or trailing `/`, or NUL.
-fn check_path(path: &str) -> Result<(), String> {
-    if path.is_empty() || path.len() >= MAX_PATH {
-        return Err("the path is empty or too long".into());
-    }
-    if path.contains('\0') {
-        return Err("the path holds a NUL byte".into());
-    }
-    if path.starts_with('/') {
-        return Err("it is an absolute path".into());
-    }
-    for part in path.split('/') {
-        match part {
-            "" => return Err("the path has an empty part".into()),
-            "." => return Err("the path contains '.'".into()),
-            ".." => return Err("the path contains '..'".into()),
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 /// The artifact's tree on paper: what each path is. Directories are implied by their files.

@@ -174,12 +174,15 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
 
     let release = raw.release.unwrap_or_default();
     for (i, shared) in release.shared.iter().enumerate() {
-        check_relative(shared.get_ref())
-            .and_then(|()| {
-                crate::release::names::check_shared_path(shared.get_ref())
-                    .map_err(|_| "write it as plain names joined by single '/', with no '/' at the end".to_string())
-            })
-            .map_err(|why| at(shared.span(), format!("invalid shared path \"{}\": {why}", shared.get_ref())))?;
+        crate::release::names::check_plain_path(shared.get_ref()).map_err(|why| {
+            at(
+                shared.span(),
+                format!(
+                    "invalid shared path \"{}\": {why}; write a path below the target's shared/ directory",
+                    shared.get_ref()
+                ),
+            )
+        })?;
         let path = Path::new(shared.get_ref());
         if let Some(outer) = release.shared[..i].iter().find(|o| {
             let o = Path::new(o.get_ref());
@@ -383,21 +386,6 @@ fn check_health_url(health: &RawHealth) -> Result<(), (std::ops::Range<usize>, S
             ),
         )),
     }
-}
-
-/// A path below the target's directory: relative, and never leaving it.
-fn check_relative(p: &str) -> Result<(), String> {
-    let path = Path::new(p);
-    if p.is_empty() {
-        return Err("it is empty".into());
-    }
-    if path.is_absolute() {
-        return Err("it must be relative to the target's shared/ directory".into());
-    }
-    if path.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
-        return Err("it must not contain '..' or '.'".into());
-    }
-    Ok(())
 }
 
 fn check_env_name(name: &str) -> Result<(), String> {

@@ -3,10 +3,13 @@
 //! before it becomes a path or a process, so a forged name can never leave the target's
 //! directory, and a malformed one is an error, never a panic.
 
-use std::path::{Component, Path};
+use std::path::Path;
 
 /// Length of a release id: the first hex digits of the artifact's sha256.
 pub const RELEASE_ID_LEN: usize = 12;
+
+/// The longest path, in bytes, as Linux allows (`PATH_MAX`).
+pub const MAX_PATH: usize = 4096;
 
 /// The most bytes a step's command, name or environment may hold (1 MiB each).
 const MAX_TEXT: usize = 1 << 20;
@@ -29,15 +32,32 @@ pub fn check_release_id(s: &str) -> Result<(), String> {
     }
 }
 
-/// `s` is a path below a release and below `shared/`: relative, made of plain names only.
+/// Why `s` is not a relative path written the one way ship writes them (plain names joined
+/// by single `/`: no `.`, `..`, empty part, leading or trailing `/`, NUL), if it is not.
+pub fn check_plain_path(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() || s.len() >= MAX_PATH {
+        return Err("the path is empty or too long");
+    }
+    if s.contains('\0') {
+        return Err("the path holds a NUL byte");
+    }
+    if s.starts_with('/') {
+        return Err("it is an absolute path");
+    }
+    for part in s.split('/') {
+        match part {
+            "" => return Err("the path has an empty part (a '//' or a '/' at the end)"),
+            "." => return Err("the path contains '.'"),
+            ".." => return Err("the path contains '..'"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// `s` is a path below a release and below `shared/`: a plain relative path.
 pub fn check_shared_path(s: &str) -> Result<(), String> {
-    // Written the one way: no empty part (`a//b`, a trailing `/`), no `.` or `..`.
-    let ok = !s.is_empty()
-        && s.len() <= 4096
-        && !s.contains('\0')
-        && s.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
-        && Path::new(s).components().all(|c| matches!(c, Component::Normal(_)));
-    if ok { Ok(()) } else { Err(format!("{} is not a relative path of plain names", shown(s))) }
+    check_plain_path(s).map_err(|why| format!("{} is not a relative path of plain names: {why}", shown(s)))
 }
 
 /// A list of shared paths: each one plain ([`check_shared_path`]), and none within another
@@ -77,7 +97,8 @@ pub fn check_text(what: &str, s: &str) -> Result<(), String> {
     }
 }
 
-fn is_lower_hex(s: &str) -> bool {
+/// Only `0-9a-f`.
+pub fn is_lower_hex(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 

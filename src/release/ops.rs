@@ -117,9 +117,9 @@ impl Request {
     }
 }
 
-/// Serve one request on `site`. Step output goes to `on_line` as it comes.
+/// Serve one request on `site`. Its fields were checked when it was decoded
+/// ([`crate::target::protocol::decode_to_agent`], which calls [`Request::validate`]). Step output goes to `on_line` as it comes.
 pub fn handle(site: &mut Site, request: Request, on_line: &mut dyn FnMut(&str)) -> anyhow::Result<Reply> {
-    request.validate().map_err(|e| anyhow::anyhow!("protocol error: {e}"))?;
     Ok(match request {
         Request::Lock { holder } => match site.lock(&holder)? {
             Ok(()) => Reply::Done,

@@ -215,14 +215,19 @@ fn a_current_that_is_not_ships_symlink_is_an_error_not_a_guess() {
     assert!(stderr.contains("is not a symlink"), "{stderr}");
 }
 
+/// Add `[env.prod]` (target `p`) with `requires = "staging"` to deploy.toml; not committed.
+fn add_gated_prod(p: &Project) {
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap()
+        + &format!("\n[env.prod]\ntargets = [\"local:{}\"]\nrequires = \"staging\"\n", p.target("p").display());
+    p.write("deploy.toml", &config);
+}
+
 /// A failed deploy must not lend its version to the release that stays live: `requires`
 /// and `status` would believe the broken artifact is on staging.
 #[test]
 fn a_failed_deploy_does_not_relabel_the_live_release() {
     let p = Project::with_targets(&["a"], "[health]\ncommand = \"grep -q good index.html\"\ntimeout = \"1s\"\n");
-    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap()
-        + &format!("\n[env.prod]\ntargets = [\"local:{}\"]\nrequires = \"staging\"\n", p.target("p").display());
-    p.write("deploy.toml", &config);
+    add_gated_prod(&p);
     p.write("index.html", "good\n");
     p.commit("good");
     p.tag("good");
@@ -305,9 +310,7 @@ fn a_killed_or_hung_up_ship_leaves_no_local_step_running() {
 #[test]
 fn force_never_skips_a_gate_and_ignore_requires_says_so_and_is_journaled() {
     let p = Project::with_targets(&["a"], "");
-    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap()
-        + &format!("\n[env.prod]\ntargets = [\"local:{}\"]\nrequires = \"staging\"\n", p.target("p").display());
-    p.write("deploy.toml", &config);
+    add_gated_prod(&p);
     p.commit("a gated prod");
     let (_, stderr) = p.expect(&["deploy", "prod", "--force"], 1);
     assert!(stderr.contains("requires `staging` first") && stderr.contains("--ignore-requires"), "{stderr}");
