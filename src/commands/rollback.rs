@@ -43,12 +43,13 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
                 let here = state.current.as_ref().is_some_and(|c| c.release == to.release) && state.confirmed;
                 TargetPlan {
                     target: name.clone(),
-                    current: state.current.as_ref().map(current),
+                    current: state.current.as_ref().map(Current::of),
                     action: if here { Action::Noop } else { Action::Switch },
                     canary: false,
                     steps: Vec::new(),
                     unconfirmed: state.current.is_some() && !state.confirmed,
                     rollback_to: None,
+                    restore: None,
                     last_failure: None,
                 }
             })
@@ -73,15 +74,6 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
         return Err(anyhow::anyhow!("rollback cancelled: nothing was changed"));
     }
     super::execute(cx, &config, env, secrets, "rollback", None, |rcx| rollout::rollback(rcx, &plan, targets))
-}
-
-fn current(r: &ReleaseState) -> Current {
-    Current {
-        release: r.release.clone(),
-        version: r.version.clone(),
-        commit: r.commit.clone(),
-        sha256: r.sha256.clone(),
-    }
 }
 
 /// The one release every target goes back to.
@@ -128,7 +120,7 @@ fn choose(names: &[String], states: &[State], to: Option<&str>) -> Result<Releas
 }
 
 fn describe(plan: &Plan) -> String {
-    let mut s = format!("Rollback of {} to {} (release {}):\n", plan.env, plan.version, plan.release);
+    let mut s = format!("Roll {} back to {} (release {}):\n", plan.env, plan.version, plan.release);
     for t in &plan.targets {
         let now = t
             .current

@@ -93,6 +93,19 @@ impl FleetOutcome {
     }
 }
 
+impl TargetOutcome {
+    /// The word for it, in text as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetOutcome::Succeeded => "succeeded",
+            TargetOutcome::Noop => "noop",
+            TargetOutcome::RolledBack => "rolled_back",
+            TargetOutcome::Failed => "failed",
+            TargetOutcome::Skipped => "skipped",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TargetResult {
     pub target: String,
@@ -116,6 +129,13 @@ pub struct Outcome {
     /// The user stopped the run (Ctrl-C or SIGTERM) before it finished.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// A deploy that was rolled back: the release every switched target went back to (absent
+    /// when they went back to different releases).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_to: Option<Current>,
+    /// A rollback: the release the targets it switched ran before (absent when they differed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_from: Option<Current>,
 }
 
 /// Everything a rollout needs besides the targets themselves.
@@ -155,17 +175,20 @@ impl Context<'_> {
         self.redactor.redact(text)
     }
 
-    fn step_env(
-        &self,
-        slot: &Slot,
-        version: &str,
-        commit: &str,
-        sha256: &str,
-        release: &str,
-        previous: Option<&str>,
-    ) -> Vec<(String, String)> {
-        let subject = plan::Subject { version, commit, sha256 };
-        step_env(self.config, self.env, slot.target.spec(), &subject, release, previous, &self.secrets)
+    /// The environment of a step in `release` on this slot's target, about `subject`.
+    fn step_env(&self, slot: &Slot, subject: &Head, release: &str, previous: Option<&str>) -> Vec<(String, String)> {
+        let about = plan::Subject { version: &subject.version, commit: &subject.commit, sha256: &subject.sha256 };
+        step_env(self.config, self.env, slot.target.spec(), &about, release, previous, &self.secrets)
+    }
+
+    /// The environment of an `after_rollback` step or health check: the release being
+    /// restored is the subject (`SHIP_VERSION`, `SHIP_RELEASE_DIR`, ...), and the release
+    /// left behind is `SHIP_ROLLED_BACK_FROM_*` and `SHIP_PREVIOUS_RELEASE_DIR`.
+    fn rollback_env(&self, slot: &Slot, restored: &Head, from: Option<&Head>) -> Vec<(String, String)> {
+        let mut vars = self.step_env(slot, restored, &restored.release, from.map(|f| f.release.as_str()));
+        let dir = from.map(|f| slot.target.spec().path().join("releases").join(&f.release).display().to_string());
+        vars.extend(rolled_back_from(from, dir));
+        vars
     }
 
     /// Run one step on a target; `Err` says what failed.
@@ -350,7 +373,7 @@ impl Context<'_> {
 }
 
 /// What a run is about: the release it deploys or restores.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Head {
     release: String,
     version: String,
@@ -387,7 +410,44 @@ pub fn step_env(
     vars
 }
 
+/// `SHIP_ROLLED_BACK_FROM_*`: the release a rollback leaves (empty when unknown).
+fn rolled_back_from(from: Option<&Head>, dir: Option<String>) -> Vec<(String, String)> {
+    let field = |f: fn(&Head) -> &str| from.map(f).unwrap_or_default().to_string();
+    vec![
+        ("SHIP_ROLLED_BACK_FROM_VERSION".to_string(), field(|h| &h.version)),
+        ("SHIP_ROLLED_BACK_FROM_COMMIT".to_string(), field(|h| &h.commit)),
+        ("SHIP_ROLLED_BACK_FROM_ARTIFACT_SHA256".to_string(), field(|h| &h.sha256)),
+        ("SHIP_ROLLED_BACK_FROM_RELEASE_DIR".to_string(), dir.unwrap_or_default()),
+    ]
+}
+
+/// The one value every item has, if they all have the same.
+fn common<T: PartialEq + Clone>(mut items: impl Iterator<Item = T>) -> Option<T> {
+    let first = items.next()?;
+    items.all(|x| x == first).then_some(first)
+}
+
 impl Head {
+    /// A release as journaled on a target; what the journal does not know stays empty.
+    fn of_current(c: &Current) -> Head {
+        Head {
+            release: c.release.clone(),
+            version: c.version.clone().unwrap_or_default(),
+            commit: c.commit.clone().unwrap_or_default(),
+            sha256: c.sha256.clone().unwrap_or_default(),
+        }
+    }
+
+    fn as_current(&self) -> Current {
+        let some = |s: &String| (!s.is_empty()).then(|| s.clone());
+        Current {
+            release: self.release.clone(),
+            version: some(&self.version),
+            commit: some(&self.commit),
+            sha256: some(&self.sha256),
+        }
+    }
+
     fn of(plan: &Plan) -> Head {
         Head {
             release: plan.release.clone(),
@@ -512,6 +572,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         slots[first].error.get_or_insert(e);
         stopped = true;
     }
+    let mut restored = None;
     let outcome = if stopped {
         // 3. The rollout failed: every target this run switched goes back, in parallel.
         let switched: Vec<usize> = active
@@ -524,7 +585,10 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
             restore_one(cx, slot, &head, is_first);
         };
         in_batches(&mut slots, &switched, switched.len().max(1), &restore);
-        if let Err(e) = cx.run_local_steps(When::AfterRollback, &local_env) {
+        let went_back = slots.iter().filter_map(|s| s.switched_from.as_ref().map(|to| (s, to.clone())));
+        restored = common(went_back.map(|(s, to)| to.map(|r| restored_head(s, &r)))).flatten();
+        let rollback_env = local_rollback_env(cx, restored.as_ref(), Some(&head));
+        if let Err(e) = cx.run_local_steps(When::AfterRollback, &rollback_env) {
             cx.reporter.note(Note::Failed { target: "local", error: &e });
         }
         // Every target is back where it was: never switched, or switched back successfully.
@@ -549,7 +613,9 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
             }
         }
     }
-    finish(cx, plan, slots, outcome, &head, RunKind::Deploy)
+    let mut outcome = finish(cx, plan, slots, outcome, &head, RunKind::Deploy);
+    outcome.rolled_back_to = restored.map(|h| h.as_current());
+    outcome
 }
 
 fn stage_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, artifact: &Artifact, first: bool) -> Result<(), String> {
@@ -569,7 +635,7 @@ fn stage_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, artifact: &Artifact
     let (release, reused) = slot.target.stage(&head.sha256, &cx.config.release.shared).map_err(err)?;
     cx.reporter.note(Note::Staged { target: &slot.name, release: &release, reused });
     let previous = slot.plan.current.as_ref().map(|c| c.release.clone());
-    let env = cx.step_env(slot, &head.version, &head.commit, &head.sha256, &release, previous.as_deref());
+    let env = cx.step_env(slot, head, &release, previous.as_deref());
     cx.run_steps(slot, When::BeforeSwitch, first, &release, &env)?;
     cx.record(slot, RunKind::Deploy, Event::Staged, head, |_| {})
 }
@@ -584,7 +650,7 @@ fn switch_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) -> Re
     let from = before.clone();
     cx.record(slot, RunKind::Deploy, Event::Switched, head, |r| r.from = from)?;
     let previous = before.filter(|b| *b != head.release);
-    let env = cx.step_env(slot, &head.version, &head.commit, &head.sha256, &head.release, previous.as_deref());
+    let env = cx.step_env(slot, head, &head.release, previous.as_deref());
     cx.run_steps(slot, When::AfterSwitch, first, &head.release, &env)?;
     cx.health(slot, &head.release, &env)?;
     cx.record(slot, RunKind::Deploy, Event::Live, head, |_| {})?;
@@ -607,7 +673,8 @@ fn restore_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) {
                 record.release = Some(release.clone());
                 record.from = Some(head.release.clone());
                 slot.target.record(&record).map_err(err)?;
-                let env = cx.step_env(slot, &head.version, &head.commit, &head.sha256, release, Some(&head.release));
+                let restored = restored_head(slot, release);
+                let env = cx.rollback_env(slot, &restored, Some(head));
                 cx.run_steps(slot, When::AfterRollback, first, release, &env)?;
                 cx.health(slot, release, &env)
             }
@@ -637,6 +704,27 @@ fn restore_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) {
     }
 }
 
+/// What a switched target goes back to: `release`, with what its plan knows of it.
+fn restored_head(slot: &Slot, release: &str) -> Head {
+    match slot.plan.restore.as_ref().filter(|c| c.release == release) {
+        Some(c) => Head::of_current(c),
+        None => {
+            Head { release: release.to_string(), version: String::new(), commit: String::new(), sha256: String::new() }
+        }
+    }
+}
+
+/// The environment of local `after_rollback` steps: the restored release when every target
+/// went back to the same one (else its fields are empty), and the one left behind.
+fn local_rollback_env(cx: &Context<'_>, restored: Option<&Head>, from: Option<&Head>) -> Vec<(String, String)> {
+    let blank = Head { release: String::new(), version: String::new(), commit: String::new(), sha256: String::new() };
+    let mut env = local_env(cx, restored.unwrap_or(&blank));
+    let at = env.iter().position(|(k, _)| k == "SHIP_ARTIFACT_SHA256").map_or(env.len(), |i| i + 1);
+    let from_vars: Vec<_> = rolled_back_from(from, None).into_iter().filter(|(k, _)| !k.ends_with("_DIR")).collect();
+    env.splice(at..at, from_vars);
+    env
+}
+
 fn local_env(cx: &Context<'_>, head: &Head) -> Vec<(String, String)> {
     let mut env = vec![
         ("SHIP_APP".to_string(), cx.config.app.clone()),
@@ -661,7 +749,7 @@ fn finish(
 ) -> Outcome {
     for slot in &mut slots {
         if slot.begun {
-            let target_outcome = serde_json::to_value(slot.outcome).ok().and_then(|v| v.as_str().map(str::to_string));
+            let target_outcome = Some(slot.outcome.as_str().to_string());
             let ms = slot.started.elapsed().as_millis() as u64;
             let message = slot.error.clone();
             // The end names the release live now, with the head's version only when that is
@@ -687,6 +775,8 @@ fn finish(
         commit: plan.commit.clone(),
         artifact: plan.artifact.clone(),
         interrupted: crate::interrupt::requested(),
+        rolled_back_to: None,
+        rolled_back_from: None,
         targets: slots
             .into_iter()
             .map(|s| TargetResult {
@@ -723,7 +813,8 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
             slot.target.switch(&head.release).map_err(|e| format!("{e:#}"))?;
             slot.live = Some(head.release.clone());
             cx.reporter.note(Note::Switched { target: &slot.name, release: &head.release });
-            let env = cx.step_env(slot, &head.version, &head.commit, &head.sha256, &head.release, from.as_deref());
+            let left = slot.plan.current.as_ref().map(Head::of_current);
+            let env = cx.rollback_env(slot, &head, left.as_ref());
             cx.run_steps(slot, When::AfterRollback, is_first, &head.release, &env)?;
             cx.health(slot, &head.release, &env)
         })();
@@ -740,7 +831,8 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
         }
     };
     in_batches(&mut slots, &active, cx.env.parallel, &work);
-    let local_env = local_env(cx, &head);
+    let left = common(active.iter().map(|i| slots[*i].plan.current.clone())).flatten();
+    let local_env = local_rollback_env(cx, Some(&head), left.as_ref().map(Head::of_current).as_ref());
     let mut outcome = FleetOutcome::Succeeded;
     if let Err(e) = cx.run_local_steps(When::AfterRollback, &local_env) {
         cx.reporter.note(Note::Failed { target: "local", error: &e });
@@ -749,7 +841,9 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
     if active.iter().any(|i| slots[*i].outcome != TargetOutcome::Succeeded) {
         outcome = FleetOutcome::Inconsistent;
     }
-    finish(cx, plan, slots, outcome, &head, RunKind::Rollback)
+    let mut outcome = finish(cx, plan, slots, outcome, &head, RunKind::Rollback);
+    outcome.rolled_back_from = left;
+    outcome
 }
 
 fn slots_for(plan: &Plan, targets: Vec<Box<dyn Target>>) -> Vec<Slot> {
@@ -768,4 +862,28 @@ fn slots_for(plan: &Plan, targets: Vec<Box<dyn Target>>) -> Vec<Slot> {
             error: None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_words_of_outcomes_are_the_json_words() {
+        use TargetOutcome::*;
+        for o in [Succeeded, Noop, RolledBack, Failed, Skipped] {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
+        use FleetOutcome as F;
+        for o in [F::Succeeded, F::Noop, F::RolledBack, F::Inconsistent, F::Failed] {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.as_str());
+        }
+    }
+
+    #[test]
+    fn common_is_the_one_shared_value() {
+        assert_eq!(common([1, 1, 1].into_iter()), Some(1));
+        assert_eq!(common([1, 2].into_iter()), None);
+        assert_eq!(common(std::iter::empty::<u8>()), None);
+    }
 }

@@ -33,6 +33,17 @@ pub struct Current {
     pub sha256: Option<String>,
 }
 
+impl Current {
+    pub fn of(r: &crate::release::ReleaseState) -> Current {
+        Current {
+            release: r.release.clone(),
+            version: r.version.clone(),
+            commit: r.commit.clone(),
+            sha256: r.sha256.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedStep {
     pub name: String,
@@ -53,6 +64,10 @@ pub struct TargetPlan {
     pub unconfirmed: bool,
     /// The release this target goes back to if the deploy fails (what was live before).
     pub rollback_to: Option<String>,
+    /// What `rollback_to` is (version, commit, artifact), for the steps' environment during
+    /// a rollback. Computed afresh with every plan, never saved.
+    #[serde(skip)]
+    pub restore: Option<Current>,
     /// The last deploy to this target failed (and was rolled back): which release, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<LastFailure>,
@@ -146,24 +161,17 @@ pub fn compute(
         if canary {
             canaries += 1;
         }
+        let restore = if state.confirmed { state.current.as_ref() } else { state.previous.as_ref() };
         targets.push(TargetPlan {
             target: spec.to_string(),
-            current: state.current.as_ref().map(|c| Current {
-                release: c.release.clone(),
-                version: c.version.clone(),
-                commit: c.commit.clone(),
-                sha256: c.sha256.clone(),
-            }),
+            current: state.current.as_ref().map(Current::of),
             action,
             canary,
             steps,
             unconfirmed: state.current.is_some() && !state.confirmed,
             last_failure: last_failure(state),
-            rollback_to: if state.confirmed {
-                state.current.as_ref().map(|c| c.release.clone())
-            } else {
-                state.previous.as_ref().map(|p| p.release.clone())
-            },
+            rollback_to: restore.map(|c| c.release.clone()),
+            restore: restore.map(Current::of),
         });
     }
     let changes = targets.iter().any(|t| t.action != Action::Noop);

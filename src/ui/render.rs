@@ -93,31 +93,46 @@ pub fn plan(ui: &Ui, plan: &Plan) -> String {
     s
 }
 
+/// The words of a deploy's or rollback's result: what went where, then each target. `verb`
+/// is `deploy` or `rollback`; the outcome words are the JSON's.
 pub fn outcome(ui: &Ui, verb: &str, o: &Outcome) -> String {
     let mut s = String::new();
-    let headline = match o.outcome {
-        FleetOutcome::Succeeded => {
-            ui.paint_out(&format!("{verb} of {} to {} succeeded", o.version, o.env), Paint::Good)
-        }
-        FleetOutcome::Noop => {
-            ui.paint_out(&format!("{} is up to date: every target already runs {}", o.env, o.version), Paint::Good)
-        }
-        FleetOutcome::RolledBack => ui.paint_out(
-            &format!(
-                "{verb} of {} to {} failed; every touched target is back on its previous release",
-                o.version, o.env
+    let (version, env) = (&o.version, &o.env);
+    let (text, paint) = if verb == "rollback" {
+        let from = o.rolled_back_from.as_ref().map_or(String::new(), |c| format!(" (from {})", describe_current(c)));
+        match o.outcome {
+            FleetOutcome::Succeeded => (format!("Rolled {env} back to {version}{from}"), Paint::Good),
+            FleetOutcome::Noop => {
+                (format!("{env} already runs {version} on every target: nothing to roll back"), Paint::Good)
+            }
+            FleetOutcome::Failed => (format!("Rolling {env} back to {version} failed; no target changed"), Paint::Bad),
+            FleetOutcome::RolledBack | FleetOutcome::Inconsistent => (
+                format!("Rolling {env} back to {version}{from} failed, and the targets are NOT all on one release"),
+                Paint::Bad,
             ),
-            Paint::Bad,
-        ),
-        FleetOutcome::Inconsistent => ui.paint_out(
-            &format!("{verb} of {} to {} failed and the targets are NOT all on one release", o.version, o.env),
-            Paint::Bad,
-        ),
-        FleetOutcome::Failed => ui.paint_out(
-            &format!("{verb} of {} to {} failed before any switch; no target changed", o.version, o.env),
-            Paint::Bad,
-        ),
+        }
+    } else {
+        match o.outcome {
+            FleetOutcome::Succeeded => (format!("Deployed {version} to {env}: every target runs it"), Paint::Good),
+            FleetOutcome::Noop => (format!("{env} is up to date: every target already runs {version}"), Paint::Good),
+            FleetOutcome::RolledBack => {
+                let to = o.rolled_back_to.as_ref().map_or(String::new(), |c| format!(" ({})", describe_current(c)));
+                (
+                    format!(
+                        "Deploy of {version} to {env} failed; every touched target is back on its previous release{to}"
+                    ),
+                    Paint::Bad,
+                )
+            }
+            FleetOutcome::Inconsistent => {
+                (format!("Deploy of {version} to {env} failed, and the targets are NOT all on one release"), Paint::Bad)
+            }
+            FleetOutcome::Failed => {
+                (format!("Deploy of {version} to {env} failed before any switch; no target changed"), Paint::Bad)
+            }
+        }
     };
+    let headline = ui.paint_out(&text, paint);
     let _ = writeln!(s, "{headline}");
     if o.interrupted {
         let _ = writeln!(s, "{}", ui.paint_out("(interrupted by the user)", Paint::Warn));
@@ -128,13 +143,7 @@ pub fn outcome(ui: &Ui, verb: &str, o: &Outcome) -> String {
     let width = o.targets.iter().map(|t| t.target.len()).max().unwrap_or(6).max(6);
     let _ = writeln!(s, "  {:width$}  {:12}  {:12}  {:>8}  ERROR", "TARGET", "OUTCOME", "LIVE NOW", "TIME");
     for t in &o.targets {
-        let outcome = match t.outcome {
-            TargetOutcome::Succeeded => "succeeded",
-            TargetOutcome::Noop => "up to date",
-            TargetOutcome::RolledBack => "rolled back",
-            TargetOutcome::Failed => "FAILED",
-            TargetOutcome::Skipped => "untouched",
-        };
+        let outcome = t.outcome.as_str();
         let paint = match t.outcome {
             TargetOutcome::Succeeded | TargetOutcome::Noop => Paint::Good,
             TargetOutcome::Failed => Paint::Bad,

@@ -64,7 +64,7 @@ fn rollback_dry_run_shows_what_would_switch_and_changes_nothing() {
     let r = three_versions(&p);
     let journal = p.journal("a").len();
     let (stdout, _) = p.expect(&["rollback", "staging", "--dry-run"], 0);
-    assert!(stdout.contains("Rollback of staging to v2"), "{stdout}");
+    assert!(stdout.contains("Roll staging back to v2"), "{stdout}");
     assert!(stdout.contains("switch back"), "{stdout}");
     assert_eq!(p.live("a").as_ref(), Some(&r[2]));
     assert_eq!(p.journal("a").len(), journal);
@@ -134,4 +134,67 @@ fn history_shows_failed_deploys_and_why() {
     assert_eq!(last["outcome"], "rolled_back");
     assert_eq!(last["targets"][0]["outcome"], "rolled_back");
     assert!(last["errors"][0].as_str().unwrap().contains("health check"), "{last}");
+}
+
+/// During any rollback, after_rollback steps (on targets and local) see the release being
+/// restored as SHIP_VERSION / SHIP_COMMIT / SHIP_RELEASE_DIR, and the one left behind as
+/// SHIP_ROLLED_BACK_FROM_*; the JSON outcome says what went where.
+#[test]
+fn rollback_steps_see_the_restored_release_and_the_one_left() {
+    let p = Project::with_targets(&["a", "b"], "");
+    let log = p.base.join("rollback.log");
+    let line = "$SHIP_VERSION $SHIP_COMMIT $SHIP_ARTIFACT_SHA256 $(basename \\\"$SHIP_RELEASE_DIR\\\") \
+                from $SHIP_ROLLED_BACK_FROM_VERSION $SHIP_ROLLED_BACK_FROM_COMMIT $SHIP_ROLLED_BACK_FROM_ARTIFACT_SHA256 \
+                $(basename \\\"$SHIP_ROLLED_BACK_FROM_RELEASE_DIR\\\") prev $(basename \\\"$SHIP_PREVIOUS_RELEASE_DIR\\\")";
+    let steps = format!(
+        "[[step]]\nname = \"note\"\nwhen = \"after_rollback\"\nrun = \"echo {line} >> {log}\"\n\n\
+         [[step]]\nname = \"local-note\"\nwhen = \"after_rollback\"\non = \"local\"\n\
+         run = \"echo local $SHIP_VERSION $SHIP_COMMIT from $SHIP_ROLLED_BACK_FROM_VERSION $SHIP_ROLLED_BACK_FROM_COMMIT >> {log}\"\n",
+        log = log.display()
+    );
+    p.add_to_config(&steps);
+    let c1 = p.commit("steps");
+    p.tag("v1.1");
+    let v1 = p.json(&["deploy", "staging"], 0);
+    let (r1, sha1) = (p.live("a").unwrap(), v1["artifact"]["sha256"].as_str().unwrap().to_string());
+
+    // An automatic rollback: v2's smoke test fails after the switch.
+    p.add_to_config("[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"exit 3\"\n");
+    p.write("index.html", "two\n");
+    let c2 = p.commit("two");
+    p.tag("v2");
+    let failed = p.json(&["deploy", "staging"], 4);
+    let sha2 = failed["artifact"]["sha256"].as_str().unwrap().to_string();
+    let r2 = sha2[..12].to_string();
+    assert_eq!(failed["rolled_back_to"]["version"], "v1.1");
+    assert_eq!(failed["rolled_back_to"]["release"], r1.as_str());
+    let lines = std::fs::read_to_string(&log).unwrap();
+    let want = format!("v1.1 {c1} {sha1} {r1} from v2 {c2} {sha2} {r2} prev {r2}");
+    // Only `a` was switched (the deploy stopped at its failure), so only `a` went back.
+    let remote: Vec<&str> = lines.lines().filter(|l| !l.starts_with("local")).collect();
+    assert_eq!(remote, [want.as_str()], "{lines}");
+    assert!(lines.contains(&format!("local v1.1 {c1} from v2 {c2}")), "{lines}");
+
+    // `ship rollback`: from v3 back to v1.1.
+    std::fs::remove_file(&log).unwrap();
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap().replace("exit 3", "true");
+    p.write("deploy.toml", &config);
+    p.write("index.html", "three\n");
+    let c3 = p.commit("three");
+    p.tag("v3");
+    let v3 = p.json(&["deploy", "staging"], 0);
+    let (r3, sha3) = (p.live("a").unwrap(), v3["artifact"]["sha256"].as_str().unwrap().to_string());
+    let back = p.json(&["rollback", "staging"], 0);
+    assert_eq!(back["version"], "v1.1");
+    assert_eq!(back["rolled_back_from"]["version"], "v3");
+    assert_eq!(back["rolled_back_from"]["release"], r3.as_str());
+    let lines = std::fs::read_to_string(&log).unwrap();
+    let want = format!("v1.1 {c1} {sha1} {r1} from v3 {c3} {sha3} {r3} prev {r3}");
+    let remote: Vec<&str> = lines.lines().filter(|l| !l.starts_with("local")).collect();
+    assert_eq!(remote, [want.as_str(), want.as_str()], "{lines}");
+    assert!(lines.contains(&format!("local v1.1 {c1} from v3 {c3}")), "{lines}");
+    let (stdout, _) = p.expect(&["deploy", "staging"], 0);
+    assert!(stdout.contains("Deployed v3 to staging"), "{stdout}");
+    let (stdout, _) = p.expect(&["rollback", "staging", "--yes"], 0);
+    assert!(stdout.contains("Rolled staging back to v1.1 (from v3"), "{stdout}");
 }

@@ -176,7 +176,7 @@ fn webhooks_get_every_outcome_and_a_failing_one_is_only_a_warning() {
     let (_, stderr) = p.expect(&["deploy", "staging"], 0);
     assert!(!stderr.contains("warning"), "{stderr}");
     p.write("index.html", "two\n");
-    p.commit("two");
+    let two = p.commit("two");
     p.expect(&["deploy", "staging"], 0);
     p.expect(&["rollback", "staging"], 0);
     p.expect(&["deploy", "staging"], 0); // back to two: a switch, notified
@@ -194,6 +194,10 @@ fn webhooks_get_every_outcome_and_a_failing_one_is_only_a_warning() {
     assert_eq!(first["targets"].as_array().unwrap().len(), 2);
     assert_eq!(first["targets"][0]["outcome"], "succeeded");
     assert_eq!(got[2]["kind"], "rollback");
+    // A rollback's notice is about the release restored, and names the one it left.
+    assert_eq!(got[2]["version"], "v1");
+    assert_eq!(got[2]["commit"], got[0]["commit"]);
+    assert_eq!(got[2]["rolled_back_from"]["commit"], two.as_str());
     p.expect(&["deploy", "staging"], 0);
     assert_eq!(bodies.lock().unwrap().len(), 4, "a no-op deploy notifies no one");
 
