@@ -12,12 +12,15 @@ pub fn age_secs(rfc3339: &str) -> Option<u64> {
     Some(SystemTime::now().duration_since(t).map_or(0, |d| d.as_secs()))
 }
 
-/// The user running ship: $USER, else $LOGNAME, else the uid.
+/// The user running ship: $USER, else $LOGNAME, else the name the password database gives
+/// the uid, else the uid itself.
 pub fn user() -> String {
+    let uid = rustix::process::getuid().as_raw();
     ["USER", "LOGNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .unwrap_or_else(|| format!("uid {}", rustix::process::getuid().as_raw()))
+        .or_else(|| crate::process::passwd_entry(uid).map(|[name, ..]| name).filter(|n| !n.is_empty()))
+        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
 pub fn hostname() -> String {

@@ -10,21 +10,56 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            // --help and --version are not errors.
-            return ExitCode::from(if e.use_stderr() { ship::error::Exit::Usage.code() } else { 0 });
+            if !e.use_stderr() {
+                return ExitCode::SUCCESS; // --help and --version are not errors
+            }
+            if json_asked() {
+                let message = first_line(&e.to_string());
+                let err = anyhow::Error::new(ship::error::UsageError(message.clone()));
+                print_json_error(&err, &message);
+            }
+            return ExitCode::from(ship::error::Exit::Usage.code());
         }
     };
+    let json = cli.global.format == ship::cli::Format::Json;
     match ship::commands::run(cli) {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
+            let message = format_error(&err);
             // stderr may be closed too: never panic over it.
-            let _ = writeln!(std::io::stderr(), "error: {}", format_error(&err));
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {message}");
+            if let Some(hint) = ship::error::refusal_of(&err).and_then(|r| r.hint.as_deref()) {
+                let _ = writeln!(stderr, "hint: {hint}");
+            }
+            // A script asked for JSON: it gets one document on stdout, refusals included.
+            if json && !ship::ui::stdout_used() {
+                print_json_error(&err, &message);
+            }
             ExitCode::from(ship::error::exit_code_of(&err).code())
         }
     }
+}
+
+fn print_json_error(err: &anyhow::Error, message: &str) {
+    let doc = ship::error::to_json(err, message);
+    if let Ok(text) = serde_json::to_string_pretty(&doc) {
+        let _ = writeln!(std::io::stdout(), "{text}");
+    }
+}
+
+/// `--format json` (or `--format=json`) on a command line clap refused.
+fn json_asked() -> bool {
+    let args: Vec<String> = std::env::args().collect();
+    args.windows(2).any(|w| w[0] == "--format" && w[1] == "json") || args.iter().any(|a| a == "--format=json")
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
 }
 
 /// The error and its causes, without repeating a cause that its parent already says.

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::{Exit, Refusal};
 use anyhow::{Context, Result, bail};
 use git2::{
     DescribeFormatOptions, DescribeOptions, ObjectType, Oid, Repository, StatusOptions, TreeWalkMode, TreeWalkResult,
@@ -51,7 +52,11 @@ impl Repo {
             if self.repo.head().is_err() && reference == "HEAD" {
                 crate::usage!("the repository has no commits yet: commit something to deploy it")
             } else {
-                crate::usage!("unknown revision `{reference}`: not a branch, tag or commit here ({})", e.message())
+                let message =
+                    format!("unknown revision `{reference}`: not a branch, tag or commit here ({})", e.message());
+                Refusal::new(Exit::Usage, "unknown_ref", message)
+                    .hint("`git tag` and `git log --oneline` list what there is; fetch first if it is on a remote")
+                    .into()
             }
         })?;
         let commit =

@@ -5,8 +5,9 @@ use anyhow::Result;
 
 use super::Ctx;
 use crate::cli::DeployArgs;
-use crate::error::{Exit, StalePlanError};
+use crate::error::{Exit, Refusal};
 use crate::rollout;
+use crate::rollout::plan::Drift;
 
 pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     let config = cx.config()?;
@@ -49,18 +50,23 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     super::lock_all(&mut targets, &format!("ship deploy {}", env.name), args.lock_wait.map(|w| w.0))?;
     let plan = super::plan::compute(&config, env, &picked, &mut targets, args.force)?;
     if let Some(saved) = &saved {
-        let mut drift = saved.drift(&plan);
-        let actions = |p: &rollout::Plan| p.targets.iter().map(|t| t.action).collect::<Vec<_>>();
-        if drift.is_empty() && actions(saved) != actions(&plan) {
-            drift.push("the actions computed now differ from the plan's".to_string());
-        }
-        if !drift.is_empty() {
-            return Err(StalePlanError(format!(
-                "the saved plan is stale, nothing was changed:\n  {}\nmake a new plan with `ship plan {} --out FILE`",
-                drift.join("\n  "),
-                env.name
-            ))
-            .into());
+        if saved.changes && !plan.changes {
+            // Every target already runs the plan's release, confirmed: a retry of a plan
+            // that took effect is not an error, and there is nothing to do.
+            cx.ui.status(&format!(
+                "The saved plan was already applied: every target of {} runs {} (release {})",
+                env.name, plan.version, plan.release
+            ));
+        } else {
+            let mut drift = saved.drift(&plan);
+            let actions = |p: &rollout::Plan| p.targets.iter().map(|t| t.action).collect::<Vec<_>>();
+            if drift.is_empty() && actions(saved) != actions(&plan) {
+                let what = "the actions computed now differ from the plan's".to_string();
+                drift.push(Drift { target: None, what });
+            }
+            if !drift.is_empty() {
+                return Err(stale(&env.name, drift));
+            }
         }
     }
     if plan.changes && !cx.ui.json() {
@@ -74,8 +80,22 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     })
 }
 
+/// A saved plan that no longer holds: exit 6, with each change.
+fn stale(env: &str, drift: Vec<Drift>) -> anyhow::Error {
+    let lines: Vec<String> = drift.iter().map(ToString::to_string).collect();
+    Refusal::new(
+        Exit::StalePlan,
+        "stale_plan",
+        format!("the saved plan is stale, nothing was changed:\n  {}", lines.join("\n  ")),
+    )
+    .hint(format!("make a new plan with `ship plan {env} --out FILE`"))
+    .detail("stale", drift)
+    .into()
+}
+
 /// `requires = "staging"`: the artifact must be live, confirmed, on every staging target.
-fn check_requires(config: &crate::config::Config, required: &str, sha256: &str) -> Result<()> {
+/// A refusal (exit 1) names the first target that does not run it.
+pub(crate) fn check_requires(config: &crate::config::Config, required: &str, sha256: &str) -> Result<()> {
     let env = config.env(required)?;
     let mut targets = super::connect_all(env, config)?;
     let states = super::read_states(&mut targets)?;
@@ -85,11 +105,23 @@ fn check_requires(config: &crate::config::Config, required: &str, sha256: &str) 
             let runs = live.map_or("nothing confirmed live".to_string(), |c| {
                 format!("{} ({})", c.version.as_deref().unwrap_or("?"), c.release)
             });
-            anyhow::bail!(
-                "this environment requires `{required}` first, and artifact {} is not live there: {spec} runs {runs}; \
-                 deploy it to {required} first, or skip this gate with --ignore-requires (it is recorded)",
-                crate::ui::render::prefix(sha256, 12)
-            );
+            let gate = serde_json::json!({
+                "requires": required,
+                "artifact": sha256,
+                "target": spec.to_string(),
+                "runs": live.map(rollout::Current::of),
+            });
+            return Err(Refusal::new(
+                Exit::Error,
+                "gate",
+                format!(
+                    "this environment requires `{required}` first, and artifact {} is not live there: {spec} runs {runs}",
+                    crate::ui::render::prefix(sha256, 12)
+                ),
+            )
+            .hint(format!("deploy it to {required} first, or skip this gate with --ignore-requires (it is recorded)"))
+            .detail("gate", gate)
+            .into());
         }
     }
     Ok(())
@@ -130,11 +162,8 @@ fn load_saved(file: &std::path::Path, config: &crate::config::Config, env: &str)
         return Err(crate::usage!("{} is a plan for environment `{}`, not `{env}`", file.display(), plan.env));
     }
     if plan.config_sha256 != config.fingerprint {
-        return Err(StalePlanError(format!(
-            "the saved plan is stale, nothing was changed: {} changed since the plan was made; make a new plan",
-            config.path.display()
-        ))
-        .into());
+        let what = format!("{} changed since the plan was made", config.path.display());
+        return Err(stale(env, vec![Drift { target: None, what }]));
     }
     Ok(plan)
 }

@@ -41,15 +41,13 @@ pub fn unlock(cx: &Ctx, env_name: &str, force: bool) -> Result<Exit> {
         let states = super::read_states(&mut targets)?;
         for (target, state) in targets.iter().zip(states) {
             if let Some(holder) = state.holder.filter(|h| !h.is_same_person(&me)) {
-                // The holder's words, then what to do, on a line of its own.
-                return Err(crate::error::LockedError {
-                    target: target.spec().to_string(),
-                    holder: format!(
-                        "{holder}; nothing was unlocked\n\
-                         hint: `ship unlock {env_name} --force` breaks their lock, and every target's journal records it"
-                    ),
-                }
-                .into());
+                let refusal = crate::error::Refusal::locked(&target.spec().to_string(), Some(&holder));
+                let message = format!("{}; nothing was unlocked", refusal.message);
+                return Err(crate::error::Refusal { message, ..refusal }
+                    .hint(format!(
+                        "`ship unlock {env_name} --force` breaks their lock, and every target's journal records it"
+                    ))
+                    .into());
             }
         }
     }

@@ -28,6 +28,8 @@ use crate::version::Repo;
 /// What every command gets: where it runs, the deploy.toml asked for, and the UI.
 pub struct Ctx {
     pub cwd: PathBuf,
+    /// `-C DIR` as given.
+    pub directory: Option<PathBuf>,
     pub file: Option<PathBuf>,
     pub ui: Ui,
 }
@@ -46,7 +48,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
             return Err(crate::usage!("-C {}: no such directory", dir.display()));
         }
     }
-    let cx = Ctx { cwd, file: cli.global.file.clone(), ui: Ui::new(&cli.global) };
+    let cx =
+        Ctx { cwd, directory: cli.global.directory.clone(), file: cli.global.file.clone(), ui: Ui::new(&cli.global) };
     match cli.command {
         Command::Init => init::run(&cx),
         Command::Check { env } => check::run(&cx, env.as_deref()),

@@ -17,15 +17,37 @@ pub fn run(cx: &Ctx, args: &PlanArgs) -> Result<Exit> {
     let plan = compute(&config, env, &picked, &mut targets, false)?;
     if let Some(file) = &args.out {
         save(&plan, &cx.cwd.join(file))?;
-        cx.ui.status(&format!(
-            "Saved the plan to {}; apply it with `ship deploy {} --plan {}`",
-            file.display(),
-            env.name,
-            file.display()
-        ));
+        cx.ui.status(&format!("Saved the plan to {}; apply it with: {}", file.display(), apply_command(cx, env, file)));
     }
     show(cx, &plan)?;
     Ok(if args.exit_code && plan.changes { Exit::ChangesPending } else { Exit::Success })
+}
+
+/// The command that applies a plan saved to `file`, as this one was run: the same `-C` and
+/// `-f`, and `--yes` where the environment asks for a confirmation.
+fn apply_command(cx: &Ctx, env: &Environment, file: &std::path::Path) -> String {
+    let mut words = vec!["ship".to_string()];
+    if let Some(dir) = &cx.directory {
+        words.extend(["-C".to_string(), quote(&dir.to_string_lossy())]);
+    }
+    if let Some(config) = &cx.file {
+        words.extend(["-f".to_string(), quote(&config.to_string_lossy())]);
+    }
+    words.extend(["deploy".to_string(), quote(&env.name), "--plan".to_string(), quote(&file.to_string_lossy())]);
+    if env.confirm {
+        words.push("--yes".to_string());
+    }
+    words.join(" ")
+}
+
+/// `word` as a POSIX shell reads it back: as is when it is plain, else in single quotes.
+fn quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_./:=@%+-,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// Read every target's state and compute the plan of a deploy of `picked`.
@@ -69,4 +91,16 @@ fn save(plan: &Plan, path: &std::path::Path) -> Result<()> {
     std::io::Write::write_all(&mut tmp, b"\n")?;
     tmp.persist(path).with_context(|| format!("saving the plan to {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quote_reads_back_as_one_word() {
+        assert_eq!(super::quote("plan.json"), "plan.json");
+        assert_eq!(super::quote("my plan.json"), "'my plan.json'");
+        assert_eq!(super::quote("it's"), "'it'\\''s'");
+        assert_eq!(super::quote(""), "''");
+        assert_eq!(super::quote("$HOME"), "'$HOME'");
+    }
 }

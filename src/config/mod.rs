@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::error::{Exit, Refusal};
 use anyhow::Result;
 use serde::Deserialize;
 use toml::Spanned;
@@ -27,7 +28,8 @@ pub struct Config {
     pub path: PathBuf,
     /// The file's directory: relative paths in the file are relative to it.
     pub dir: PathBuf,
-    /// sha256 of the file's bytes, so a saved plan can tell that the config changed.
+    /// sha256 of the parsed file (comments, spacing and key order left out), so a saved
+    /// plan can tell that the configuration changed.
     pub fingerprint: String,
     pub app: String,
     pub build: BuildConfig,
@@ -109,15 +111,15 @@ impl Config {
             return Ok(env);
         }
         let known: Vec<&str> = self.envs.keys().map(String::as_str).collect();
-        let mut msg = format!("no environment `{name}` in {}", self.path.display());
-        if let Some(best) = did_you_mean(name, known.iter().copied()) {
-            msg.push_str(&format!("; did you mean `{best}`?"));
+        let hint = if let Some(best) = did_you_mean(name, known.iter().copied()) {
+            format!("did you mean `{best}`?")
         } else if known.is_empty() {
-            msg.push_str("; it defines none (add an [env.NAME] table)");
+            "it defines none: add an [env.NAME] table".to_string()
         } else {
-            msg.push_str(&format!("; it defines: {}", known.join(", ")));
-        }
-        Err(crate::usage!("{msg}"))
+            format!("it defines: {}", known.join(", "))
+        };
+        let message = format!("no environment `{name}` in {}", self.path.display());
+        Err(Refusal::new(Exit::Usage, "unknown_env", message).hint(hint).detail("envs", &known).into())
     }
 
     /// The steps that run at `when`, in file order.
@@ -159,6 +161,16 @@ pub fn load(path: &Path) -> Result<Config> {
     })?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     parse(path, &dir, &source).map_err(anyhow::Error::new)
+}
+
+/// sha256 of what deploy.toml says, not how: its parsed tables in a canonical form, so a
+/// comment or whitespace edit keeps a saved plan valid and any change of a value does not.
+fn fingerprint(source: &str) -> String {
+    let canonical = toml::from_str::<toml::Table>(source)
+        .ok()
+        .and_then(|table| serde_json::to_string(&table).ok())
+        .unwrap_or_else(|| source.to_string());
+    crate::digest::sha256_hex(canonical.as_bytes())
 }
 
 /// Parse and validate deploy.toml text. `path` is only used in messages.
@@ -346,7 +358,7 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
     Ok(Config {
         path: path.to_path_buf(),
         dir: dir.to_path_buf(),
-        fingerprint: crate::digest::sha256_hex(source.as_bytes()),
+        fingerprint: fingerprint(source),
         app: raw.app.name.0,
         build: BuildConfig {
             command: build.command,

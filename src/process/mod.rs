@@ -136,7 +136,7 @@ pub fn login_env(extra: &[(String, String)]) -> Vec<(String, String)> {
 }
 
 /// The name, home and shell of `uid` in /etc/passwd, if it is there.
-fn passwd_entry(uid: u32) -> Option<[String; 3]> {
+pub(crate) fn passwd_entry(uid: u32) -> Option<[String; 3]> {
     let text = std::fs::read_to_string("/etc/passwd").ok()?;
     text.lines().find_map(|line| {
         let f: Vec<&str> = line.split(':').collect();

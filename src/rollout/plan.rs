@@ -200,19 +200,39 @@ pub fn compute(
     }
 }
 
+/// One way a target (or the whole environment, `target: None`) differs from what a saved
+/// plan observed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    pub target: Option<String>,
+    pub what: String,
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.target {
+            Some(t) => write!(f, "{t}: {}", self.what),
+            None => f.write_str(&self.what),
+        }
+    }
+}
+
 impl Plan {
     /// What differs between the targets as this plan observed them and as `now` observes
-    /// them, one line per target that changed (empty: the plan still holds).
-    pub fn drift(&self, now: &Plan) -> Vec<String> {
+    /// them, one entry per target that changed (empty: the plan still holds).
+    pub fn drift(&self, now: &Plan) -> Vec<Drift> {
         let mut changes = Vec::new();
         let names: Vec<&str> = self.targets.iter().map(|t| t.target.as_str()).collect();
         let now_names: Vec<&str> = now.targets.iter().map(|t| t.target.as_str()).collect();
         if names != now_names {
-            changes.push(format!(
-                "the environment's targets changed: the plan has {}, now {}",
-                names.join(", "),
-                now_names.join(", ")
-            ));
+            changes.push(Drift {
+                target: None,
+                what: format!(
+                    "the environment's targets changed: the plan has {}, now {}",
+                    names.join(", "),
+                    now_names.join(", ")
+                ),
+            });
             return changes;
         }
         let show = |c: &Option<Current>, unconfirmed: bool| match c {
@@ -228,12 +248,14 @@ impl Plan {
             let was = (then.current.as_ref().map(|c| &c.release), then.unconfirmed);
             let is = (now.current.as_ref().map(|c| &c.release), now.unconfirmed);
             if was != is {
-                changes.push(format!(
-                    "{}: the plan saw {}, it now has {}",
-                    then.target,
-                    show(&then.current, then.unconfirmed),
-                    show(&now.current, now.unconfirmed)
-                ));
+                changes.push(Drift {
+                    target: Some(then.target.clone()),
+                    what: format!(
+                        "the plan saw {}, it now has {}",
+                        show(&then.current, then.unconfirmed),
+                        show(&now.current, now.unconfirmed)
+                    ),
+                });
             }
         }
         changes

@@ -11,7 +11,7 @@ use anyhow::Result;
 
 use crate::artifact::Artifact;
 use crate::config::{SshConfig, TargetSpec};
-use crate::error::LockedError;
+use crate::error::Refusal;
 use crate::release::ops::{Reply, Request};
 use crate::release::{Holder, Record, State, StepRequest, StepResult};
 
@@ -45,11 +45,9 @@ impl dyn Target + '_ {
     }
 
     fn locked(&self, holder: Option<Holder>) -> anyhow::Error {
-        LockedError {
-            target: self.spec().to_string(),
-            holder: holder.map_or_else(|| "another process (it left no name)".to_string(), |h| h.to_string()),
-        }
-        .into()
+        Refusal::locked(&self.spec().to_string(), holder.as_ref())
+            .hint("wait for it with --lock-wait DURATION, or ask its holder")
+            .into()
     }
 
     /// Take the target's lock for this connection. With `wait`, keep trying that long.

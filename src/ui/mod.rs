@@ -131,6 +131,7 @@ impl Ui {
 
     /// Print a result on stdout.
     pub fn out(&self, text: &str) -> std::io::Result<()> {
+        STDOUT_USED.store(true, std::sync::atomic::Ordering::SeqCst);
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())?;
         if !text.ends_with('\n') {
@@ -233,6 +234,14 @@ impl Ui {
             let _ = writeln!(err, "::endgroup::");
         }
     }
+}
+
+/// Set once a result went to stdout: an error after it must not add a second document.
+static STDOUT_USED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Has a result been printed on stdout?
+pub fn stdout_used() -> bool {
+    STDOUT_USED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 fn paint_if(on: bool, text: &str, paint: Paint) -> String {

@@ -224,11 +224,12 @@ fn stdout_carries_only_the_result() {
         let v = p.json(args, 0);
         assert!(v.is_object(), "{args:?}: {v}");
     }
-    // Errors go to stderr, even with --format json.
+    // Errors go to stderr; with --format json stdout also gets the error as its one document.
     let out = p.ship().args(["--format", "json", "deploy", "nope"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
-    assert!(text(&out.stderr).contains("nope"));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["error"]["kind"], "unknown_env");
+    assert!(text(&out.stderr).contains("error: no environment `nope`"));
 }
 
 #[test]
@@ -308,4 +309,76 @@ fn generated_completions_and_man_pages_match_the_code() {
         stale.is_empty(),
         "out of date: {stale:?}; run `SHIP_REGENERATE=1 cargo test generated` and commit the result"
     );
+}
+
+/// With `--format json`, a refusal is still one JSON document on stdout: the error's kind,
+/// message, hint and exit code, plus what is known (the lock holder, the gate).
+#[test]
+fn json_refusals_are_one_document_on_stdout() {
+    let p = Project::with_targets(&["a"], "");
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap()
+        + &format!("\n[env.prod]\ntargets = [\"local:{}\"]\nrequires = \"staging\"\n", p.target("p").display());
+    p.write("deploy.toml", &config);
+    p.commit("prod");
+    let error = |args: &[&str], code: i32, kind: &str| {
+        let out = p.json(args, code);
+        assert_eq!(out["error"]["kind"], kind, "{out}");
+        assert_eq!(out["error"]["exit"], code, "{out}");
+        assert!(!out["error"]["message"].as_str().unwrap().is_empty(), "{out}");
+        out
+    };
+    let out = error(&["deploy", "prd"], 2, "unknown_env");
+    assert_eq!(out["error"]["hint"], "did you mean `prod`?");
+    assert_eq!(out["envs"], serde_json::json!(["prod", "staging"]));
+    let out = error(&["deploy", "staging", "--ref", "nope"], 2, "unknown_ref");
+    assert!(out["error"]["message"].as_str().unwrap().contains("unknown revision `nope`"), "{out}");
+    error(&["deploy", "staging", "--bogus"], 2, "usage");
+    // The gate: which environment it wants, the artifact, and what runs there instead.
+    let out = error(&["deploy", "prod", "--yes"], 1, "gate");
+    assert_eq!(out["gate"]["requires"], "staging");
+    assert_eq!(out["gate"]["artifact"].as_str().unwrap().len(), 64);
+    assert_eq!(out["gate"]["target"], format!("local:{}", p.target("a").display()));
+    assert_eq!(out["gate"]["runs"], serde_json::Value::Null);
+    assert!(out["error"]["hint"].as_str().unwrap().contains("--ignore-requires"), "{out}");
+    assert!(!p.target("p").join("current").exists());
+    // Locked: who holds it, and why.
+    p.expect(&["lock", "staging", "--reason", "db migration"], 0);
+    let out = p.ship().args(["--format", "json", "deploy", "staging"]).env("USER", "someone-else").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let out: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out["error"]["kind"], "locked");
+    assert_eq!(out["lock"]["holder"]["user"], "tester");
+    assert_eq!(out["lock"]["holder"]["reason"], "db migration");
+    assert_eq!(out["lock"]["target"], format!("local:{}", p.target("a").display()));
+    p.expect(&["unlock", "staging"], 0);
+    // A broken deploy.toml: where.
+    p.write("deploy.toml", "[app]\nname = \"hello\"\nbogus = 1\n");
+    let out = error(&["status", "staging"], 2, "config");
+    assert_eq!(out["config"]["line"], 3);
+    // Without --format json, stdout stays empty and the hint has its own line on stderr.
+    let (stdout, stderr) = p.expect(&["-f", "missing.toml", "status", "x"], 2);
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+}
+
+/// The user a lock, journal or status names is a name whenever one can be found: $USER,
+/// then $LOGNAME, then the password database, never a bare uid when the database has one.
+#[test]
+fn the_user_is_a_name_from_the_password_database_without_user() {
+    let p = Project::with_targets(&["a"], "");
+    let out = p.ship().args(["deploy", "staging"]).env_remove("USER").env_remove("LOGNAME").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let uid = rustix::process::getuid().as_raw().to_string();
+    let name = std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+        })
+        .expect("the test user is in /etc/passwd");
+    let begin = p.journal("a").into_iter().next().unwrap();
+    assert_eq!(begin["user"], name.as_str());
+    let (stdout, _) = p.expect(&["status", "staging"], 0);
+    assert!(stdout.contains(&format!("  {name}\n")), "{stdout}");
 }

@@ -21,9 +21,46 @@ fn a_saved_plan_is_applied_exactly() {
     assert_eq!(out["version"], "v1");
     assert_eq!(p.live_file("a", "index.html"), "version one\n");
     assert_eq!(p.live_file("b", "index.html"), "version one\n");
-    // Applying it again: the targets no longer match what it saw.
-    let (_, stderr) = p.expect(&["deploy", "staging", "--plan", "plan.json"], 6);
-    assert!(stderr.contains("the saved plan is stale"), "{stderr}");
+    // Applying it again (a CI retry): it already took effect, so there is nothing to do.
+    let journal = p.journal("a").len();
+    let out = p.json(&["deploy", "staging", "--plan", "plan.json"], 0);
+    assert_eq!(out["outcome"], "noop");
+    let (stdout, stderr) = p.expect(&["deploy", "staging", "--plan", "plan.json"], 0);
+    assert!(stderr.contains("The saved plan was already applied: every target of staging runs v1"), "{stderr}");
+    assert!(stdout.contains("staging is up to date"), "{stdout}");
+    assert_eq!(p.journal("a").len(), journal, "nothing was run again");
+    // Once another version went out, the plan no longer holds: stale, in JSON too.
+    p.expect(&["deploy", "staging"], 0);
+    let newer = p.live("a").unwrap();
+    let out = p.json(&["deploy", "staging", "--plan", "plan.json"], 6);
+    assert_eq!(out["error"]["kind"], "stale_plan");
+    assert_eq!(out["error"]["exit"], 6);
+    assert!(out["error"]["hint"].as_str().unwrap().contains("ship plan staging --out FILE"), "{out}");
+    let stale = out["stale"].as_array().unwrap();
+    assert_eq!(stale.len(), 2, "{out}");
+    assert_eq!(stale[0]["target"], format!("local:{}", p.target("a").display()));
+    assert!(stale[0]["what"].as_str().unwrap().contains(&format!("it now has release {newer}")), "{out}");
+    assert_eq!(p.live("a").unwrap(), newer);
+}
+
+/// `plan --out` says how to apply it, exactly: `--yes` where the environment asks for a
+/// confirmation, `-f` when the plan was made from another file.
+#[test]
+fn plan_out_prints_the_exact_command_that_applies_it() {
+    let p = Project::with_targets(&["a"], "");
+    let (_, stderr) = p.expect(&["plan", "staging", "--out", "plan.json"], 0);
+    assert!(stderr.contains("apply it with: ship deploy staging --plan plan.json\n"), "{stderr}");
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap() + "confirm = true\n";
+    std::fs::write(p.root.join("other deploy.toml"), &config).unwrap();
+    let (_, stderr) = p.expect(&["-f", "other deploy.toml", "plan", "staging", "--out", "my plan.json"], 0);
+    let command = "ship -f 'other deploy.toml' deploy staging --plan 'my plan.json' --yes";
+    assert!(stderr.contains(&format!("apply it with: {command}\n")), "{stderr}");
+    // The command works as printed.
+    let bin = assert_cmd::cargo::cargo_bin("ship");
+    let path = format!("{}:{}", bin.parent().unwrap().display(), std::env::var("PATH").unwrap());
+    let out = p.ship_shell(command).env("PATH", &path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(p.live_file("a", "index.html"), "version one\n");
 }
 
 #[test]
@@ -46,10 +83,17 @@ fn a_plan_is_stale_when_a_target_changed_or_the_config_did() {
     assert_eq!(p.live("a"), before, "a stale plan changes nothing");
     assert_eq!(p.live("b").unwrap(), b_now);
 
-    // deploy.toml changed since the plan was made.
+    // deploy.toml changed since the plan was made: a comment, spacing or key order do not
+    // count (the plan is compared with what the file says), a value does.
     p.expect(&["plan", "staging", "--out", "fresh.json"], 0);
-    let changed = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap() + "parallel = 2\n";
-    p.write("deploy.toml", &changed);
+    let original = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+    let reworded = format!("# reviewed by ops\n\n{}", original.replace(" = ", "   =   "));
+    p.write("deploy.toml", &reworded);
+    assert_eq!(p.json(&["deploy", "staging", "--plan", "fresh.json"], 0)["outcome"], "succeeded");
+    p.write("index.html", "three\n");
+    p.commit("three");
+    p.expect(&["plan", "staging", "--out", "fresh.json"], 0);
+    p.write("deploy.toml", &(original + "parallel = 2\n"));
     let (_, stderr) = p.expect(&["deploy", "staging", "--plan", "fresh.json"], 6);
     assert!(stderr.contains("deploy.toml changed since the plan was made"), "{stderr}");
 }
