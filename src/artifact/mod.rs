@@ -44,6 +44,17 @@ pub fn build_key(build: &BuildConfig) -> String {
 /// The artifact for `version`: reused from the store when this commit and config were built
 /// before, otherwise built now, and refused if its links would leave a release with the
 /// `shared` paths linked in. `log` receives the build command's output and warnings.
+/// The artifact this commit and build config already gave, if the store still has it.
+pub fn reusable(store: &Store, version: &Version, build: &BuildConfig) -> Result<Option<Artifact>> {
+    if let Some(sha) = store.lookup(&version.commit, &build_key(build))?
+        && let Some(path) = store.get(&sha)?
+    {
+        let size = std::fs::metadata(&path)?.len();
+        return Ok(Some(Artifact { sha256: sha, path, size, commit: version.commit.clone(), reused: true }));
+    }
+    Ok(None)
+}
+
 pub fn obtain(
     store: &Store,
     repo: &Repo,
@@ -52,12 +63,8 @@ pub fn obtain(
     shared: &[String],
     log: &mut dyn FnMut(&str),
 ) -> Result<Artifact> {
-    let key = build_key(build);
-    if let Some(sha) = store.lookup(&version.commit, &key)?
-        && let Some(path) = store.get(&sha)?
-    {
-        let size = std::fs::metadata(&path)?.len();
-        return Ok(Artifact { sha256: sha, path, size, commit: version.commit.clone(), reused: true });
+    if let Some(artifact) = reusable(store, version, build)? {
+        return Ok(artifact);
     }
     let work = store.temp_dir()?;
     let src = work.path().join("src");
@@ -113,7 +120,7 @@ pub fn obtain(
     let (buf, sha256, size) = writer.finish();
     let tmp = buf.into_inner().map_err(|e| e.into_error())?;
     let path = store.insert(tmp, &sha256)?;
-    store.remember(&version.commit, &key, &sha256)?;
+    store.remember(&version.commit, &build_key(build), &sha256)?;
     Ok(Artifact { sha256, path, size, commit: version.commit.clone(), reused: false })
 }
 

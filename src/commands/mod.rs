@@ -106,8 +106,9 @@ pub(crate) fn pick(
             ));
         }
     }
-    if !cx.ui.json() {
-        cx.ui.status(&format!("Building {} ({})", version.label, &version.commit[..7]));
+    let named = crate::ui::render::label(&version.label, &version.commit);
+    if artifact::reusable(&store, &version, &config.build)?.is_none() {
+        cx.ui.status(&format!("Building {named}"));
     }
     let artifact = artifact::obtain(&store, &repo, &version, &config.build, &config.release.shared, &mut |line| {
         if let Some(warning) = line.strip_prefix("warning: ") {
@@ -117,9 +118,10 @@ pub(crate) fn pick(
         }
     })?;
     if artifact.reused {
-        cx.ui.status(&format!("Artifact {} (reused from the store)", &artifact.sha256[..12]));
+        cx.ui.status(&format!("Artifact {} of {named}: reused from the store, not rebuilt", &artifact.sha256[..12]));
     } else {
-        cx.ui.status(&format!("Artifact {} ({} bytes)", &artifact.sha256[..12], artifact.size));
+        let size = indicatif::HumanBytes(artifact.size);
+        cx.ui.status(&format!("Artifact {} of {named}: built, {size}", &artifact.sha256[..12]));
     }
     Ok(Picked { label: version.label, commit: version.commit, artifact })
 }
@@ -191,14 +193,17 @@ pub(crate) fn run_id() -> String {
 /// Watch for Ctrl-C during a deploy or rollback: the first stops new work and rolls back,
 /// the second exits at once.
 pub(crate) fn watch_interrupts() {
-    let _ = crate::interrupt::install(|| {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\ninterrupted: letting running steps finish, then rolling back what this run switched \
-             (press Ctrl-C again to stop at once)"
-        );
-    });
+    let _ = crate::interrupt::install(
+        || {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\ninterrupted: letting running steps finish, then rolling back what this run switched \
+                 (press Ctrl-C again to stop at once)"
+            );
+        },
+        crate::ui::print_board,
+    );
 }
 
 /// Run a deploy or rollback (`kind`) under Ctrl-C handling, then notify and print its outcome.

@@ -26,7 +26,7 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
     }
     let states = super::read_states(&mut targets)?;
     let names: Vec<String> = env.targets.iter().map(|t| t.to_string()).collect();
-    let to = choose(&names, &states, args.to.as_deref())?;
+    let (to, refusals) = choose(&names, &states, args.to.as_deref())?;
     let plan = Plan {
         format: crate::rollout::plan::FORMAT,
         config_sha256: config.fingerprint.clone(),
@@ -39,23 +39,26 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
         targets: names
             .iter()
             .zip(&states)
-            .map(|(name, state)| {
+            .zip(refusals)
+            .map(|((name, state), refused)| {
                 let here = state.current.as_ref().is_some_and(|c| c.release == to.release) && state.confirmed;
                 TargetPlan {
                     target: name.clone(),
                     current: state.current.as_ref().map(Current::of),
-                    action: if here { Action::Noop } else { Action::Switch },
+                    action: if here || refused.is_some() { Action::Noop } else { Action::Switch },
                     canary: false,
                     steps: Vec::new(),
                     unconfirmed: state.current.is_some() && !state.confirmed,
                     rollback_to: None,
                     restore: None,
                     last_failure: None,
+                    refused,
                 }
             })
             .collect(),
         local_steps: Vec::new(),
         changes: false,
+        refused: None,
     };
     let plan = Plan { changes: plan.targets.iter().any(|t| t.action != Action::Noop), ..plan };
 
@@ -76,47 +79,76 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
     super::execute(cx, &config, env, secrets, "rollback", None, |rcx| rollout::rollback(rcx, &plan, targets))
 }
 
-/// The one release every target goes back to.
-fn choose(names: &[String], states: &[State], to: Option<&str>) -> Result<ReleaseState> {
-    let mut picks: Vec<(&String, ReleaseState)> = Vec::new();
-    for (name, state) in names.iter().zip(states) {
-        let pick = match to {
-            Some(wanted) => state
-                .releases
-                .iter()
-                .filter(|r| r.went_live)
-                .find(|r| {
-                    r.release == wanted
+/// The one release the environment goes back to, and for each target why it cannot go
+/// there (None: it can, or it is there already).
+///
+/// Without `--to`: when a deploy was cut off, leaving targets switched but never confirmed,
+/// the rollback undoes it: the release before theirs, also for the targets it did confirm.
+/// Otherwise each target's previous release, which must be the same everywhere. A target
+/// with nothing to go back to is reported and left as it is; the others go back.
+fn choose(names: &[String], states: &[State], to: Option<&str>) -> Result<(ReleaseState, Vec<Option<String>>)> {
+    let went_live = |state: &State, release: &str| state.releases.iter().any(|r| r.went_live && r.release == release);
+    let dest = match to {
+        Some(wanted) => {
+            let matches = |r: &&ReleaseState| {
+                r.went_live
+                    && (r.release == wanted
                         || r.version.as_deref() == Some(wanted)
                         || (wanted.len() >= 7 && r.commit.as_deref().is_some_and(|c| c.starts_with(wanted)))
-                        || (wanted.len() >= 7 && r.sha256.as_deref().is_some_and(|c| c.starts_with(wanted)))
-                })
-                .cloned()
-                .ok_or_else(|| {
-                    crate::usage!(
-                        "{name} has no release matching `{wanted}` that went live (a release id, version label or commit); \
-                         `ship history` lists what went live"
-                    )
-                })?,
-            None => state.previous.clone().ok_or_else(|| {
-                anyhow::anyhow!("nothing to roll back to on {name}: no earlier release that went live is still there")
-            })?,
-        };
-        picks.push((name, pick));
-    }
+                        || (wanted.len() >= 7 && r.sha256.as_deref().is_some_and(|c| c.starts_with(wanted))))
+            };
+            let picks: Vec<(&String, ReleaseState)> = names
+                .iter()
+                .zip(states)
+                .filter_map(|(n, s)| s.releases.iter().find(matches).map(|r| (n, r.clone())))
+                .collect();
+            if picks.is_empty() {
+                return Err(crate::usage!(
+                    "no target has a release matching `{wanted}` that went live (a release id, version label or \
+                     commit); `ship history` lists what went live"
+                ));
+            }
+            agree(picks)?
+        }
+        None => {
+            let unconfirmed: Vec<usize> =
+                (0..states.len()).filter(|i| states[*i].current.is_some() && !states[*i].confirmed).collect();
+            let from: Vec<usize> = if unconfirmed.is_empty() { (0..states.len()).collect() } else { unconfirmed };
+            let picks: Vec<(&String, ReleaseState)> =
+                from.iter().filter_map(|i| states[*i].previous.clone().map(|p| (&names[*i], p))).collect();
+            if picks.is_empty() {
+                anyhow::bail!(
+                    "nothing to roll back to on any target: no earlier release that went live is still there"
+                );
+            }
+            agree(picks)?
+        }
+    };
+    let refusals = states
+        .iter()
+        .map(|state| {
+            let here = state.current.as_ref().is_some_and(|c| c.release == dest.release) && state.confirmed;
+            if here || went_live(state, &dest.release) {
+                None
+            } else if to.is_none() && state.previous.is_none() {
+                Some("nothing to roll back to: no earlier release that went live is still here".to_string())
+            } else {
+                Some(format!("release {} is not here (or never went live here)", dest.release))
+            }
+        })
+        .collect();
+    Ok((dest, refusals))
+}
+
+/// The release every pick names, or a usage error that lists them.
+fn agree(picks: Vec<(&String, ReleaseState)>) -> Result<ReleaseState> {
     let first = picks[0].1.clone();
-    let same = |a: &ReleaseState| a.release == first.release;
-    if !picks.iter().all(|(_, p)| same(p)) {
-        let list: Vec<String> = picks
-            .iter()
-            .map(|(n, p)| format!("  {n}: {} ({})", p.version.as_deref().unwrap_or("?"), p.release))
-            .collect();
-        return Err(crate::usage!(
-            "the targets disagree on what to roll back to:\n{}\npick one with --to RELEASE",
-            list.join("\n")
-        ));
+    if picks.iter().all(|(_, p)| p.release == first.release) {
+        return Ok(first);
     }
-    Ok(first)
+    let list: Vec<String> =
+        picks.iter().map(|(n, p)| format!("  {n}: {} ({})", p.version.as_deref().unwrap_or("?"), p.release)).collect();
+    Err(crate::usage!("the targets disagree on what to roll back to:\n{}\npick one with --to RELEASE", list.join("\n")))
 }
 
 fn describe(plan: &Plan) -> String {
@@ -126,7 +158,11 @@ fn describe(plan: &Plan) -> String {
             .current
             .as_ref()
             .map_or("nothing live".to_string(), |c| format!("{} ({})", c.version.as_deref().unwrap_or("?"), c.release));
-        let what = if t.action == Action::Noop { "already there" } else { "switch back" };
+        let what = match (&t.refused, t.action) {
+            (Some(why), _) => format!("left as it is: {why}"),
+            (None, Action::Noop) => "already there".to_string(),
+            (None, _) => "switch back".to_string(),
+        };
         s.push_str(&format!("  {}: {now} -> {what}\n", t.target));
     }
     s

@@ -34,6 +34,9 @@ struct Live {
     sha256: Option<String>,
     deployed_at: Option<String>,
     deployed_by: Option<String>,
+    /// False when a deploy switched to it and was cut off before confirming it healthy:
+    /// a rollback (or a new deploy) settles it.
+    confirmed: bool,
 }
 
 pub fn run(cx: &Ctx, env_name: &str, verify: bool) -> Result<Exit> {
@@ -59,6 +62,7 @@ pub fn run(cx: &Ctx, env_name: &str, verify: bool) -> Result<Exit> {
                 sha256: c.sha256.clone(),
                 deployed_at: c.deployed_at.clone(),
                 deployed_by: c.deployed_by.clone(),
+                confirmed: state.confirmed,
             }),
             locked: state.locked,
             verified,
@@ -80,24 +84,50 @@ pub fn run(cx: &Ctx, env_name: &str, verify: bool) -> Result<Exit> {
 
 fn render(cx: &Ctx, s: &Status) -> String {
     use crate::ui::Paint;
-    let mut out = String::new();
-    let width = s.targets.iter().map(|t| t.target.len()).max().unwrap_or(6).max(6);
-    out.push_str(&format!(
-        "{:width$}  {:12}  {:20}  {:8}  {:20}  {}\n",
-        "TARGET", "RELEASE", "VERSION", "COMMIT", "DEPLOYED", "BY"
-    ));
-    for t in &s.targets {
-        let (release, version, commit, at, by) = match &t.current {
-            Some(c) => (
-                c.release.as_str(),
-                c.version.as_deref().unwrap_or("?"),
-                c.commit.as_deref().map_or("?", |c| crate::ui::render::prefix(c, 7)),
-                c.deployed_at.as_deref().unwrap_or("(not confirmed)"),
-                c.deployed_by.as_deref().unwrap_or("-"),
-            ),
-            None => ("-", "nothing live", "-", "-", "-"),
-        };
-        out.push_str(&format!("{:width$}  {release:12}  {version:20}  {commit:8}  {at:20}  {by}", t.target));
+    let header = ["TARGET", "RELEASE", "VERSION", "COMMIT", "DEPLOYED", "BY"];
+    let rows: Vec<[String; 6]> = s
+        .targets
+        .iter()
+        .map(|t| match &t.current {
+            Some(c) => [
+                t.target.clone(),
+                c.release.clone(),
+                c.version.clone().unwrap_or_else(|| "?".into()),
+                c.commit.as_deref().map_or("?", |c| crate::ui::render::prefix(c, 7)).to_string(),
+                match (&c.deployed_at, c.confirmed) {
+                    (Some(at), true) => at.clone(),
+                    _ => "NOT CONFIRMED".to_string(),
+                },
+                c.deployed_by.clone().unwrap_or_else(|| "-".into()),
+            ],
+            None => [t.target.clone(), "-".into(), "nothing live".into(), "-".into(), "-".into(), "-".into()],
+        })
+        .collect();
+    // Every column as wide as its widest cell, full timestamps included.
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String; 6]| {
+        let mut text = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:w$}  "));
+            }
+        }
+        text
+    };
+    let mut out = line(&header.map(String::from)).trim_end().to_string();
+    out.push('\n');
+    for (t, row) in s.targets.iter().zip(&rows) {
+        out.push_str(&line(row));
+        if t.current.as_ref().is_some_and(|c| !c.confirmed) {
+            out.push_str(&format!("  {}", cx.ui.paint_out("[not confirmed]", Paint::Warn)));
+        }
         if t.locked {
             out.push_str(&format!("  {}", cx.ui.paint_out("[locked]", Paint::Warn)));
         }
@@ -110,14 +140,30 @@ fn render(cx: &Ctx, s: &Status) -> String {
         if let Some(holder) = &t.holder {
             out.push_str(&format!("    locked by {holder}\n"));
         }
+        if t.current.as_ref().is_some_and(|c| !c.confirmed) {
+            out.push_str(
+                "    switched by a deploy that was cut off before it was confirmed healthy: \
+                          `ship rollback` undoes it, a new deploy completes it\n",
+            );
+        }
         for p in &t.problems {
             out.push_str(&format!("    {p}\n"));
         }
     }
-    if s.consistent {
-        out.push_str(&cx.ui.paint_out("All targets agree.", Paint::Good));
-    } else {
+    let changed = s.targets.iter().filter(|t| t.verified == Some(false)).count();
+    if !s.consistent {
         out.push_str(&cx.ui.paint_out("DRIFT: the targets are not all on one confirmed release.", Paint::Bad));
+    } else if changed > 0 {
+        out.push_str(&cx.ui.paint_out(
+            &format!(
+                "The targets agree on one release, but its files changed on {changed} of them: \
+                 `ship deploy {} --repair` restores them.",
+                s.env
+            ),
+            Paint::Bad,
+        ));
+    } else {
+        out.push_str(&cx.ui.paint_out("All targets agree.", Paint::Good));
     }
     out
 }

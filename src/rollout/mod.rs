@@ -22,19 +22,67 @@ pub use plan::{Action, ArtifactRef, Current, Plan, PlannedStep, TargetPlan};
 /// Something worth telling the person or log watching a rollout.
 #[derive(Debug, Clone)]
 pub enum Note<'a> {
-    Sending { target: &'a str },
-    Staged { target: &'a str, release: &'a str, reused: bool },
-    StepStarted { target: &'a str, step: &'a str },
-    StepSkipped { target: &'a str, step: &'a str },
-    StepDone { target: &'a str, step: &'a str, ms: u64 },
-    Output { target: &'a str, step: &'a str, line: &'a str },
-    Switched { target: &'a str, release: &'a str },
-    Healthy { target: &'a str },
-    Failed { target: &'a str, error: &'a str },
-    RollingBack { target: &'a str, to: Option<&'a str> },
-    RolledBack { target: &'a str, to: Option<&'a str> },
-    Pruned { target: &'a str, releases: &'a [String] },
-    Warning { message: &'a str },
+    /// A target of this run, before anything is done to it: what it runs.
+    Target {
+        target: &'a str,
+        live: Option<&'a str>,
+    },
+    Sending {
+        target: &'a str,
+    },
+    Staged {
+        target: &'a str,
+        release: &'a str,
+        reused: bool,
+    },
+    StepStarted {
+        target: &'a str,
+        step: &'a str,
+    },
+    StepSkipped {
+        target: &'a str,
+        step: &'a str,
+    },
+    StepDone {
+        target: &'a str,
+        step: &'a str,
+        ms: u64,
+    },
+    Output {
+        target: &'a str,
+        step: &'a str,
+        line: &'a str,
+    },
+    Switched {
+        target: &'a str,
+        release: &'a str,
+    },
+    Healthy {
+        target: &'a str,
+    },
+    /// The target runs the new release, confirmed (its health check passed, if it has one).
+    Live {
+        target: &'a str,
+    },
+    Failed {
+        target: &'a str,
+        error: &'a str,
+    },
+    RollingBack {
+        target: &'a str,
+        to: Option<&'a str>,
+    },
+    RolledBack {
+        target: &'a str,
+        to: Option<&'a str>,
+    },
+    Pruned {
+        target: &'a str,
+        releases: &'a [String],
+    },
+    Warning {
+        message: &'a str,
+    },
 }
 
 pub trait Reporter: Sync {
@@ -478,7 +526,7 @@ fn in_batches(slots: &mut [Slot], indices: &[usize], width: usize, work: &(dyn F
 /// Deploy `plan` to `targets` (locked, in plan order).
 pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<Box<dyn Target>>) -> Outcome {
     let head = Head::of(plan);
-    let mut slots = slots_for(plan, targets);
+    let mut slots = slots_for(cx, plan, targets);
     let active: Vec<usize> = (0..slots.len()).filter(|i| slots[*i].plan.action != Action::Noop).collect();
     if active.is_empty() {
         return finish(cx, plan, slots, FleetOutcome::Noop, &head, RunKind::Deploy);
@@ -654,6 +702,7 @@ fn switch_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) -> Re
     cx.run_steps(slot, When::AfterSwitch, first, &head.release, &env)?;
     cx.health(slot, &head.release, &env)?;
     cx.record(slot, RunKind::Deploy, Event::Live, head, |_| {})?;
+    cx.reporter.note(Note::Live { target: &slot.name });
     slot.outcome = TargetOutcome::Succeeded;
     Ok(())
 }
@@ -794,10 +843,21 @@ fn finish(
 /// run `after_rollback` steps, check health. `plan.targets[i].action` is `Switch` or `Noop`.
 pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) -> Outcome {
     let head = Head::of(plan);
-    let mut slots = slots_for(plan, targets);
+    let mut slots = slots_for(cx, plan, targets);
+    // A target with nothing to go back to is left as it is, and said so.
+    let mut refused = false;
+    for slot in &mut slots {
+        if let Some(why) = slot.plan.refused.clone() {
+            slot.outcome = TargetOutcome::Skipped;
+            cx.reporter.note(Note::Warning { message: &format!("{}: left as it is: {why}", slot.name) });
+            slot.error = Some(why);
+            refused = true;
+        }
+    }
     let active: Vec<usize> = (0..slots.len()).filter(|i| slots[*i].plan.action != Action::Noop).collect();
     if active.is_empty() {
-        return finish(cx, plan, slots, FleetOutcome::Noop, &head, RunKind::Rollback);
+        let outcome = if refused { FleetOutcome::Inconsistent } else { FleetOutcome::Noop };
+        return finish(cx, plan, slots, outcome, &head, RunKind::Rollback);
     }
     let first = plan.targets[active[0]].target.clone();
     let work = |slot: &mut Slot| {
@@ -819,7 +879,10 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
             cx.health(slot, &head.release, &env)
         })();
         match result {
-            Ok(()) => slot.outcome = TargetOutcome::Succeeded,
+            Ok(()) => {
+                slot.outcome = TargetOutcome::Succeeded;
+                cx.reporter.note(Note::Live { target: &slot.name });
+            }
             Err(e) => {
                 slot.outcome = TargetOutcome::Failed;
                 cx.fail(slot, e);
@@ -838,7 +901,7 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
         cx.reporter.note(Note::Failed { target: "local", error: &e });
         outcome = FleetOutcome::Inconsistent;
     }
-    if active.iter().any(|i| slots[*i].outcome != TargetOutcome::Succeeded) {
+    if refused || active.iter().any(|i| slots[*i].outcome != TargetOutcome::Succeeded) {
         outcome = FleetOutcome::Inconsistent;
     }
     let mut outcome = finish(cx, plan, slots, outcome, &head, RunKind::Rollback);
@@ -846,7 +909,10 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
     outcome
 }
 
-fn slots_for(plan: &Plan, targets: Vec<Box<dyn Target>>) -> Vec<Slot> {
+fn slots_for(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) -> Vec<Slot> {
+    for t in &plan.targets {
+        cx.reporter.note(Note::Target { target: &t.target, live: t.current.as_ref().map(|c| c.release.as_str()) });
+    }
     targets
         .into_iter()
         .zip(&plan.targets)

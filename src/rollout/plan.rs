@@ -71,6 +71,9 @@ pub struct TargetPlan {
     /// The last deploy to this target failed (and was rolled back): which release, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<LastFailure>,
+    /// Why this target is left as it is (a rollback with nothing to go back to here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +110,9 @@ pub struct Plan {
     /// Steps that run once on this machine.
     pub local_steps: Vec<PlannedStep>,
     pub changes: bool,
+    /// Why a deploy of this plan would be refused (the `requires` gate), if it would.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// What is being deployed.
@@ -172,6 +178,7 @@ pub fn compute(
             last_failure: last_failure(state),
             rollback_to: restore.map(|c| c.release.clone()),
             restore: restore.map(Current::of),
+            refused: None,
         });
     }
     let changes = targets.iter().any(|t| t.action != Action::Noop);
@@ -197,6 +204,7 @@ pub fn compute(
         targets,
         local_steps,
         changes,
+        refused: None,
     }
 }
 

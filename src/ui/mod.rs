@@ -62,6 +62,7 @@ impl Ui {
             ColorChoice::Auto => tty && !no_color && std::env::var("TERM").map_or(true, |t| t != "dumb"),
         };
         let interactive = err_tty && std::io::stdin().is_terminal() && !ci;
+        JSON_OUT.store(args.format == Format::Json, std::sync::atomic::Ordering::SeqCst);
         let bars = (err_tty && !ci && !args.quiet).then(|| Bars {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             targets: Mutex::new(HashMap::new()),
@@ -244,6 +245,48 @@ pub fn stdout_used() -> bool {
     STDOUT_USED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
+impl Ui {
+    /// Keep the board of where each target is up to date.
+    fn mark(&self, note: &Note<'_>) {
+        match *note {
+            Note::Target { target, live } => on_board(target, |p| {
+                p.live = live.map(str::to_string);
+                p.doing = "not touched".into();
+            }),
+            Note::Sending { target } => on_board(target, |p| p.doing = "the artifact was being sent".into()),
+            Note::Staged { target, release, .. } => {
+                on_board(target, |p| p.doing = format!("release {release} staged, not switched to"))
+            }
+            Note::StepStarted { target, step } => {
+                on_board(target, |p| p.doing = format!("{}; step `{step}` was running", stage(&p.doing)))
+            }
+            Note::Switched { target, release } => on_board(target, |p| {
+                p.live = Some(release.to_string());
+                p.doing = "switched, NOT confirmed healthy".into();
+            }),
+            Note::Healthy { target } => on_board(target, |p| p.doing = "healthy".into()),
+            Note::Live { target } => on_board(target, |p| p.doing = "live, confirmed".into()),
+            Note::StepDone { target, .. } | Note::StepSkipped { target, .. } => {
+                on_board(target, |p| p.doing = stage(&p.doing).to_string())
+            }
+            Note::Failed { target, error } => on_board(target, |p| p.doing = format!("failed: {error}")),
+            Note::RollingBack { target, to } => on_board(target, |p| {
+                p.doing = format!("was rolling back to {}", to.unwrap_or("nothing"));
+            }),
+            Note::RolledBack { target, to } => on_board(target, |p| {
+                p.live = to.map(str::to_string);
+                p.doing = "rolled back".into();
+            }),
+            _ => {}
+        }
+    }
+}
+
+/// What a target's board line says before a running step is added to it.
+fn stage(doing: &str) -> &str {
+    doing.split("; step `").next().unwrap_or(doing)
+}
+
 fn paint_if(on: bool, text: &str, paint: Paint) -> String {
     if !on {
         return text.to_string();
@@ -258,9 +301,74 @@ fn paint_if(on: bool, text: &str, paint: Paint) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
+/// Where each target of the running deploy or rollback is, as its notes tell: printed when
+/// a second Ctrl-C stops ship at once, so the person knows what state the fleet is left in.
+static BOARD: Mutex<Vec<(String, Place)>> = Mutex::new(Vec::new());
+
+#[derive(Clone, Default)]
+struct Place {
+    live: Option<String>,
+    doing: String,
+}
+
+fn on_board(target: &str, update: impl FnOnce(&mut Place)) {
+    let mut board = BOARD.lock().unwrap_or_else(|p| p.into_inner());
+    let at = match board.iter().position(|(t, _)| t == target) {
+        Some(i) => i,
+        None => {
+            board.push((target.to_string(), Place::default()));
+            board.len() - 1
+        }
+    };
+    update(&mut board[at].1);
+}
+
+/// Print, on stderr, where each target of the run was left: what `current` points at and
+/// what was under way.
+pub fn print_board() {
+    let board = BOARD.lock().unwrap_or_else(|p| p.into_inner());
+    if board.is_empty() {
+        return;
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "\nstopped at once; where each target was left:");
+    for (target, place) in board.iter() {
+        let live = place.live.as_deref().map_or("nothing live".to_string(), |r| format!("runs release {r}"));
+        let _ = writeln!(err, "  {target}: {live}; {}", place.doing);
+    }
+    let _ = writeln!(
+        err,
+        "`ship status ENV` shows each target; `ship rollback ENV` undoes a cut-off deploy, a new deploy completes it"
+    );
+    drop(err);
+    if JSON_OUT.load(std::sync::atomic::Ordering::SeqCst) && !stdout_used() {
+        let targets: Vec<serde_json::Value> = board
+            .iter()
+            .map(|(t, p)| serde_json::json!({ "target": t, "release": p.live, "state": p.doing }))
+            .collect();
+        let doc = serde_json::json!({
+            "error": {
+                "kind": "interrupted",
+                "message": "stopped at once by a second interrupt",
+                "hint": "`ship rollback ENV` undoes a cut-off deploy, a new deploy completes it",
+                "exit": 130,
+            },
+            "targets": targets,
+        });
+        if let Ok(text) = serde_json::to_string_pretty(&doc) {
+            let _ = writeln!(std::io::stdout(), "{text}");
+        }
+    }
+}
+
+/// Set when stdout is to carry JSON, for [`print_board`].
+static JSON_OUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 impl Reporter for Ui {
     fn note(&self, note: Note<'_>) {
+        self.mark(&note);
         match note {
+            Note::Target { .. } => {}
             Note::Sending { target } => self.target_progress(target, "sending the artifact".into()),
             Note::Staged { target, release, reused } => {
                 let how = if reused { "already on the target" } else { "unpacked" };
@@ -286,6 +394,7 @@ impl Reporter for Ui {
             }
             Note::Switched { target, release } => self.target_progress(target, format!("switched to {release}")),
             Note::Healthy { target } => self.target_progress(target, "healthy".into()),
+            Note::Live { target } => self.target_progress(target, "live".into()),
             Note::Failed { target, error } => {
                 self.close_groups(Some(target), None);
                 let label = self.paint_err("failed:", Paint::Bad);

@@ -15,9 +15,16 @@ pub fn prefix(s: &str, n: usize) -> &str {
     s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
+/// "v1.2.0 (abc1234)", or just "abc1234" when the label is the commit (there is no tag).
+pub fn label(version: &str, commit: &str) -> String {
+    let short = prefix(commit, 7);
+    if version == short || commit.is_empty() { version.to_string() } else { format!("{version} ({short})") }
+}
+
 /// "v1.2.0 (abc1234, release 3f2a9c1b0d4e)".
 fn describe_current(c: &crate::rollout::Current) -> String {
     match (&c.version, &c.commit) {
+        (Some(v), Some(commit)) if v == prefix(commit, 7) => format!("{v} (release {})", c.release),
         (Some(v), Some(commit)) => format!("{v} ({}, release {})", prefix(commit, 7), c.release),
         _ => format!("release {}", c.release),
     }
@@ -38,10 +45,9 @@ pub fn plan(ui: &Ui, plan: &Plan) -> String {
     }
     let _ = writeln!(
         s,
-        "Plan: deploy {} {} ({}) to {}, artifact {}",
+        "Plan: deploy {} {} to {}, artifact {}",
         plan.app,
-        ui.paint_out(&plan.version, Paint::Bold),
-        prefix(&plan.commit, 7),
+        ui.paint_out(&label(&plan.version, &plan.commit), Paint::Bold),
         plan.env,
         short(&plan.artifact.sha256)
     );

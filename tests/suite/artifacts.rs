@@ -349,6 +349,13 @@ fn a_second_build_of_the_same_commit_is_reused_without_running_the_command() {
     p.commit("first");
     let runs = || std::fs::read_to_string(&count).unwrap_or_default().lines().count();
 
+    let (_, stderr) = p.expect(&["build"], 0);
+    // No tag: the label is the short commit, said once; "Building" only when building.
+    let short = &p.head()[..7];
+    assert!(stderr.contains(&format!("Building {short}\n")), "{stderr}");
+    assert!(stderr.contains(&format!("of {short}: built, ")), "{stderr}");
+    std::fs::remove_dir_all(p.base.join("cache")).unwrap();
+    std::fs::remove_file(&count).unwrap();
     let (sha, _, json) = build(&p, &[]);
     assert_eq!(json["reused"], false);
     assert_eq!(runs(), 1);
@@ -358,7 +365,8 @@ fn a_second_build_of_the_same_commit_is_reused_without_running_the_command() {
     assert_eq!(runs(), 1, "a reused artifact does not rerun the build command");
     let (stdout, stderr) = p.expect(&["build"], 0);
     assert_eq!(stdout.trim(), sha);
-    assert!(stderr.contains("reused"), "says the artifact was reused:\n{stderr}");
+    assert!(stderr.contains("reused from the store, not rebuilt"), "says the artifact was reused:\n{stderr}");
+    assert!(!stderr.contains("Building"), "nothing is built:\n{stderr}");
     p.expect(&["deploy", "staging", "--yes"], 0);
     assert_eq!(runs(), 1, "deploying a built commit does not rebuild it");
 

@@ -31,7 +31,7 @@ fn rollback_walks_back_one_release_at_a_time_then_refuses() {
     p.expect(&["rollback", "staging"], 0);
     assert_eq!(p.live("a").as_ref(), Some(&r[0]));
     let (_, stderr) = p.expect(&["rollback", "staging"], 1);
-    assert!(stderr.contains("nothing to roll back to on local:"), "{stderr}");
+    assert!(stderr.contains("nothing to roll back to on any target"), "{stderr}");
     assert_eq!(p.live("a").as_ref(), Some(&r[0]), "a refused rollback changes nothing");
 }
 
@@ -52,7 +52,7 @@ fn rollback_to_a_release_a_label_or_a_commit() {
     p.expect(&["rollback", "staging", "--to", &commit_of_v2[..10]], 0);
     assert_eq!(p.live("a").as_ref(), Some(&r[1]));
     let (_, stderr) = p.expect(&["rollback", "staging", "--to", "v9"], 2);
-    assert!(stderr.contains("no release matching `v9` that went live"), "{stderr}");
+    assert!(stderr.contains("no target has a release matching `v9` that went live"), "{stderr}");
     // Already there: nothing to do.
     let out = p.json(&["rollback", "staging", "--to", "v2"], 0);
     assert_eq!(out["outcome"], "noop");

@@ -363,3 +363,99 @@ fn zero_downtime_through_twenty_switches_and_a_failed_release() {
         &failures[..failures.len().min(5)]
     );
 }
+
+/// A fleet split by a second Ctrl-C: the run says where it left each target, `status` marks
+/// the target that was switched but never confirmed, and `rollback` undoes the cut-off
+/// deploy everywhere (the confirmed target too), leaving the untouched one as it is.
+#[test]
+fn a_fleet_split_by_a_second_ctrl_c_is_shown_and_rolled_back() {
+    let p = Project::with_targets(&["a", "b", "c"], "");
+    p.expect(&["deploy", "staging"], 0);
+    let v1 = p.live("a").unwrap();
+    let gate = Gate::new(&p);
+    // Only b's after_switch step waits at the gate: a is done, b switched, c not reached.
+    let step = gate
+        .step()
+        .replace("[[step]]", "[[step]]\nwhen = \"after_switch\"")
+        .replace("run = \"", "run = \"case $SHIP_TARGET in */b) ;; *) exit 0;; esac; ");
+    let config = std::fs::read_to_string(p.root.join("deploy.toml"))
+        .unwrap()
+        .replace("[env.staging]", &format!("{step}\n[env.staging]"));
+    p.write("deploy.toml", &config);
+    p.write("index.html", "two\n");
+    p.commit("two");
+    let child = p.spawn(&["--format", "json", "deploy", "staging"]);
+    gate.wait_started();
+    signal(&child, rustix::process::Signal::INT);
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&child, rustix::process::Signal::INT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    p.wait_lock_free("b");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "interrupted");
+    assert_eq!(json["targets"][1]["state"], "switched, NOT confirmed healthy; step `gate` was running");
+    let v2 = p.live("a").unwrap();
+    assert_ne!(v1, v2);
+    let stderr = text(&out.stderr);
+    let at = |t: &str| format!("local:{}", p.target(t).display());
+    assert!(stderr.contains("where each target was left:"), "{stderr}");
+    assert!(stderr.contains(&format!("  {}: runs release {v2}; live, confirmed\n", at("a"))), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "  {}: runs release {v2}; switched, NOT confirmed healthy; step `gate` was running\n",
+            at("b")
+        )),
+        "{stderr}"
+    );
+    let c_line = format!("  {}: runs release {v1}; release {v2} staged, not switched to\n", at("c"));
+    assert!(stderr.contains(&c_line), "{stderr}");
+
+    // status: b runs v2 unconfirmed; the fleet is not consistent.
+    let status = p.json(&["status", "staging"], 0);
+    assert_eq!(status["consistent"], false);
+    let confirmed: Vec<&serde_json::Value> =
+        status["targets"].as_array().unwrap().iter().map(|t| &t["current"]["confirmed"]).collect();
+    assert_eq!(confirmed, [true, false, true]);
+    let (stdout, _) = p.expect(&["status", "staging"], 0);
+    let b_line = stdout.lines().find(|l| l.starts_with(&at("b"))).unwrap();
+    assert!(b_line.contains("NOT CONFIRMED") && b_line.contains("[not confirmed]"), "{stdout}");
+
+    // rollback undoes the cut-off deploy: a and b back to v1, c already there.
+    let back = p.json(&["rollback", "staging"], 0);
+    assert_eq!(back["outcome"], "succeeded", "{back}");
+    let outcomes: Vec<&str> =
+        back["targets"].as_array().unwrap().iter().map(|t| t["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["succeeded", "succeeded", "noop"]);
+    for t in ["a", "b", "c"] {
+        assert_eq!(p.live(t).as_ref(), Some(&v1), "{t}");
+    }
+    assert_eq!(p.json(&["status", "staging"], 0)["consistent"], true);
+    gate.open();
+}
+
+/// A target with nothing earlier does not stop the others from going back: it is reported,
+/// left as it is, and the fleet's outcome says it is not consistent (exit 5).
+#[test]
+fn rollback_restores_the_targets_it_can_and_reports_the_others() {
+    let p = Project::with_targets(&["a", "b"], "");
+    p.expect(&["deploy", "staging"], 0);
+    let v1 = p.live("a").unwrap();
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+    let c = format!("\"local:{}\"]", p.target("c").display());
+    p.write("deploy.toml", &config.replacen("\"]", &format!("\", {c}"), 1));
+    p.write("index.html", "two\n");
+    p.commit("c joins");
+    p.expect(&["deploy", "staging"], 0);
+    let v2 = p.live("c").unwrap();
+    let (dry, _) = p.expect(&["rollback", "staging", "--dry-run"], 0);
+    assert!(dry.contains("left as it is: nothing to roll back to"), "{dry}");
+    let out = p.json(&["rollback", "staging"], 5);
+    assert_eq!(out["outcome"], "inconsistent");
+    let c_result = &out["targets"][2];
+    assert_eq!(c_result["outcome"], "skipped");
+    assert!(c_result["error"].as_str().unwrap().contains("nothing to roll back to"), "{out}");
+    assert_eq!(p.live("a").as_ref(), Some(&v1));
+    assert_eq!(p.live("b").as_ref(), Some(&v1));
+    assert_eq!(p.live("c").as_ref(), Some(&v2), "c is left as it is");
+}

@@ -66,3 +66,19 @@ fn status_shows_who_holds_a_lock() {
     let s = p.json(&["status", "staging"], 0);
     assert_eq!(s["targets"][0]["locked"], false);
 }
+
+/// The table's columns line up under their headers, full timestamps included.
+#[test]
+fn status_columns_line_up_with_full_timestamps() {
+    let p = Project::with_targets(&["a", "a-longer-name"], "");
+    p.expect(&["deploy", "staging"], 0);
+    let (stdout, _) = p.expect(&["status", "staging"], 0);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let by = lines[0].find("BY").unwrap();
+    let deployed = lines[0].find("DEPLOYED").unwrap();
+    for row in &lines[1..3] {
+        assert_eq!(row.get(by..by + 6), Some("tester"), "{stdout}");
+        let stamp = &row[deployed..row[deployed..].find(' ').unwrap() + deployed];
+        assert!(stamp.len() == 24 && stamp.ends_with('Z'), "a full timestamp under DEPLOYED: {stamp:?}\n{stdout}");
+    }
+}
