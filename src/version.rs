@@ -94,6 +94,12 @@ impl Repo {
         Ok(statuses.iter().filter_map(|s| s.path().ok().map(str::to_string)).take(limit).collect())
     }
 
+    /// Does the commit's tree have `path` (a file or a directory)?
+    pub fn has_path(&self, commit: &str, path: &str) -> bool {
+        let tree = Oid::from_str(commit).and_then(|oid| self.repo.find_commit(oid)).and_then(|c| c.tree());
+        tree.is_ok_and(|tree| tree.get_path(Path::new(path)).is_ok())
+    }
+
     /// Write the commit's tree into `dest` (which must exist and be empty): regular files
     /// with mode 0644 or 0755, symlinks as symlinks; submodules are left out.
     pub fn export(&self, commit: &str, dest: &Path) -> Result<()> {

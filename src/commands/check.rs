@@ -1,5 +1,6 @@
 //! `ship check`: validate deploy.toml; with ENV, reach every target and check it can be
-//! deployed to: reachable, path writable, free disk, who holds the lock.
+//! deployed to: reachable, path writable, free disk, who holds the lock, shared files a
+//! deploy could not create, and the `requires` gate.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -16,7 +17,20 @@ struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     env: Option<String>,
     targets: Vec<TargetCheck>,
+    /// The `requires` gate of ENV, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gate: Option<GateCheck>,
     ok: bool,
+}
+
+#[derive(Serialize)]
+struct GateCheck {
+    requires: String,
+    /// The one release every target of `requires` runs, confirmed: the only artifact the
+    /// gate lets through now.
+    admits: Option<crate::rollout::Current>,
+    /// Why a deploy of HEAD would be refused, if it would.
+    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -29,6 +43,9 @@ struct TargetCheck {
     locked: bool,
     holder: Option<String>,
     error: Option<String>,
+    /// Shared paths `shared/` does not have yet (a deploy seeds them from the release).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    shared_missing: Vec<String>,
 }
 
 pub fn run(cx: &Ctx, env_name: Option<&str>) -> Result<Exit> {
@@ -39,18 +56,37 @@ pub fn run(cx: &Ctx, env_name: Option<&str>) -> Result<Exit> {
         envs: config.envs.keys().cloned().collect(),
         env: env_name.map(str::to_string),
         targets: Vec::new(),
+        gate: None,
         ok: true,
     };
     if let Some(name) = env_name {
         let env = config.env(name)?;
-        let checks: Vec<TargetCheck> = std::thread::scope(|scope| {
+        let shared = &config.release.shared;
+        let mut checks: Vec<TargetCheck> = std::thread::scope(|scope| {
             let handles: Vec<_> =
-                env.targets.iter().map(|spec| scope.spawn(|| check_target(spec, &config.ssh))).collect();
+                env.targets.iter().map(|spec| scope.spawn(|| check_target(spec, &config.ssh, shared))).collect();
             handles.into_iter().map(|h| h.join().expect("a check thread panicked")).collect()
         });
+        let head = head_release(&config);
+        for check in &mut checks {
+            if check.error.is_none()
+                && let Some(path) = check.shared_missing.iter().find(|p| crate::release::unseedable(p, |p| head.has(p)))
+            {
+                check.error = Some(format!(
+                    "shared/{path} does not exist there and {} has no {path} to start it from: \
+                     a deploy would fail; create it on the target first",
+                    head.name
+                ));
+            }
+        }
         for check in checks {
             report.ok &= check.error.is_none();
             report.targets.push(check);
+        }
+        if let Some(required) = &env.requires {
+            let gate = check_gate(&config, required, &head);
+            report.ok &= gate.error.is_none();
+            report.gate = Some(gate);
         }
     }
     if cx.ui.json() {
@@ -74,13 +110,97 @@ pub fn run(cx: &Ctx, env_name: Option<&str>) -> Result<Exit> {
                 Some(e) => text.push_str(&format!("  FAIL  {}: {e}\n", t.target)),
             }
         }
+        if let Some(gate) = &report.gate {
+            let admits = gate.admits.as_ref().map_or("nothing".to_string(), |c| {
+                format!("{} (release {})", c.version.as_deref().unwrap_or("?"), c.release)
+            });
+            match &gate.error {
+                None => text.push_str(&format!("  ok    requires `{}`: it runs {admits}\n", gate.requires)),
+                Some(e) => text.push_str(&format!("  FAIL  requires `{}`: {e}\n", gate.requires)),
+            }
+        }
         cx.ui.out(&text)?;
     }
     Ok(if report.ok { Exit::Success } else { Exit::Error })
 }
 
+/// What HEAD's release would hold: its artifact's manifest when the store has it, else its
+/// commit's tree (a build command's own outputs are then not seen).
+struct HeadRelease {
+    name: String,
+    commit: Option<String>,
+    manifest: Option<crate::artifact::manifest::Manifest>,
+    repo: Option<crate::version::Repo>,
+}
+
+impl HeadRelease {
+    fn has(&self, path: &str) -> bool {
+        match (&self.manifest, &self.repo, &self.commit) {
+            (Some(m), _, _) => m.has_path(path),
+            (None, Some(repo), Some(commit)) => repo.has_path(commit, path),
+            _ => false,
+        }
+    }
+}
+
+fn head_release(config: &crate::config::Config) -> HeadRelease {
+    let repo = crate::version::Repo::discover(&config.dir).ok();
+    let version = repo.as_ref().and_then(|r| r.resolve("HEAD").ok());
+    let manifest = version.as_ref().and_then(|v| {
+        let store = crate::artifact::Store::open_default().ok()?;
+        let artifact = crate::artifact::reusable(&store, v, &config.build).ok()??;
+        crate::artifact::read_manifest(&artifact.path).ok()
+    });
+    HeadRelease {
+        name: version.as_ref().map_or("HEAD".to_string(), |v| format!("HEAD ({})", v.label)),
+        commit: version.map(|v| v.commit),
+        manifest,
+        repo,
+    }
+}
+
+/// `requires`: the required environment must run one confirmed release everywhere, and it
+/// must be HEAD's (the release a `ship deploy ENV` would build), or the deploy is refused.
+fn check_gate(config: &crate::config::Config, required: &str, head: &HeadRelease) -> GateCheck {
+    let mut gate = GateCheck { requires: required.to_string(), admits: None, error: None };
+    let states = config.env(required).and_then(|env| {
+        let mut targets = super::connect_all(env, config)?;
+        super::read_states(&mut targets)
+    });
+    let states = match states {
+        Ok(states) => states,
+        Err(e) => {
+            gate.error = Some(format!("cannot read `{required}`: {e:#}"));
+            return gate;
+        }
+    };
+    let live: Vec<Option<&crate::release::ReleaseState>> =
+        states.iter().map(|s| s.current.as_ref().filter(|_| s.confirmed)).collect();
+    let first = live.first().copied().flatten();
+    if first.is_none() || live.iter().any(|l| l.map(|r| &r.release) != first.map(|r| &r.release)) {
+        gate.error = Some(format!(
+            "`{required}` is not on one confirmed release on every target, so every deploy here is refused \
+             until it is (`ship status {required}`)"
+        ));
+        return gate;
+    }
+    let admits = first.expect("checked above");
+    gate.admits = Some(crate::rollout::Current::of(admits));
+    if let Some(commit) = &head.commit
+        && admits.commit.as_deref() != Some(commit.as_str())
+    {
+        gate.error = Some(format!(
+            "a deploy of {} would be refused: `{required}` runs {} ({}); deploy HEAD to {required} first",
+            head.name,
+            admits.version.as_deref().unwrap_or("?"),
+            admits.release
+        ));
+    }
+    gate
+}
+
 /// Reach the target and ask it; a target that cannot be reached is reported, not fatal.
-fn check_target(spec: &TargetSpec, ssh: &crate::config::SshConfig) -> TargetCheck {
+fn check_target(spec: &TargetSpec, ssh: &crate::config::SshConfig, shared: &[String]) -> TargetCheck {
     let mut check = TargetCheck {
         target: spec.to_string(),
         reachable: false,
@@ -90,10 +210,11 @@ fn check_target(spec: &TargetSpec, ssh: &crate::config::SshConfig) -> TargetChec
         locked: false,
         holder: None,
         error: None,
+        shared_missing: Vec::new(),
     };
     let result = crate::target::connect(spec, ssh).and_then(|mut target| {
         check.reachable = true;
-        target.check()
+        target.check(shared)
     });
     match result {
         Ok(c) => {
@@ -103,6 +224,7 @@ fn check_target(spec: &TargetSpec, ssh: &crate::config::SshConfig) -> TargetChec
             check.locked = c.locked;
             check.holder = c.holder.map(|h| h.to_string());
             check.error = c.error;
+            check.shared_missing = c.shared_missing;
         }
         Err(e) => check.error = Some(format!("{e:#}")),
     }

@@ -43,7 +43,8 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
 
     let mut targets = super::connect_all(env, &config)?;
     if args.dry_run {
-        let plan = super::plan::compute(&config, env, &picked, &mut targets, args.force)?;
+        let mut plan = super::plan::compute(&config, env, &picked, &mut targets, args.force)?;
+        super::plan::mark_refusals(&config, env, &picked, &mut targets, &mut plan);
         super::plan::show(cx, &plan)?;
         return Ok(Exit::Success);
     }

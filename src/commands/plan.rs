@@ -14,7 +14,8 @@ pub fn run(cx: &Ctx, args: &PlanArgs) -> Result<Exit> {
     let env = config.env(&args.env)?;
     let picked = super::pick(cx, &config, &args.reference, None, args.allow_dirty)?;
     let mut targets = super::connect_all(env, &config)?;
-    let plan = compute(&config, env, &picked, &mut targets, false)?;
+    let mut plan = compute(&config, env, &picked, &mut targets, false)?;
+    mark_refusals(&config, env, &picked, &mut targets, &mut plan);
     if let Some(file) = &args.out {
         save(&plan, &cx.cwd.join(file))?;
         cx.ui.status(&format!("Saved the plan to {}; apply it with: {}", file.display(), apply_command(cx, env, file)));
@@ -48,6 +49,40 @@ fn quote(word: &str) -> String {
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
     }
+}
+
+/// Mark what a deploy of this plan would be refused for, before anything is done: the
+/// `requires` gate, and on each target a shared file that does not exist and that the
+/// release does not bring.
+pub(crate) fn mark_refusals(
+    config: &Config,
+    env: &Environment,
+    picked: &Picked,
+    targets: &mut [Box<dyn Target>],
+    plan: &mut Plan,
+) {
+    if !plan.changes {
+        return;
+    }
+    let manifest = crate::artifact::read_manifest(&picked.artifact.path).ok();
+    let has = |p: &str| manifest.as_ref().is_some_and(|m| m.has_path(p));
+    for (target, tp) in targets.iter_mut().zip(plan.targets.iter_mut()) {
+        if tp.action != plan::Action::Deploy || config.release.shared.is_empty() {
+            continue;
+        }
+        let missing = target.check(&config.release.shared).map(|c| c.shared_missing).unwrap_or_default();
+        if let Some(path) = missing.iter().find(|p| crate::release::unseedable(p, has)) {
+            tp.refused = Some(format!(
+                "shared/{path} does not exist there and the release has no {path} to start it from: \
+                 create it on the target first"
+            ));
+        }
+    }
+    let gate = env.requires.as_ref().and_then(|required| {
+        super::deploy::check_requires(config, required, &picked.artifact.sha256).err().map(|e| format!("{e:#}"))
+    });
+    let target = plan.targets.iter().find_map(|t| t.refused.as_ref().map(|why| format!("{}: {why}", t.target)));
+    plan.refused = gate.or(target);
 }
 
 /// Read every target's state and compute the plan of a deploy of `picked`.

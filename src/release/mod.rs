@@ -26,6 +26,13 @@ pub use journal::{Event, Ledger, Record, RunKind};
 pub use lock::Holder;
 
 /// The release directory name of an artifact: the same artifact reuses its release.
+/// Would staging fail for shared `path`, missing from `shared/`, with a release that has
+/// (`release_has`) these paths? A directory is made empty; a file (a name with an extension)
+/// must come from the release.
+pub fn unseedable(path: &str, release_has: impl Fn(&str) -> bool) -> bool {
+    Path::new(path).extension().is_some() && !release_has(path)
+}
+
 pub fn release_id(sha256: &str) -> String {
     sha256.chars().take(names::RELEASE_ID_LEN).collect()
 }
@@ -72,6 +79,10 @@ pub struct Check {
     pub holder: Option<Holder>,
     /// Why a deploy to it would fail, if it would.
     pub error: Option<String>,
+    /// The shared paths asked about that `shared/` does not have yet: a deploy seeds them
+    /// from the release, and fails for a file the release does not bring.
+    #[serde(default)]
+    pub shared_missing: Vec<String>,
 }
 
 /// A shell command to run on the target, in a release directory.
@@ -241,7 +252,7 @@ impl Site {
     }
 
     /// What `ship check ENV` reports of this target, changing nothing.
-    pub fn check(&self) -> Result<Check> {
+    pub fn check(&self, shared: &[String]) -> Result<Check> {
         let existing = self.root.ancestors().find(|p| p.exists()).unwrap_or(Path::new("/"));
         let is_dir = existing.is_dir();
         let writable = is_dir && rustix::fs::access(existing, rustix::fs::Access::WRITE_OK).is_ok();
@@ -254,6 +265,8 @@ impl Site {
         } else {
             None
         };
+        let base = self.root.join("shared");
+        let shared_missing = shared.iter().filter(|p| fs::symlink_metadata(base.join(p)).is_err()).cloned().collect();
         Ok(Check {
             writable,
             free_bytes,
@@ -261,6 +274,7 @@ impl Site {
             locked: state.locked,
             holder: state.holder,
             error,
+            shared_missing,
         })
     }
 

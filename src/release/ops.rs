@@ -22,7 +22,11 @@ pub enum Request {
         #[serde(default)]
         breaker: Option<Holder>,
     },
-    Check,
+    /// `ship check ENV`; `shared`: the `[release] shared` paths, to say which are missing.
+    Check {
+        #[serde(default)]
+        shared: Vec<String>,
+    },
     State,
     HasArtifact {
         sha256: String,
@@ -84,7 +88,7 @@ impl Request {
                 check_sha256(sha256)?;
                 check_shared_paths(shared)
             }
-            Request::Verify { shared } => check_shared_paths(shared),
+            Request::Verify { shared } | Request::Check { shared } => check_shared_paths(shared),
             Request::Switch { release } => check_release_id(release),
             Request::RunStep { step } => {
                 check_release_id(&step.release)?;
@@ -108,7 +112,6 @@ impl Request {
             | Request::Unlock
             | Request::Hold { .. }
             | Request::ReleaseHold { .. }
-            | Request::Check
             | Request::State
             | Request::Unswitch
             | Request::Prune { .. }
@@ -133,7 +136,7 @@ pub fn handle(site: &mut Site, request: Request, on_line: &mut dyn FnMut(&str)) 
             Ok(holder) => Reply::Released { holder },
             Err(holder) => Reply::Locked { holder },
         },
-        Request::Check => Reply::Check { check: site.check()? },
+        Request::Check { shared } => Reply::Check { check: site.check(&shared)? },
         Request::Unlock => {
             site.unlock();
             Reply::Done

@@ -150,7 +150,9 @@ pub fn compute(
         let staged = action == Action::Switch;
         let mut steps = Vec::new();
         if action != Action::Noop {
-            for step in config.steps.iter().filter(|s| s.when != When::AfterRollback) {
+            // In the order they run: every before_switch step, then every after_switch one.
+            let steps_in_order = [When::BeforeSwitch, When::AfterSwitch].into_iter().flat_map(|w| config.steps_at(w));
+            for step in steps_in_order {
                 let runs_here = match step.on {
                     On::Each => true,
                     On::First => !first_seen,
@@ -183,10 +185,10 @@ pub fn compute(
     }
     let changes = targets.iter().any(|t| t.action != Action::Noop);
     let local_steps = if changes {
-        config
-            .steps
-            .iter()
-            .filter(|s| s.on == On::Local && s.when != When::AfterRollback)
+        [When::BeforeSwitch, When::AfterSwitch]
+            .into_iter()
+            .flat_map(|w| config.steps_at(w))
+            .filter(|s| s.on == On::Local)
             .map(|s| PlannedStep { name: s.name.clone(), when: s.when, skip: false })
             .collect()
     } else {

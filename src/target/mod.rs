@@ -86,8 +86,8 @@ impl dyn Target + '_ {
         }
     }
 
-    pub fn check(&mut self) -> Result<crate::release::Check> {
-        match self.ask(Request::Check)? {
+    pub fn check(&mut self, shared: &[String]) -> Result<crate::release::Check> {
+        match self.ask(Request::Check { shared: shared.to_vec() })? {
             Reply::Check { check } => Ok(check),
             other => Err(unexpected(self.spec(), other)),
         }

@@ -51,6 +51,9 @@ pub fn plan(ui: &Ui, plan: &Plan) -> String {
         plan.env,
         short(&plan.artifact.sha256)
     );
+    if let Some(why) = &plan.refused {
+        let _ = writeln!(s, "  {} {why}", ui.paint_out("REFUSED: a deploy of this plan would fail:", Paint::Bad));
+    }
     for t in &plan.targets {
         let now = t.current.as_ref().map_or("nothing live".to_string(), describe_current);
         let (mark, what) = match t.action {
@@ -76,6 +79,9 @@ pub fn plan(ui: &Ui, plan: &Plan) -> String {
                 f.release,
                 f.at
             );
+        }
+        if let Some(why) = &t.refused {
+            let _ = writeln!(s, "      {} {why}", ui.paint_out("refused:", Paint::Bad));
         }
         if t.unconfirmed {
             let _ = writeln!(s, "      note: a deploy was cut off after switching this target; this one completes it");

@@ -357,3 +357,67 @@ fn unlock_refuses_someone_elses_lock_unless_forced_and_records_who_broke_it() {
     let history = p.json(&["history", "staging"], 0);
     assert_eq!(history["events"].as_array().unwrap().len(), 1, "{history}");
 }
+
+/// `check ENV` and `plan` say beforehand what a deploy would be refused for: a shared file
+/// missing on a target that the release does not bring, and an unmet `requires` gate.
+#[test]
+fn check_and_plan_foresee_a_missing_shared_file_and_an_unmet_gate() {
+    let p = Project::with_targets(&["a"], "[release]\nshared = [\"config/app.env\", \"log\"]\n");
+    let (stdout, _) = p.expect(&["check", "staging"], 1);
+    assert!(
+        stdout.contains("shared/config/app.env does not exist there and HEAD (v1) has no config/app.env"),
+        "{stdout}"
+    );
+    let check = p.json(&["check", "staging"], 1);
+    assert_eq!(check["ok"], false);
+    assert_eq!(check["targets"][0]["shared_missing"], serde_json::json!(["config/app.env", "log"]));
+    let plan = p.json(&["plan", "staging"], 0);
+    assert!(plan["refused"].as_str().unwrap().contains("shared/config/app.env does not exist"), "{plan}");
+    assert!(plan["targets"][0]["refused"].as_str().unwrap().contains("create it on the target first"), "{plan}");
+    let (stdout, _) = p.expect(&["plan", "staging"], 0);
+    assert!(stdout.contains("REFUSED: a deploy of this plan would fail:"), "{stdout}");
+    // The deploy fails as foreseen, and changes nothing.
+    p.expect(&["deploy", "staging"], 1);
+    assert!(p.live("a").is_none());
+    // Made on the target: check and plan agree with the deploy that now succeeds.
+    std::fs::create_dir_all(p.target("a").join("shared/config")).unwrap();
+    std::fs::write(p.target("a").join("shared/config/app.env"), "KEY=1\n").unwrap();
+    assert_eq!(p.json(&["check", "staging"], 0)["ok"], true);
+    assert!(p.json(&["plan", "staging"], 0).get("refused").is_none());
+    p.expect(&["deploy", "staging"], 0);
+    // A release that brings the file seeds it: no refusal on a fresh target either.
+    let q = Project::with_targets(&["a"], "[release]\nshared = [\"config/app.env\"]\n");
+    q.write("config/app.env", "KEY=seed\n");
+    q.commit("seed");
+    assert_eq!(q.json(&["check", "staging"], 0)["ok"], true);
+
+    // The gate: prod requires staging.
+    add_gated_prod(&p);
+    std::fs::create_dir_all(p.target("p").join("shared/config")).unwrap();
+    std::fs::write(p.target("p").join("shared/config/app.env"), "KEY=1\n").unwrap();
+    p.commit("prod");
+    let check = p.json(&["check", "prod"], 1);
+    assert_eq!(check["gate"]["requires"], "staging");
+    assert!(check["gate"]["error"].as_str().unwrap().contains("a deploy of HEAD"), "{check}");
+    let plan = p.json(&["plan", "prod"], 0);
+    assert!(plan["refused"].as_str().unwrap().contains("requires `staging` first"), "{plan}");
+    p.expect(&["deploy", "staging"], 0);
+    let check = p.json(&["check", "prod"], 0);
+    assert_eq!(check["gate"]["admits"]["release"], p.live("a").unwrap().as_str());
+    assert!(p.json(&["plan", "prod"], 0).get("refused").is_none());
+    p.expect(&["deploy", "prod", "--yes"], 0);
+}
+
+/// The plan lists steps in the order they run, whatever their order in deploy.toml.
+#[test]
+fn plan_lists_steps_in_the_order_they_run() {
+    let p = Project::with_targets(
+        &["a"],
+        "[[step]]\nname = \"restart\"\nwhen = \"after_switch\"\nrun = \"true\"\n\n\
+         [[step]]\nname = \"migrate\"\nrun = \"true\"\n",
+    );
+    let plan = p.json(&["plan", "staging"], 0);
+    let names: Vec<&str> =
+        plan["targets"][0]["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["migrate", "restart"]);
+}
