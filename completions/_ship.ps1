@@ -134,6 +134,7 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed without a terminal when the env has confirm = true)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show the plan and stop: the same as `ship plan`')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Run the steps and health checks even on targets already on this artifact (never skips a gate: see --ignore-requires)')
+            [CompletionResult]::new('--repair', '--repair', [CompletionResultType]::ParameterName, 'Where this artifact is live but its files changed since (what `status --verify` finds), rebuild the release from the artifact in place, then run the steps and checks')
             [CompletionResult]::new('--ignore-requires', '--ignore-requires', [CompletionResultType]::ParameterName, 'Deploy even though the artifact is not live on the environment named by `requires` (warned about, and recorded in every target''s journal)')
             [CompletionResult]::new('--allow-dirty', '--allow-dirty', [CompletionResultType]::ParameterName, 'Deploy HEAD even though the working tree has uncommitted changes')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no progress or status lines on stderr (results and errors still print)')

@@ -285,7 +285,7 @@ _ship() {
             return 0
             ;;
         ship__subcmd__deploy)
-            opts="-y -C -f -q -v -h -V --ref --artifact --plan --yes --dry-run --force --ignore-requires --allow-dirty --lock-wait --file --format --color --quiet --verbose --help --version"
+            opts="-y -C -f -q -v -h -V --ref --artifact --plan --yes --dry-run --force --repair --ignore-requires --allow-dirty --lock-wait --file --format --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -126,6 +126,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand --yes 'Do not ask for confirmation (needed without a terminal when the env has confirm = true)'
             cand --dry-run 'Show the plan and stop: the same as `ship plan`'
             cand --force 'Run the steps and health checks even on targets already on this artifact (never skips a gate: see --ignore-requires)'
+            cand --repair 'Where this artifact is live but its files changed since (what `status --verify` finds), rebuild the release from the artifact in place, then run the steps and checks'
             cand --ignore-requires 'Deploy even though the artifact is not live on the environment named by `requires` (warned about, and recorded in every target''s journal)'
             cand --allow-dirty 'Deploy HEAD even though the working tree has uncommitted changes'
             cand -q 'Print no progress or status lines on stderr (results and errors still print)'

@@ -113,6 +113,7 @@ never\t''"
 complete -c ship -n "__fish_ship_using_subcommand deploy" -s y -l yes -d 'Do not ask for confirmation (needed without a terminal when the env has confirm = true)'
 complete -c ship -n "__fish_ship_using_subcommand deploy" -l dry-run -d 'Show the plan and stop: the same as `ship plan`'
 complete -c ship -n "__fish_ship_using_subcommand deploy" -l force -d 'Run the steps and health checks even on targets already on this artifact (never skips a gate: see --ignore-requires)'
+complete -c ship -n "__fish_ship_using_subcommand deploy" -l repair -d 'Where this artifact is live but its files changed since (what `status --verify` finds), rebuild the release from the artifact in place, then run the steps and checks'
 complete -c ship -n "__fish_ship_using_subcommand deploy" -l ignore-requires -d 'Deploy even though the artifact is not live on the environment named by `requires` (warned about, and recorded in every target\'s journal)'
 complete -c ship -n "__fish_ship_using_subcommand deploy" -l allow-dirty -d 'Deploy HEAD even though the working tree has uncommitted changes'
 complete -c ship -n "__fish_ship_using_subcommand deploy" -s q -l quiet -d 'Print no progress or status lines on stderr (results and errors still print)'

@@ -202,6 +202,10 @@ pub struct DeployArgs {
     /// skips a gate: see --ignore-requires)
     #[arg(long)]
     pub force: bool,
+    /// Where this artifact is live but its files changed since (what `status --verify`
+    /// finds), rebuild the release from the artifact in place, then run the steps and checks
+    #[arg(long, conflicts_with = "plan")]
+    pub repair: bool,
     /// Deploy even though the artifact is not live on the environment named by `requires`
     /// (warned about, and recorded in every target's journal)
     #[arg(long)]

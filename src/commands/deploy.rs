@@ -44,12 +44,18 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     let mut targets = super::connect_all(env, &config)?;
     if args.dry_run {
         let mut plan = super::plan::compute(&config, env, &picked, &mut targets, args.force)?;
+        if args.repair {
+            mark_repairs(&config, &mut targets, &mut plan)?;
+        }
         super::plan::mark_refusals(&config, env, &picked, &mut targets, &mut plan);
         super::plan::show(cx, &plan)?;
         return Ok(Exit::Success);
     }
     super::lock_all(&mut targets, &format!("ship deploy {}", env.name), args.lock_wait.map(|w| w.0))?;
-    let plan = super::plan::compute(&config, env, &picked, &mut targets, args.force)?;
+    let mut plan = super::plan::compute(&config, env, &picked, &mut targets, args.force)?;
+    if args.repair {
+        mark_repairs(&config, &mut targets, &mut plan)?;
+    }
     if let Some(saved) = &saved {
         if saved.changes && !plan.changes {
             // Every target already runs the plan's release, confirmed: a retry of a plan
@@ -79,6 +85,44 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     super::execute(cx, &config, env, secrets, "deploy", gate_skipped, |rcx| {
         rollout::deploy(rcx, &plan, &picked.artifact, targets)
     })
+}
+
+/// `--repair`: every target on which this artifact is live is rehashed against it; one
+/// whose files changed is to be rebuilt from the artifact.
+fn mark_repairs(
+    config: &crate::config::Config,
+    targets: &mut [Box<dyn crate::target::Target>],
+    plan: &mut rollout::Plan,
+) -> Result<()> {
+    use crate::config::{On, When};
+    let mut first = true;
+    for (target, tp) in targets.iter_mut().zip(plan.targets.iter_mut()) {
+        if tp.action == rollout::Action::Noop && tp.current.as_ref().is_some_and(|c| c.release == plan.release) {
+            let changed = target.verify(&config.release.shared)?;
+            if !changed.is_empty() {
+                tp.action = rollout::Action::Repair;
+                tp.changed = changed;
+                // The steps of a switch, in the order they run.
+                tp.steps = [When::BeforeSwitch, When::AfterSwitch]
+                    .into_iter()
+                    .flat_map(|w| config.steps_at(w))
+                    .filter(|s| s.on == On::Each || (s.on == On::First && first))
+                    .map(|s| rollout::PlannedStep { name: s.name.clone(), when: s.when, skip: false })
+                    .collect();
+            }
+        }
+        first &= tp.action == rollout::Action::Noop;
+    }
+    plan.changes = plan.targets.iter().any(|t| t.action != rollout::Action::Noop);
+    if plan.changes && plan.local_steps.is_empty() {
+        plan.local_steps = [When::BeforeSwitch, When::AfterSwitch]
+            .into_iter()
+            .flat_map(|w| config.steps_at(w))
+            .filter(|s| s.on == On::Local)
+            .map(|s| rollout::PlannedStep { name: s.name.clone(), when: s.when, skip: false })
+            .collect();
+    }
+    Ok(())
 }
 
 /// A saved plan that no longer holds: exit 6, with each change.

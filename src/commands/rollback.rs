@@ -53,6 +53,7 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
                     restore: None,
                     last_failure: None,
                     refused,
+                    changed: Vec::new(),
                 }
             })
             .collect(),

@@ -39,6 +39,9 @@ pub enum Event {
     End,
     /// `ship unlock --force` lifted someone else's `ship lock`; `message` says whose, `user` who.
     LockBroken,
+    /// `deploy --repair` rebuilt the live release from its artifact; `message` says what
+    /// had changed.
+    Repaired,
 }
 
 /// One line of the journal.

@@ -408,6 +408,36 @@ impl Site {
         if dest.is_dir() {
             return Ok((id, true));
         }
+        let unpacked = self.build_release(sha256, shared)?;
+        fs::rename(&unpacked, &dest).with_context(|| format!("moving release {id} into place"))?;
+        sync_dir(&self.root.join("releases"))?;
+        Ok((id, false))
+    }
+
+    /// Rebuild the live release `release_id(sha256)` from its artifact, whatever was done to
+    /// its files: unpacked and linked beside it, then exchanged with it in one step
+    /// (`current` never shows a half-made tree), and the old tree removed.
+    pub fn repair(&self, sha256: &str, shared: &[String]) -> Result<()> {
+        self.require_lock()?;
+        let id = release_id(sha256);
+        let dest = self.release_dir(&id);
+        if !dest.is_dir() {
+            bail!("release {id} is not on {}: there is nothing to repair", self.root.display());
+        }
+        let rebuilt = self.build_release(sha256, shared)?;
+        rustix::fs::renameat_with(rustix::fs::CWD, &rebuilt, rustix::fs::CWD, &dest, rustix::fs::RenameFlags::EXCHANGE)
+            .with_context(|| format!("exchanging release {id} with its rebuilt copy"))?;
+        sync_dir(&self.root.join("releases"))?;
+        // `rebuilt` now names the old, changed tree, under tmp/: the repair is done whether
+        // or not it can all be removed (a changed mode may stand in the way).
+        let _ = fs::remove_dir_all(&rebuilt);
+        Ok(())
+    }
+
+    /// Unpack the artifact (verified again) and link its shared paths, in a new directory
+    /// under the target's tmp/, synced to disk; the caller moves it into place.
+    fn build_release(&self, sha256: &str, shared: &[String]) -> Result<PathBuf> {
+        let id = release_id(sha256);
         let archive = self.artifact_path(sha256);
         let got = crate::digest::sha256_file(&archive).with_context(|| format!("reading {}", archive.display()))?;
         if got != sha256 {
@@ -434,9 +464,7 @@ impl Site {
         }
         let unpacked = tmp.keep();
         sync_tree(&unpacked)?;
-        fs::rename(&unpacked, &dest).with_context(|| format!("moving release {id} into place"))?;
-        sync_dir(&self.root.join("releases"))?;
-        Ok((id, false))
+        Ok(unpacked)
     }
 
     /// Decide how shared `path` is linked into the unpacked `release`, writing nothing.

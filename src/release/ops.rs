@@ -35,6 +35,11 @@ pub enum Request {
         sha256: String,
         shared: Vec<String>,
     },
+    /// `deploy --repair`: rebuild the live release of this artifact from it.
+    Repair {
+        sha256: String,
+        shared: Vec<String>,
+    },
     Switch {
         release: String,
     },
@@ -84,7 +89,7 @@ impl Request {
         use super::names::{check_env, check_release_id, check_sha256, check_shared_paths, check_text};
         match self {
             Request::HasArtifact { sha256 } => check_sha256(sha256),
-            Request::Stage { sha256, shared } => {
+            Request::Stage { sha256, shared } | Request::Repair { sha256, shared } => {
                 check_sha256(sha256)?;
                 check_shared_paths(shared)
             }
@@ -160,6 +165,10 @@ pub fn handle(site: &mut Site, request: Request, on_line: &mut dyn FnMut(&str)) 
         }
         Request::Prune { keep } => Reply::Pruned { releases: site.prune(keep)? },
         Request::Verify { shared } => Reply::Problems { problems: site.verify(&shared)? },
+        Request::Repair { sha256, shared } => {
+            site.repair(&sha256, &shared)?;
+            Reply::Done
+        }
         Request::Journal => Reply::Journal { records: site.journal()? },
     })
 }

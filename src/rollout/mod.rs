@@ -30,6 +30,11 @@ pub enum Note<'a> {
     Sending {
         target: &'a str,
     },
+    /// The live release's changed files were rebuilt from the artifact.
+    Repaired {
+        target: &'a str,
+        release: &'a str,
+    },
     Staged {
         target: &'a str,
         release: &'a str,
@@ -676,12 +681,27 @@ fn stage_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, artifact: &Artifact
         r.message = skipped;
     })?;
     let err = |e: anyhow::Error| format!("{e:#}");
-    if !slot.target.has_artifact(&head.sha256).map_err(err)? {
+    let release = if slot.plan.action == Action::Repair {
+        // The live release's files changed: rebuilt from the artifact (sent again, so it is
+        // the very bytes) and exchanged with the changed tree in one step.
         cx.reporter.note(Note::Sending { target: &slot.name });
         slot.target.send_artifact(artifact).map_err(err)?;
-    }
-    let (release, reused) = slot.target.stage(&head.sha256, &cx.config.release.shared).map_err(err)?;
-    cx.reporter.note(Note::Staged { target: &slot.name, release: &release, reused });
+        slot.target.repair(&head.sha256, &cx.config.release.shared).map_err(err)?;
+        let changed = slot.plan.changed.join(", ");
+        cx.record(slot, RunKind::Deploy, Event::Repaired, head, |r| {
+            r.message = Some(format!("rebuilt from the artifact; changed were: {changed}"));
+        })?;
+        cx.reporter.note(Note::Repaired { target: &slot.name, release: &head.release });
+        head.release.clone()
+    } else {
+        if !slot.target.has_artifact(&head.sha256).map_err(err)? {
+            cx.reporter.note(Note::Sending { target: &slot.name });
+            slot.target.send_artifact(artifact).map_err(err)?;
+        }
+        let (release, reused) = slot.target.stage(&head.sha256, &cx.config.release.shared).map_err(err)?;
+        cx.reporter.note(Note::Staged { target: &slot.name, release: &release, reused });
+        release
+    };
     let previous = slot.plan.current.as_ref().map(|c| c.release.clone());
     let env = cx.step_env(slot, head, &release, previous.as_deref());
     cx.run_steps(slot, When::BeforeSwitch, first, &release, &env)?;

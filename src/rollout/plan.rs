@@ -18,6 +18,9 @@ pub enum Action {
     Switch,
     /// The target already runs this artifact.
     Noop,
+    /// The target runs this artifact, but its files changed (`deploy --repair`): rebuild the
+    /// release from the artifact, in place, then run the steps and health check.
+    Repair,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +77,9 @@ pub struct TargetPlan {
     /// Why this target is left as it is (a rollback with nothing to go back to here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// What changed in the live release's files (`action: "repair"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,6 +187,7 @@ pub fn compute(
             rollback_to: restore.map(|c| c.release.clone()),
             restore: restore.map(Current::of),
             refused: None,
+            changed: Vec::new(),
         });
     }
     let changes = targets.iter().any(|t| t.action != Action::Noop);

@@ -118,6 +118,14 @@ impl dyn Target + '_ {
         }
     }
 
+    /// Rebuild the live release of `sha256` from the artifact (which must be on the target).
+    pub fn repair(&mut self, sha256: &str, shared: &[String]) -> Result<()> {
+        match self.ask(Request::Repair { sha256: sha256.to_string(), shared: shared.to_vec() })? {
+            Reply::Done => Ok(()),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
     pub fn switch(&mut self, release: &str) -> Result<Option<String>> {
         match self.ask(Request::Switch { release: release.to_string() })? {
             Reply::Switched { before } => Ok(before),

@@ -260,6 +260,9 @@ impl Ui {
             Note::StepStarted { target, step } => {
                 on_board(target, |p| p.doing = format!("{}; step `{step}` was running", stage(&p.doing)))
             }
+            Note::Repaired { target, release } => {
+                on_board(target, |p| p.doing = format!("release {release} rebuilt from the artifact, not confirmed"))
+            }
             Note::Switched { target, release } => on_board(target, |p| {
                 p.live = Some(release.to_string());
                 p.doing = "switched, NOT confirmed healthy".into();
@@ -393,6 +396,9 @@ impl Reporter for Ui {
                 }
             }
             Note::Switched { target, release } => self.target_progress(target, format!("switched to {release}")),
+            Note::Repaired { target, release } => {
+                self.target_progress(target, format!("release {release} rebuilt from the artifact"))
+            }
             Note::Healthy { target } => self.target_progress(target, "healthy".into()),
             Note::Live { target } => self.target_progress(target, "live".into()),
             Note::Failed { target, error } => {

@@ -64,6 +64,16 @@ pub fn plan(ui: &Ui, plan: &Plan) -> String {
             Action::Switch => {
                 (ui.paint_out("~", Paint::Warn), format!("switch to release {} (already on the target)", plan.release))
             }
+            Action::Repair => {
+                let mut list = t.changed.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+                if t.changed.len() > 3 {
+                    list.push_str(&format!(" and {} more", t.changed.len() - 3));
+                }
+                (
+                    ui.paint_out("!", Paint::Bad),
+                    format!("rebuild release {} from the artifact, in place (changed: {list})", plan.release),
+                )
+            }
         };
         let canary = if t.canary { " [canary]" } else { "" };
         let _ = writeln!(s, "  {mark} {}{canary}", t.target);
@@ -95,9 +105,13 @@ pub fn plan(ui: &Ui, plan: &Plan) -> String {
         let _ = writeln!(s, "  local step: {} ({})", step.name, step.when);
     }
     let count = |a: Action| plan.targets.iter().filter(|t| t.action == a).count();
+    let repair = match count(Action::Repair) {
+        0 => String::new(),
+        n => format!("{n} to repair, "),
+    };
     let _ = writeln!(
         s,
-        "{} to deploy, {} to switch, {} up to date.",
+        "{} to deploy, {} to switch, {repair}{} up to date.",
         count(Action::Deploy),
         count(Action::Switch),
         count(Action::Noop)

@@ -82,3 +82,51 @@ fn status_columns_line_up_with_full_timestamps() {
         assert!(stamp.len() == 24 && stamp.ends_with('Z'), "a full timestamp under DEPLOYED: {stamp:?}\n{stdout}");
     }
 }
+
+/// Tampering found by `status --verify` is repaired by `deploy --repair`: the live release is
+/// rebuilt from the artifact in place (journaled), its steps and checks run again, and
+/// `status --verify` passes. `--force` alone reruns steps on the changed files.
+#[test]
+fn deploy_repair_rebuilds_a_changed_live_release() {
+    let log = "[release]\nshared = [\"log\"]\n\n[[step]]\nname = \"restart\"\nwhen = \"after_switch\"\nrun = \"echo restarted >> log/steps\"\n";
+    let p = Project::with_targets(&["a", "b"], log);
+    p.expect(&["deploy", "staging"], 0);
+    let release = p.live("b").unwrap();
+    let live = p.target("b").join("current");
+    std::fs::write(live.join("index.html"), "hot-patched\n").unwrap();
+    std::fs::remove_file(live.join("bin/healthy")).unwrap();
+    let (stdout, _) = p.expect(&["status", "staging", "--verify"], 1);
+    assert!(!stdout.contains("All targets agree"), "a changed file is not agreement: {stdout}");
+    assert!(stdout.contains("`ship deploy staging --repair` restores them"), "{stdout}");
+
+    p.expect(&["deploy", "staging", "--force"], 0);
+    assert_eq!(p.live_file("b", "index.html"), "hot-patched\n", "--force reuses the release as it is");
+
+    let plan = p.json(&["deploy", "staging", "--repair", "--dry-run"], 0);
+    assert_eq!(plan["targets"][0]["action"], "noop");
+    assert_eq!(plan["targets"][1]["action"], "repair");
+    assert_eq!(
+        plan["targets"][1]["changed"],
+        serde_json::json!(["bin/healthy: missing", "index.html: content changed"])
+    );
+    assert_eq!(plan["targets"][1]["steps"][0]["name"], "restart");
+    let (stdout, _) = p.expect(&["deploy", "staging", "--repair", "--dry-run"], 0);
+    assert!(stdout.contains("rebuild release"), "{stdout}");
+    assert_eq!(p.live_file("b", "index.html"), "hot-patched\n", "a dry run changes nothing");
+
+    let steps_before = std::fs::read_to_string(p.target("b").join("shared/log/steps")).unwrap().lines().count();
+    let out = p.json(&["deploy", "staging", "--repair"], 0);
+    assert_eq!(out["outcome"], "succeeded");
+    assert_eq!(out["targets"][0]["outcome"], "noop");
+    assert_eq!(out["targets"][1]["outcome"], "succeeded");
+    assert_eq!(p.live("b").unwrap(), release, "the same release, rebuilt in place");
+    assert_eq!(p.live_file("b", "index.html"), "version one\n");
+    assert!(p.target("b").join("current/bin/healthy").is_file());
+    let steps = std::fs::read_to_string(p.target("b").join("shared/log/steps")).unwrap().lines().count();
+    assert_eq!(steps, steps_before + 1, "its steps ran again");
+    assert!(p.journal("b").iter().any(|r| r["event"] == "repaired"), "journaled");
+    let (stdout, _) = p.expect(&["status", "staging", "--verify"], 0);
+    assert!(stdout.contains("All targets agree."), "{stdout}");
+    // Nothing changed: --repair is a no-op.
+    assert_eq!(p.json(&["deploy", "staging", "--repair"], 0)["outcome"], "noop");
+}
