@@ -254,20 +254,8 @@ pub fn completion_file(shell: clap_complete::Shell) -> &'static str {
 }
 
 /// The man pages, generated from the command tree: `ship.1`, and `ship-COMMAND.1` for each
-/// command that is not hidden.
+/// command that is not hidden (see [`crate::man`]).
 pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     use clap::CommandFactory;
-    let cmd = Cli::command();
-    let mut pages = Vec::new();
-    let mut render = |name: String, cmd: clap::Command| {
-        let mut out = Vec::new();
-        clap_mangen::Man::new(cmd).render(&mut out).expect("rendering into memory cannot fail");
-        pages.push((format!("{name}.1"), out));
-    };
-    render("ship".to_string(), cmd.clone());
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
-        let name = format!("ship-{}", sub.get_name());
-        render(name.clone(), sub.clone().name(name).version(env!("CARGO_PKG_VERSION")));
-    }
-    pages
+    crate::man::pages(Cli::command())
 }

@@ -14,6 +14,7 @@ pub mod digest;
 pub mod error;
 pub mod http;
 pub mod interrupt;
+pub mod man;
 pub mod notify;
 pub mod process;
 pub mod redact;

@@ -309,3 +309,126 @@ fn generated_completions_and_man_pages_match_the_code() {
         "out of date: {stale:?}; run `SHIP_REGENERATE=1 cargo test generated` and commit the result"
     );
 }
+
+/// A man page as text: roff's escapes and font changes undone, one roff line per line.
+fn man_text(page: &[u8]) -> String {
+    let text = String::from_utf8(page.to_vec()).unwrap();
+    let mut text = text.replace("\\fB", "").replace("\\fI", "").replace("\\fR", "").replace("\\fP", "");
+    for (escape, plain) in [("\\-", "-"), ("\\*(Aq", "'"), ("\\&", ""), ("\\\\", "\\")] {
+        text = text.replace(escape, plain);
+    }
+    text
+}
+
+/// The lines of `section` (from `.SH SECTION` to the next `.SH`) of a man page's text.
+fn man_section<'a>(text: &'a str, section: &str) -> Vec<&'a str> {
+    let heading = [format!(".SH {section}"), format!(".SH \"{section}\"")];
+    text.lines().skip_while(|l| !heading.iter().any(|h| l == h)).skip(1).take_while(|l| !l.starts_with(".SH")).collect()
+}
+
+/// The text lines of a section, without its requests (`.TP`, `.br`, ...).
+fn prose(lines: Vec<&str>) -> String {
+    lines.into_iter().filter(|l| !l.starts_with('.')).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn man_pages_name_the_real_command_and_say_what_help_cannot() {
+    let pages: std::collections::BTreeMap<String, String> =
+        ship::cli::man_pages().into_iter().map(|(name, page)| (name, man_text(&page))).collect();
+    for (name, text) in &pages {
+        for section in ["NAME", "SYNOPSIS", "OPTIONS", "EXAMPLES", "ENVIRONMENT", "FILES", "EXIT STATUS"] {
+            assert!(!man_section(text, section).is_empty(), "{name} has a {section} section:\n{text}");
+        }
+        let command = name.trim_end_matches(".1").replacen('-', " ", 1);
+        let synopsis = prose(man_section(text, "SYNOPSIS"));
+        assert!(synopsis.contains(&command), "{name}: the synopsis names `{command}`:\n{synopsis}");
+        assert!(!synopsis.contains("ship-"), "{name}: no ship-COMMAND in the synopsis:\n{synopsis}");
+        for global in ["[-C <DIR>]", "[-f|--file <FILE>]", "[--format <FORMAT>]", "[-q|--quiet]"] {
+            assert!(synopsis.contains(global), "{name}: the synopsis has the global {global}:\n{synopsis}");
+        }
+        let environment = man_section(text, "ENVIRONMENT").join("\n");
+        for var in ["SHIP_CACHE_DIR", "CI", "NO_COLOR", "GITHUB_ACTIONS", "TERM", "secrets", "[redacted]"] {
+            assert!(environment.contains(var), "{name}: ENVIRONMENT tells of {var}:\n{environment}");
+        }
+        let files = man_section(text, "FILES").join("\n");
+        for file in ["deploy.toml", "$SHIP_CACHE_DIR", "~/.cache/ship", "current", "releases/<id>/", "shared/"] {
+            assert!(files.contains(file), "{name}: FILES tells of {file}:\n{files}");
+        }
+        for file in [".ship/journal.jsonl", ".ship/lock"] {
+            assert!(files.contains(file), "{name}: FILES tells of {file}:\n{files}");
+        }
+    }
+    let deploy = &pages["ship-deploy.1"];
+    let synopsis = prose(man_section(deploy, "SYNOPSIS"));
+    assert!(synopsis.starts_with("ship deploy [--ref <REF>]"), "{synopsis}");
+    for part in ["[--artifact <SHA256>]", "[--lock-wait <DURATION>]", "[-y|--yes]", "<ENV>"] {
+        assert!(synopsis.contains(part), "{part}:\n{synopsis}");
+    }
+    assert!(man_section(deploy, "EXAMPLES").iter().any(|l| l.starts_with("ship deploy prod --plan plan.json")));
+    let codes = |page: &str| -> Vec<String> {
+        let lines = man_section(&pages[page], "EXIT STATUS");
+        lines.windows(2).filter(|w| w[0] == ".TP").map(|w| w[1].to_string()).collect()
+    };
+    assert_eq!(codes("ship.1"), ["0", "1", "2", "3", "4", "5", "6", "10"], "ship.1 lists every exit code");
+    assert_eq!(codes("ship-deploy.1"), ["0", "1", "2", "3", "4", "5", "6"]);
+    assert_eq!(codes("ship-plan.1"), ["0", "1", "2", "10"]);
+    assert_eq!(codes("ship-status.1"), ["0", "1", "2"]);
+    let check = prose(man_section(&pages["ship-check.1"], "SYNOPSIS"));
+    assert!(check.contains("ship check") && check.contains("[ENV]"), "an optional argument in brackets:\n{check}");
+    let ship = man_section(&pages["ship.1"], "COMMANDS").join("\n");
+    assert!(ship.contains("ship deploy (ship-deploy(1))"), "{ship}");
+    assert!(!ship.contains("help") && !ship.contains("agent"), "only commands with a page:\n{ship}");
+}
+
+/// Every example of every man page is a command line that ship accepts, for that page's
+/// command.
+#[test]
+fn man_page_examples_are_command_lines_ship_accepts() {
+    use clap::CommandFactory;
+    let pages = ship::cli::man_pages();
+    let mut seen = 0;
+    for (name, _) in &pages {
+        let command = name.trim_end_matches(".1").strip_prefix("ship-").unwrap_or("");
+        let examples = ship::man::examples(command);
+        assert!(!examples.is_empty(), "{name} has examples");
+        for (line, what) in examples {
+            assert!(!what.is_empty(), "{line}");
+            let Some(words) = shell_words(line) else { continue };
+            let matches = ship::cli::Cli::command()
+                .try_get_matches_from(&words)
+                .unwrap_or_else(|e| panic!("{name}: `{line}` is not a valid command line:\n{e}"));
+            if !command.is_empty() {
+                assert_eq!(matches.subcommand_name(), Some(command), "{name}: `{line}`");
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen > 20, "{seen}");
+}
+
+/// The words of a `ship ...` command line up to a redirection or pipe (double quotes only);
+/// `None` for a line that does not run ship.
+fn shell_words(line: &str) -> Option<Vec<String>> {
+    if !line.starts_with("ship ") {
+        return None;
+    }
+    let line = line.split(['>', '|']).next().unwrap();
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    Some(words)
+}
