@@ -9,6 +9,7 @@ pub mod artifact;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod complete;
 pub mod config;
 pub mod digest;
 pub mod error;

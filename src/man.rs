@@ -126,6 +126,12 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
             ("ship completions bash > /etc/bash_completion.d/ship", "Install the completion script for bash."),
             ("ship completions zsh > /usr/local/share/zsh/site-functions/_ship", "The same for zsh."),
             ("ship completions fish > ~/.config/fish/completions/ship.fish", "The same for fish."),
+            (
+                "source <(COMPLETE=bash ship)",
+                "Instead of a script, in ~/.bashrc: ship completes itself, environment names and rollback --to \
+                 release ids included (zsh: the same with COMPLETE=zsh in ~/.zshrc; fish: COMPLETE=fish ship | \
+                 source).",
+            ),
         ],
         _ => &[],
     }
@@ -318,6 +324,12 @@ fn environment(roff: &mut Roff) {
                 "When set (as GitHub Actions does), each target's step output is folded into a ::group::.",
             ),
             ("USER, LOGNAME", "Who deploys, as journals, locks and ship history name them (else the uid)."),
+            (
+                "COMPLETE",
+                "Set to bash, zsh, fish, elvish or powershell, ship does nothing but completion: it prints that \
+                 shell's registration script (source <(COMPLETE=bash ship)) or, as that script asks, the \
+                 candidates for the words typed, environment names and release ids included.",
+            ),
         ],
     );
     for text in [

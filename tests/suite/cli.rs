@@ -432,3 +432,122 @@ fn shell_words(line: &str) -> Option<Vec<String>> {
     }
     Some(words)
 }
+
+/// What ship answers when `shell` asks for the candidates of `words[index]`, the way that
+/// shell's registration script asks (`COMPLETE=SHELL ship -- ship WORDS...`), run in `dir`.
+fn complete_in(p: &Project, dir: &std::path::Path, shell: &str, words: &[&str]) -> Vec<String> {
+    let out = p
+        .ship()
+        .current_dir(dir)
+        .env("COMPLETE", shell)
+        .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
+        .env("_CLAP_IFS", "\n")
+        .args(["--", "ship"])
+        .args(&words[1..])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{words:?}: {}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{words:?}: completion never complains:\n{}", text(&out.stderr));
+    text(&out.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect()
+}
+
+fn complete(p: &Project, words: &[&str]) -> Vec<String> {
+    complete_in(p, &p.root, "bash", words)
+}
+
+/// The candidates that are not options.
+fn values(candidates: Vec<String>) -> Vec<String> {
+    candidates.into_iter().filter(|c| !c.starts_with('-')).collect()
+}
+
+const PROD: &str = "[env.prod]\ntargets = [\"local:/nonexistent/ship-test/prod\"]\n";
+
+#[test]
+fn dynamic_completion_offers_the_environments_of_deploy_toml() {
+    let p = Project::with_targets(&["a"], PROD);
+    for command in ["check", "plan", "deploy", "rollback", "status", "history", "lock", "unlock"] {
+        assert_eq!(values(complete(&p, &["ship", command, ""])), ["prod", "staging"], "ship {command} <TAB>");
+        assert_eq!(complete(&p, &["ship", command, "st"]), ["staging"], "ship {command} st<TAB>");
+    }
+    assert_eq!(values(complete(&p, &["ship", "--format", "json", "deploy", "--yes", ""])), ["prod", "staging"]);
+    // zsh and fish also show each one's help.
+    let fish = complete_in(&p, &p.root, "fish", &["ship", "deploy", "p"]);
+    assert_eq!(fish, ["prod\t1 target"]);
+    // From a subdirectory, with -C, and with -f: the deploy.toml the command would read.
+    std::fs::create_dir_all(p.root.join("sub")).unwrap();
+    assert_eq!(values(complete_in(&p, &p.root.join("sub"), "bash", &["ship", "status", ""])), ["prod", "staging"]);
+    assert_eq!(values(complete_in(&p, &p.base, "bash", &["ship", "-C", "repo", "status", ""])), ["prod", "staging"]);
+    p.write("other.toml", "[app]\nname = \"other\"\n\n[env.qa]\ntargets = [\"local:/nonexistent/qa\"]\n");
+    assert_eq!(values(complete(&p, &["ship", "-f", "other.toml", "lock", ""])), ["qa"]);
+    assert_eq!(values(complete(&p, &["ship", "lock", "--file=other.toml", ""])), ["qa"]);
+    // Commands and their options are completed as before.
+    assert!(complete(&p, &["ship", "ro"]).contains(&"rollback".to_string()));
+    assert!(complete(&p, &["ship", "deploy", "staging", "--ar"]).contains(&"--artifact".to_string()));
+}
+
+#[test]
+fn dynamic_completion_offers_the_releases_that_went_live_for_rollback_to() {
+    let p = Project::with_targets(&["a", "b"], PROD);
+    p.expect(&["deploy", "staging"], 0);
+    let v1 = p.live("a").unwrap();
+    p.new_version("", "version two\n");
+    p.expect(&["deploy", "staging"], 0);
+    let v2 = p.live("a").unwrap();
+    assert_ne!(v1, v2);
+    assert_eq!(values(complete(&p, &["ship", "rollback", "staging", "--to", ""])), [v2.clone(), v1.clone()]);
+    assert_eq!(values(complete(&p, &["ship", "rollback", "staging", "--to", &v1[..4]])), [v1.as_str()]);
+    assert_eq!(values(complete(&p, &["ship", "rollback", "--yes", "staging", "--dry-run", "--to", ""])).len(), 2);
+    let fish = complete_in(&p, &p.root, "fish", &["ship", "rollback", "staging", "--to", ""]);
+    assert_eq!(fish, [format!("{v2}\tv1-1-g{}, live now", &p.head()[..7]), format!("{v1}\tv1, the one before")]);
+    // A release that never went live (failed its health check) is no place to go back to.
+    p.new_version("[health]\ncommand = \"grep -q two index.html\"\ntimeout = \"1s\"\n", "version three\n");
+    p.expect(&["deploy", "staging"], 4);
+    assert_eq!(p.releases("a").len(), 3);
+    assert_eq!(values(complete(&p, &["ship", "rollback", "staging", "--to", ""])), [v2, v1]);
+    // Without an environment, or one whose targets hold nothing: no candidates.
+    assert!(values(complete(&p, &["ship", "rollback", "--to", ""])).is_empty());
+    assert!(values(complete(&p, &["ship", "rollback", "prod", "--to", ""])).is_empty());
+}
+
+/// Completion never fails loudly, prompts or waits: no deploy.toml, a broken one, or SSH
+/// targets (never contacted) give no candidates, quickly.
+#[test]
+fn dynamic_completion_gives_nothing_rather_than_an_error() {
+    let p = Project::empty();
+    assert!(values(complete(&p, &["ship", "deploy", ""])).is_empty(), "no deploy.toml");
+    p.write("deploy.toml", "[app]\nname = \"Bad Name\"\n");
+    assert!(values(complete(&p, &["ship", "deploy", ""])).is_empty(), "an invalid deploy.toml");
+    p.write(
+        "deploy.toml",
+        "[app]\nname = \"hello\"\n\n[env.prod]\ntargets = [\"ssh://nobody@127.0.0.1:1/srv/hello\"]\n",
+    );
+    let started = std::time::Instant::now();
+    assert!(values(complete(&p, &["ship", "rollback", "prod", "--to", ""])).is_empty());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "SSH targets are not contacted");
+    assert_eq!(values(complete(&p, &["ship", "-C", "/nonexistent", "deploy", ""])), Vec::<String>::new());
+}
+
+/// Through bash itself: the script `COMPLETE=bash ship` prints, sourced, fills COMPREPLY
+/// the way a Tab does.
+#[test]
+fn bash_completes_environments_and_releases_through_the_registered_function() {
+    let p = Project::with_targets(&["a"], PROD);
+    p.expect(&["deploy", "staging"], 0);
+    let release = p.live("a").unwrap();
+    let tab = |line: &str| -> Vec<String> {
+        let script = format!(
+            "source <(COMPLETE=bash \"$0\") || exit 1\n\
+             COMP_LINE='{line}'; read -ra COMP_WORDS <<< \"$COMP_LINE\"\n\
+             case \"$COMP_LINE\" in *' ') COMP_WORDS+=('') ;; esac\n\
+             COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); COMP_TYPE=9\n\
+             _clap_complete_ship ship \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
+             printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        let out = p.shell("bash", &script).arg(env!("CARGO_BIN_EXE_ship")).output().unwrap();
+        assert!(out.status.success(), "{line}: {}", text(&out.stderr));
+        values(text(&out.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect())
+    };
+    assert_eq!(tab("ship deploy "), ["prod", "staging"]);
+    assert_eq!(tab("ship status pr"), ["prod"]);
+    assert_eq!(tab("ship rollback staging --to "), [release]);
+}

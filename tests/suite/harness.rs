@@ -249,8 +249,13 @@ impl Gate {
 impl Project {
     /// `sh -c COMMAND` in the repository with ship's hermetic environment.
     pub fn ship_shell(&self, command: &str) -> std::process::Command {
+        self.shell("sh", command)
+    }
+
+    /// `SHELL -c COMMAND` in the repository with ship's hermetic environment.
+    pub fn shell(&self, shell: &str, command: &str) -> std::process::Command {
         let cmd = self.std_command();
-        let mut sh = std::process::Command::new("sh");
+        let mut sh = std::process::Command::new(shell);
         sh.arg("-c").arg(command).current_dir(&self.root).env_clear();
         limits::default_signals(&mut sh);
         for (k, v) in cmd.get_envs() {
