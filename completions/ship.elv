@@ -263,8 +263,8 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand --quiet 'Print no progress or status lines on stderr (results and errors still print)'
             cand -v 'Print more: the build command''s output and the releases pruned from each target'
             cand --verbose 'Print more: the build command''s output and the releases pruned from each target'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

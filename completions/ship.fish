@@ -215,7 +215,7 @@ always\t''
 never\t''"
 complete -c ship -n "__fish_ship_using_subcommand completions" -s q -l quiet -d 'Print no progress or status lines on stderr (results and errors still print)'
 complete -c ship -n "__fish_ship_using_subcommand completions" -s v -l verbose -d 'Print more: the build command\'s output and the releases pruned from each target'
-complete -c ship -n "__fish_ship_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c ship -n "__fish_ship_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ship -n "__fish_ship_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c ship -n "__fish_ship_using_subcommand help; and not __fish_seen_subcommand_from init check build plan deploy rollback status history lock unlock agent guard completions help" -f -a "init" -d 'Write a commented deploy.toml in the current directory (never overwrites one)'
 complete -c ship -n "__fish_ship_using_subcommand help; and not __fish_seen_subcommand_from init check build plan deploy rollback status history lock unlock agent guard completions help" -f -a "check" -d 'Validate deploy.toml; with ENV, also reach every target of ENV and check it'

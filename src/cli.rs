@@ -2,10 +2,12 @@
 //!
 //! No logic lives here; `commands/` turns these values into work. Completions and man
 //! pages are generated from [`Cli::command`], so the help text here is the documentation.
+//! What only ship knows (environment names, release ids) is completed by [`crate::complete`].
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCandidates;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,6 +81,7 @@ pub enum Command {
     /// Validate deploy.toml; with ENV, also reach every target of ENV and check it
     Check {
         /// The environment whose targets to check
+        #[arg(add = ArgValueCandidates::new(crate::complete::envs))]
         env: Option<String>,
     },
 
@@ -104,6 +107,7 @@ pub enum Command {
     /// Show what is live on each target of ENV, and whether the targets agree
     Status {
         /// The environment
+        #[arg(add = ArgValueCandidates::new(crate::complete::envs))]
         env: String,
         /// Rehash every live file against the release's manifest; exit 1 on drift
         #[arg(long)]
@@ -113,6 +117,7 @@ pub enum Command {
     /// Show the deploy journal of ENV's targets, newest first
     History {
         /// The environment
+        #[arg(add = ArgValueCandidates::new(crate::complete::envs))]
         env: String,
         /// Show at most N events
         #[arg(long, value_name = "N", default_value_t = 20)]
@@ -122,6 +127,7 @@ pub enum Command {
     /// Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)
     Lock {
         /// The environment
+        #[arg(add = ArgValueCandidates::new(crate::complete::envs))]
         env: String,
         /// Why, for whoever is refused
         #[arg(long, value_name = "TEXT")]
@@ -131,6 +137,7 @@ pub enum Command {
     /// End a `ship lock` on every target of ENV
     Unlock {
         /// The environment
+        #[arg(add = ArgValueCandidates::new(crate::complete::envs))]
         env: String,
         /// Lift the lock even when someone else holds it (recorded in every target's journal)
         #[arg(long)]
@@ -154,6 +161,11 @@ pub enum Command {
     },
 
     /// Print a shell completion script to stdout
+    #[command(long_about = "Print a shell completion script to stdout.\n\n\
+The script completes commands and options. To complete environment names and, for \
+`rollback ENV --to`, release ids too, let ship complete itself instead: \
+`source <(COMPLETE=bash ship)` in ~/.bashrc, `source <(COMPLETE=zsh ship)` in ~/.zshrc, or \
+`COMPLETE=fish ship | source` in ~/.config/fish/completions/ship.fish.")]
     Completions {
         /// The shell to complete for
         #[arg(value_enum)]
@@ -164,6 +176,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// The environment to plan for
+    #[arg(add = ArgValueCandidates::new(crate::complete::envs))]
     pub env: String,
     /// The commit to plan: any git revision
     #[arg(long = "ref", value_name = "REF", default_value = "HEAD")]
@@ -182,6 +195,7 @@ pub struct PlanArgs {
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     /// The environment to deploy to
+    #[arg(add = ArgValueCandidates::new(crate::complete::envs))]
     pub env: String,
     /// The commit to deploy: any git revision (branch, tag, sha, HEAD~2)
     #[arg(long = "ref", value_name = "REF", default_value = "HEAD", conflicts_with_all = ["artifact", "plan"])]
@@ -221,9 +235,10 @@ pub struct DeployArgs {
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
     /// The environment to roll back
+    #[arg(add = ArgValueCandidates::new(crate::complete::envs))]
     pub env: String,
     /// The release to go back to: a release id, a version label or a commit
-    #[arg(long, value_name = "RELEASE")]
+    #[arg(long, value_name = "RELEASE", add = ArgValueCandidates::new(crate::complete::releases))]
     pub to: Option<String>,
     /// Do not ask for confirmation
     #[arg(short, long)]
@@ -258,20 +273,8 @@ pub fn completion_file(shell: clap_complete::Shell) -> &'static str {
 }
 
 /// The man pages, generated from the command tree: `ship.1`, and `ship-COMMAND.1` for each
-/// command that is not hidden.
+/// command that is not hidden (see [`crate::man`]).
 pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     use clap::CommandFactory;
-    let cmd = Cli::command();
-    let mut pages = Vec::new();
-    let mut render = |name: String, cmd: clap::Command| {
-        let mut out = Vec::new();
-        clap_mangen::Man::new(cmd).render(&mut out).expect("rendering into memory cannot fail");
-        pages.push((format!("{name}.1"), out));
-    };
-    render("ship".to_string(), cmd.clone());
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
-        let name = format!("ship-{}", sub.get_name());
-        render(name.clone(), sub.clone().name(name).version(env!("CARGO_PKG_VERSION")));
-    }
-    pages
+    crate::man::pages(Cli::command())
 }

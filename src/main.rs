@@ -3,9 +3,12 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
+    // A shell asking for completions (`COMPLETE=bash ship ...`, see `ship::complete`):
+    // answered here, and ship exits.
+    clap_complete::CompleteEnv::with_factory(ship::cli::Cli::command).complete();
     let cli = match ship::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

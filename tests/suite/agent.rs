@@ -7,15 +7,12 @@ use std::process::{Command, Stdio};
 use super::harness::Project;
 
 pub(super) fn agent(p: &Project) -> std::process::Child {
-    Command::new(assert_cmd::cargo::cargo_bin("ship"))
-        .args(["agent", "--path"])
-        .arg(p.target("t"))
-        .env("HOME", &p.home)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("ship"));
+    cmd.args(["agent", "--path"]).arg(p.target("t")).env("HOME", &p.home);
+    super::limits::default_signals(&mut cmd);
+    let child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    p.watch(&child);
+    child
 }
 
 /// Take the target's lock through the agent; returns the agent's answer.

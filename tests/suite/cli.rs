@@ -382,3 +382,245 @@ fn the_user_is_a_name_from_the_password_database_without_user() {
     let (stdout, _) = p.expect(&["status", "staging"], 0);
     assert!(stdout.contains(&format!("  {name}\n")), "{stdout}");
 }
+
+/// A man page as text: roff's escapes and font changes undone, one roff line per line.
+fn man_text(page: &[u8]) -> String {
+    let text = String::from_utf8(page.to_vec()).unwrap();
+    let mut text = text.replace("\\fB", "").replace("\\fI", "").replace("\\fR", "").replace("\\fP", "");
+    for (escape, plain) in [("\\-", "-"), ("\\*(Aq", "'"), ("\\&", ""), ("\\\\", "\\")] {
+        text = text.replace(escape, plain);
+    }
+    text
+}
+
+/// The lines of `section` (from `.SH SECTION` to the next `.SH`) of a man page's text.
+fn man_section<'a>(text: &'a str, section: &str) -> Vec<&'a str> {
+    let heading = [format!(".SH {section}"), format!(".SH \"{section}\"")];
+    text.lines().skip_while(|l| !heading.iter().any(|h| l == h)).skip(1).take_while(|l| !l.starts_with(".SH")).collect()
+}
+
+/// The text lines of a section, without its requests (`.TP`, `.br`, ...).
+fn prose(lines: Vec<&str>) -> String {
+    lines.into_iter().filter(|l| !l.starts_with('.')).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn man_pages_name_the_real_command_and_say_what_help_cannot() {
+    let pages: std::collections::BTreeMap<String, String> =
+        ship::cli::man_pages().into_iter().map(|(name, page)| (name, man_text(&page))).collect();
+    for (name, text) in &pages {
+        for section in ["NAME", "SYNOPSIS", "OPTIONS", "EXAMPLES", "ENVIRONMENT", "FILES", "EXIT STATUS"] {
+            assert!(!man_section(text, section).is_empty(), "{name} has a {section} section:\n{text}");
+        }
+        let command = name.trim_end_matches(".1").replacen('-', " ", 1);
+        let synopsis = prose(man_section(text, "SYNOPSIS"));
+        assert!(synopsis.contains(&command), "{name}: the synopsis names `{command}`:\n{synopsis}");
+        assert!(!synopsis.contains("ship-"), "{name}: no ship-COMMAND in the synopsis:\n{synopsis}");
+        for global in ["[-C <DIR>]", "[-f|--file <FILE>]", "[--format <FORMAT>]", "[-q|--quiet]"] {
+            assert!(synopsis.contains(global), "{name}: the synopsis has the global {global}:\n{synopsis}");
+        }
+        let environment = man_section(text, "ENVIRONMENT").join("\n");
+        for var in ["SHIP_CACHE_DIR", "CI", "NO_COLOR", "GITHUB_ACTIONS", "TERM", "secrets", "[redacted]"] {
+            assert!(environment.contains(var), "{name}: ENVIRONMENT tells of {var}:\n{environment}");
+        }
+        let files = man_section(text, "FILES").join("\n");
+        for file in ["deploy.toml", "$SHIP_CACHE_DIR", "~/.cache/ship", "current", "releases/<id>/", "shared/"] {
+            assert!(files.contains(file), "{name}: FILES tells of {file}:\n{files}");
+        }
+        for file in [".ship/journal.jsonl", ".ship/lock"] {
+            assert!(files.contains(file), "{name}: FILES tells of {file}:\n{files}");
+        }
+    }
+    let deploy = &pages["ship-deploy.1"];
+    let synopsis = prose(man_section(deploy, "SYNOPSIS"));
+    assert!(synopsis.starts_with("ship deploy [--ref <REF>]"), "{synopsis}");
+    for part in ["[--artifact <SHA256>]", "[--lock-wait <DURATION>]", "[-y|--yes]", "<ENV>"] {
+        assert!(synopsis.contains(part), "{part}:\n{synopsis}");
+    }
+    assert!(man_section(deploy, "EXAMPLES").iter().any(|l| l.starts_with("ship deploy prod --plan plan.json")));
+    let codes = |page: &str| -> Vec<String> {
+        let lines = man_section(&pages[page], "EXIT STATUS");
+        lines.windows(2).filter(|w| w[0] == ".TP").map(|w| w[1].to_string()).collect()
+    };
+    assert_eq!(codes("ship.1"), ["0", "1", "2", "3", "4", "5", "6", "10"], "ship.1 lists every exit code");
+    assert_eq!(codes("ship-deploy.1"), ["0", "1", "2", "3", "4", "5", "6"]);
+    assert_eq!(codes("ship-plan.1"), ["0", "1", "2", "10"]);
+    assert_eq!(codes("ship-status.1"), ["0", "1", "2"]);
+    let check = prose(man_section(&pages["ship-check.1"], "SYNOPSIS"));
+    assert!(check.contains("ship check") && check.contains("[ENV]"), "an optional argument in brackets:\n{check}");
+    let ship = man_section(&pages["ship.1"], "COMMANDS").join("\n");
+    assert!(ship.contains("ship deploy (ship-deploy(1))"), "{ship}");
+    assert!(!ship.contains("help") && !ship.contains("agent"), "only commands with a page:\n{ship}");
+}
+
+/// Every example of every man page is a command line that ship accepts, for that page's
+/// command.
+#[test]
+fn man_page_examples_are_command_lines_ship_accepts() {
+    use clap::CommandFactory;
+    let pages = ship::cli::man_pages();
+    let mut seen = 0;
+    for (name, _) in &pages {
+        let command = name.trim_end_matches(".1").strip_prefix("ship-").unwrap_or("");
+        let examples = ship::man::examples(command);
+        assert!(!examples.is_empty(), "{name} has examples");
+        for (line, what) in examples {
+            assert!(!what.is_empty(), "{line}");
+            let Some(words) = shell_words(line) else { continue };
+            let matches = ship::cli::Cli::command()
+                .try_get_matches_from(&words)
+                .unwrap_or_else(|e| panic!("{name}: `{line}` is not a valid command line:\n{e}"));
+            if !command.is_empty() {
+                assert_eq!(matches.subcommand_name(), Some(command), "{name}: `{line}`");
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen > 20, "{seen}");
+}
+
+/// The words of a `ship ...` command line up to a redirection or pipe (double quotes only);
+/// `None` for a line that does not run ship.
+fn shell_words(line: &str) -> Option<Vec<String>> {
+    if !line.starts_with("ship ") {
+        return None;
+    }
+    let line = line.split(['>', '|']).next().unwrap();
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    Some(words)
+}
+
+/// What ship answers when `shell` asks for the candidates of `words[index]`, the way that
+/// shell's registration script asks (`COMPLETE=SHELL ship -- ship WORDS...`), run in `dir`.
+fn complete_in(p: &Project, dir: &std::path::Path, shell: &str, words: &[&str]) -> Vec<String> {
+    let out = p
+        .ship()
+        .current_dir(dir)
+        .env("COMPLETE", shell)
+        .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
+        .env("_CLAP_IFS", "\n")
+        .args(["--", "ship"])
+        .args(&words[1..])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{words:?}: {}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{words:?}: completion never complains:\n{}", text(&out.stderr));
+    text(&out.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect()
+}
+
+fn complete(p: &Project, words: &[&str]) -> Vec<String> {
+    complete_in(p, &p.root, "bash", words)
+}
+
+/// The candidates that are not options.
+fn values(candidates: Vec<String>) -> Vec<String> {
+    candidates.into_iter().filter(|c| !c.starts_with('-')).collect()
+}
+
+const PROD: &str = "[env.prod]\ntargets = [\"local:/nonexistent/ship-test/prod\"]\n";
+
+#[test]
+fn dynamic_completion_offers_the_environments_of_deploy_toml() {
+    let p = Project::with_targets(&["a"], PROD);
+    for command in ["check", "plan", "deploy", "rollback", "status", "history", "lock", "unlock"] {
+        assert_eq!(values(complete(&p, &["ship", command, ""])), ["prod", "staging"], "ship {command} <TAB>");
+        assert_eq!(complete(&p, &["ship", command, "st"]), ["staging"], "ship {command} st<TAB>");
+    }
+    assert_eq!(values(complete(&p, &["ship", "--format", "json", "deploy", "--yes", ""])), ["prod", "staging"]);
+    // zsh and fish also show each one's help.
+    let fish = complete_in(&p, &p.root, "fish", &["ship", "deploy", "p"]);
+    assert_eq!(fish, ["prod\t1 target"]);
+    // From a subdirectory, with -C, and with -f: the deploy.toml the command would read.
+    std::fs::create_dir_all(p.root.join("sub")).unwrap();
+    assert_eq!(values(complete_in(&p, &p.root.join("sub"), "bash", &["ship", "status", ""])), ["prod", "staging"]);
+    assert_eq!(values(complete_in(&p, &p.base, "bash", &["ship", "-C", "repo", "status", ""])), ["prod", "staging"]);
+    p.write("other.toml", "[app]\nname = \"other\"\n\n[env.qa]\ntargets = [\"local:/nonexistent/qa\"]\n");
+    assert_eq!(values(complete(&p, &["ship", "-f", "other.toml", "lock", ""])), ["qa"]);
+    assert_eq!(values(complete(&p, &["ship", "lock", "--file=other.toml", ""])), ["qa"]);
+    // Commands and their options are completed as before.
+    assert!(complete(&p, &["ship", "ro"]).contains(&"rollback".to_string()));
+    assert!(complete(&p, &["ship", "deploy", "staging", "--ar"]).contains(&"--artifact".to_string()));
+}
+
+#[test]
+fn dynamic_completion_offers_the_releases_that_went_live_for_rollback_to() {
+    let p = Project::with_targets(&["a", "b"], PROD);
+    p.expect(&["deploy", "staging"], 0);
+    let v1 = p.live("a").unwrap();
+    p.new_version("", "version two\n");
+    p.expect(&["deploy", "staging"], 0);
+    let v2 = p.live("a").unwrap();
+    assert_ne!(v1, v2);
+    assert_eq!(values(complete(&p, &["ship", "rollback", "staging", "--to", ""])), [v2.clone(), v1.clone()]);
+    assert_eq!(values(complete(&p, &["ship", "rollback", "staging", "--to", &v1[..4]])), [v1.as_str()]);
+    assert_eq!(values(complete(&p, &["ship", "rollback", "--yes", "staging", "--dry-run", "--to", ""])).len(), 2);
+    let fish = complete_in(&p, &p.root, "fish", &["ship", "rollback", "staging", "--to", ""]);
+    assert_eq!(fish, [format!("{v2}\tv1-1-g{}, live now", &p.head()[..7]), format!("{v1}\tv1, the one before")]);
+    // A release that never went live (failed its health check) is no place to go back to.
+    p.new_version("[health]\ncommand = \"grep -q two index.html\"\ntimeout = \"1s\"\n", "version three\n");
+    p.expect(&["deploy", "staging"], 4);
+    assert_eq!(p.releases("a").len(), 3);
+    assert_eq!(values(complete(&p, &["ship", "rollback", "staging", "--to", ""])), [v2, v1]);
+    // Without an environment, or one whose targets hold nothing: no candidates.
+    assert!(values(complete(&p, &["ship", "rollback", "--to", ""])).is_empty());
+    assert!(values(complete(&p, &["ship", "rollback", "prod", "--to", ""])).is_empty());
+}
+
+/// Completion never fails loudly, prompts or waits: no deploy.toml, a broken one, or SSH
+/// targets (never contacted) give no candidates, quickly.
+#[test]
+fn dynamic_completion_gives_nothing_rather_than_an_error() {
+    let p = Project::empty();
+    assert!(values(complete(&p, &["ship", "deploy", ""])).is_empty(), "no deploy.toml");
+    p.write("deploy.toml", "[app]\nname = \"Bad Name\"\n");
+    assert!(values(complete(&p, &["ship", "deploy", ""])).is_empty(), "an invalid deploy.toml");
+    p.write(
+        "deploy.toml",
+        "[app]\nname = \"hello\"\n\n[env.prod]\ntargets = [\"ssh://nobody@127.0.0.1:1/srv/hello\"]\n",
+    );
+    let started = std::time::Instant::now();
+    assert!(values(complete(&p, &["ship", "rollback", "prod", "--to", ""])).is_empty());
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "SSH targets are not contacted");
+    assert_eq!(values(complete(&p, &["ship", "-C", "/nonexistent", "deploy", ""])), Vec::<String>::new());
+}
+
+/// Through bash itself: the script `COMPLETE=bash ship` prints, sourced, fills COMPREPLY
+/// the way a Tab does.
+#[test]
+fn bash_completes_environments_and_releases_through_the_registered_function() {
+    let p = Project::with_targets(&["a"], PROD);
+    p.expect(&["deploy", "staging"], 0);
+    let release = p.live("a").unwrap();
+    let tab = |line: &str| -> Vec<String> {
+        let script = format!(
+            "source <(COMPLETE=bash \"$0\") || exit 1\n\
+             COMP_LINE='{line}'; read -ra COMP_WORDS <<< \"$COMP_LINE\"\n\
+             case \"$COMP_LINE\" in *' ') COMP_WORDS+=('') ;; esac\n\
+             COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); COMP_TYPE=9\n\
+             _clap_complete_ship ship \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
+             printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        let out = p.shell("bash", &script).arg(env!("CARGO_BIN_EXE_ship")).output().unwrap();
+        assert!(out.status.success(), "{line}: {}", text(&out.stderr));
+        values(text(&out.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect())
+    };
+    assert_eq!(tab("ship deploy "), ["prod", "staging"]);
+    assert_eq!(tab("ship status pr"), ["prod"]);
+    assert_eq!(tab("ship rollback staging --to "), [release]);
+}

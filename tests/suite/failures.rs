@@ -1,6 +1,8 @@
 //! When things go wrong: failed steps and health checks roll the fleet back, a killed deploy
 //! is finished by running it again, and a target is never left on a half-made release.
 
+use std::os::unix::process::ExitStatusExt;
+
 use super::harness::{Project, text};
 
 fn three_targets(extra: &str) -> Project {
@@ -294,7 +296,8 @@ fn a_killed_or_hung_up_ship_leaves_no_local_step_running() {
         gate.wait_started();
         let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
         rustix::process::kill_process(pid, signal).unwrap();
-        child.wait().unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(signal.as_raw()), "{signal:?} ends ship");
         let step_pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
         p.wait_lock_free("a");
         assert!(!std::path::Path::new(&format!("/proc/{step_pid}")).exists(), "{signal:?}: the step runs on unlocked");

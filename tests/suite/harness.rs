@@ -1,5 +1,6 @@
 //! A hermetic world per test: a fresh HOME, artifact store and git config, a real git
-//! repository with pinned commit times, and target directories under one temp dir.
+//! repository with pinned commit times, and target directories under one temp dir. Each
+//! project carries its test's time limit (`limits`): no test can hang the suite.
 
 #![allow(dead_code)]
 
@@ -9,7 +10,10 @@ use std::process::Output;
 use assert_cmd::Command;
 use git2::{Repository, Signature, Time};
 
+use super::limits::{self, TimeLimit};
+
 pub struct Project {
+    limit: TimeLimit,
     _tmp: tempfile::TempDir,
     pub root: PathBuf,
     pub home: PathBuf,
@@ -27,6 +31,7 @@ pub fn config_with(targets: &[&Path], extra: &str) -> String {
 impl Project {
     /// An empty repository.
     pub fn empty() -> Project {
+        let limit = TimeLimit::start();
         let tmp = tempfile::tempdir().unwrap();
         let base = tmp.path().canonicalize().unwrap();
         let root = base.join("repo");
@@ -34,7 +39,7 @@ impl Project {
         std::fs::create_dir_all(&root).unwrap();
         std::fs::create_dir_all(&home).unwrap();
         let repo = Repository::init(&root).unwrap();
-        Project { _tmp: tmp, root, home, base, repo, commits: std::cell::Cell::new(0) }
+        Project { limit, _tmp: tmp, root, home, base, repo, commits: std::cell::Cell::new(0) }
     }
 
     /// A repository with an index.html, a health script, and deploy.toml for `targets`
@@ -91,7 +96,8 @@ impl Project {
         self.repo.head().unwrap().peel_to_commit().unwrap().id().to_string()
     }
 
-    /// `ship` with a hermetic environment, run in the repository, as a std Command.
+    /// `ship` with a hermetic environment and default signal dispositions, run in the
+    /// repository, as a std Command.
     pub fn std_command(&self) -> std::process::Command {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ship"));
         cmd.current_dir(&self.root)
@@ -103,32 +109,55 @@ impl Project {
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("NO_COLOR", "1");
+        limits::default_signals(&mut cmd);
         cmd
     }
 
-    /// `ship` with a hermetic environment, run in the repository.
+    /// `ship` with a hermetic environment, run in the repository, killed if it runs past
+    /// its time limit.
     pub fn ship(&self) -> Command {
-        Command::from_std(self.std_command())
+        let mut cmd = Command::from_std(self.std_command());
+        cmd.timeout(limits::ship_limit());
+        cmd
     }
 
-    /// Start `ship ARGS` in the background, its output captured.
+    /// Start `ship ARGS` in the background, its output captured; it is killed if the test
+    /// runs past its time limit.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
-        self.std_command()
+        let child = self
+            .std_command()
             .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .unwrap()
+            .unwrap();
+        self.limit.watch(child.id());
+        child
+    }
+
+    /// Kill `child`, started by the test, if the test runs past its time limit.
+    pub fn watch(&self, child: &std::process::Child) {
+        self.limit.watch(child.id());
     }
 
     /// Run ship with these arguments; returns the output whatever the exit code.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.ship().args(args).output().unwrap()
+        let started = std::time::Instant::now();
+        let out = self.ship().args(args).output().unwrap();
+        assert!(
+            out.status.code().is_some() || started.elapsed() < limits::ship_limit(),
+            "ship {args:?} ran past its time limit of {} s and was killed\nstdout:\n{}\nstderr:\n{}",
+            limits::ship_limit().as_secs(),
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        out
     }
 
     /// `ship --format json ARGS`, asserting the exit code, parsed.
     pub fn json(&self, args: &[&str], code: i32) -> serde_json::Value {
-        let out = self.ship().arg("--format").arg("json").args(args).output().unwrap();
+        let args: Vec<&str> = ["--format", "json"].iter().chain(args).copied().collect();
+        let out = self.run(&args);
         assert_eq!(
             out.status.code(),
             Some(code),
@@ -220,9 +249,15 @@ impl Gate {
 impl Project {
     /// `sh -c COMMAND` in the repository with ship's hermetic environment.
     pub fn ship_shell(&self, command: &str) -> std::process::Command {
+        self.shell("sh", command)
+    }
+
+    /// `SHELL -c COMMAND` in the repository with ship's hermetic environment.
+    pub fn shell(&self, shell: &str, command: &str) -> std::process::Command {
         let cmd = self.std_command();
-        let mut sh = std::process::Command::new("sh");
+        let mut sh = std::process::Command::new(shell);
         sh.arg("-c").arg(command).current_dir(&self.root).env_clear();
+        limits::default_signals(&mut sh);
         for (k, v) in cmd.get_envs() {
             if let Some(v) = v {
                 sh.env(k, v);

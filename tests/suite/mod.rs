@@ -1,4 +1,5 @@
 mod harness;
+mod limits;
 mod nginx;
 mod sshd;
 

@@ -10,11 +10,14 @@ use std::time::{Duration, Instant};
 
 use ship::process::{Ended, Inherit, Shell, run};
 
+use super::limits::{TimeLimit, default_signals};
+
 fn guarded() {
     ship::process::set_guard_program(assert_cmd::cargo::cargo_bin("ship"));
 }
 
 fn sh(script: &str, timeout: Option<Duration>) -> (Ended, Vec<String>) {
+    let _limit = TimeLimit::start();
     guarded();
     let mut lines = Vec::new();
     let env = vec![("GREETING".to_string(), "hi; rm -rf /".to_string())];
@@ -91,12 +94,12 @@ fn the_command_and_all_it_started_die_with_the_caller() {
         pids = pids.display(),
         side = side.display()
     );
-    let mut guard = Command::new(assert_cmd::cargo::cargo_bin("ship"))
-        .args(["guard", "--", "sh", "-c", &script])
-        .stdin(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
+    let limit = TimeLimit::start();
+    let mut guard = Command::new(assert_cmd::cargo::cargo_bin("ship"));
+    guard.args(["guard", "--", "sh", "-c", &script]).stdin(Stdio::piped()).process_group(0);
+    default_signals(&mut guard);
+    let mut guard = guard.spawn().unwrap();
+    limit.watch(guard.id());
     while !pids.exists() {
         std::thread::sleep(Duration::from_millis(10));
     }
