@@ -14,15 +14,15 @@ pub fn requested() -> bool {
 }
 
 /// Start watching for SIGINT and SIGTERM. `on_first` is told when the first one arrives;
-/// `on_exit` runs when the second one does, right before ship exits.
-pub fn install(on_first: impl Fn() + Send + 'static, on_exit: impl Fn() + Send + 'static) -> std::io::Result<()> {
+/// `on_exit` runs when the second one does, with the exit code, right before ship exits.
+pub fn install(on_first: impl Fn() + Send + 'static, on_exit: impl Fn(i32) + Send + 'static) -> std::io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     std::thread::spawn(move || {
         for signal in signals.forever() {
             if REQUESTED.swap(true, Ordering::SeqCst) {
                 crate::process::stop_all_groups();
-                on_exit();
+                on_exit(128 + signal);
                 std::process::exit(128 + signal);
             }
             on_first();

@@ -65,13 +65,13 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// The sum of the files' sizes: what unpacking may write, at most.
     /// Does the artifact hold `path`, as a file or link or as a directory of entries?
     pub fn has_path(&self, path: &str) -> bool {
         let below = format!("{path}/");
         self.files.iter().any(|f| f.path == path || f.path.starts_with(&below))
     }
 
+    /// The sum of the files' sizes: what unpacking may write, at most.
     pub fn total_size(&self) -> Option<u64> {
         self.files.iter().try_fold(0u64, |sum, f| sum.checked_add(f.size))
     }

@@ -21,40 +21,29 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
         ));
     }
     let saved = match &args.plan {
-        Some(file) => Some(load_saved(file, &config, &env.name)?),
+        // Read where `plan --out` wrote it: relative to `-C DIR` when given.
+        Some(file) => Some(load_saved(&cx.cwd.join(file), &config, &env.name)?),
         None => None,
     };
     let picked = match &saved {
         Some(plan) => picked_for(cx, &config, plan)?,
         None => super::pick(cx, &config, &args.reference, args.artifact.as_deref(), args.allow_dirty)?,
     };
-    // The gate: `--force` never skips it; `--ignore-requires` does, said aloud and journaled.
-    let mut gate_skipped = None;
-    if let Some(required) = &env.requires
-        && let Err(refusal) = check_requires(&config, required, &picked.artifact.sha256)
-    {
-        if !args.ignore_requires {
-            return Err(refusal);
-        }
-        let why = format!("the `requires = \"{required}\"` gate was skipped with --ignore-requires: {refusal:#}");
-        cx.ui.warn(&why);
-        gate_skipped = Some(why);
-    }
-
     let mut targets = super::connect_all(env, &config)?;
-    if args.dry_run {
-        let mut plan = super::plan::compute(&config, env, &picked, &mut targets, args.force)?;
-        if args.repair {
-            mark_repairs(&config, &mut targets, &mut plan)?;
-        }
-        super::plan::mark_refusals(&config, env, &picked, &mut targets, &mut plan);
-        super::plan::show(cx, &plan)?;
-        return Ok(Exit::Success);
+    if !args.dry_run {
+        super::lock_all(&mut targets, &format!("ship deploy {}", env.name), args.lock_wait.map(|w| w.0))?;
     }
-    super::lock_all(&mut targets, &format!("ship deploy {}", env.name), args.lock_wait.map(|w| w.0))?;
     let mut plan = super::plan::compute(&config, env, &picked, &mut targets, args.force)?;
     if args.repair {
         mark_repairs(&config, &mut targets, &mut plan)?;
+    }
+    if args.dry_run {
+        if args.ignore_requires && env.requires.is_some() {
+            cx.ui.warn("--ignore-requires: the `requires` gate would be skipped (and recorded)");
+        }
+        super::plan::mark_refusals(&config, env, &picked, &mut targets, &mut plan, args.ignore_requires);
+        super::plan::show(cx, &plan)?;
+        return Ok(Exit::Success);
     }
     if let Some(saved) = &saved {
         if saved.changes && !plan.changes {
@@ -76,6 +65,31 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
             }
         }
     }
+    // The gate guards what would change: `--force` never skips it; `--ignore-requires`
+    // does, said aloud and journaled. Nothing changing (an up-to-date environment, a plan
+    // applied before) passes whatever the required environment runs now.
+    let mut gate_skipped = None;
+    if plan.changes
+        && let Some(required) = &env.requires
+        && let Err(refusal) = check_requires(&config, required, &picked.artifact.sha256)
+    {
+        if !args.ignore_requires {
+            return Err(refusal);
+        }
+        let why = format!("the `requires = \"{required}\"` gate was skipped with --ignore-requires: {refusal:#}");
+        cx.ui.warn(&why);
+        gate_skipped = Some(why);
+    }
+    // A shared file that a target lacks and the release does not bring fails the deploy:
+    // found before anything is written anywhere.
+    super::plan::mark_shared_refusals(&config, &picked, &mut targets, &mut plan);
+    if let Some(t) = plan.targets.iter().find(|t| t.refused.is_some()) {
+        let why = t.refused.as_deref().unwrap_or_default();
+        return Err(Refusal::new(Exit::Error, "shared_missing", format!("{}: {why}; nothing was changed", t.target))
+            .hint("`ship check ENV` lists what each target lacks")
+            .detail("target", &t.target)
+            .into());
+    }
     if plan.changes && !cx.ui.json() {
         cx.ui.status(crate::ui::render::plan(&cx.ui, &plan).trim_end());
     }
@@ -95,23 +109,31 @@ fn mark_repairs(
     plan: &mut rollout::Plan,
 ) -> Result<()> {
     use crate::config::{On, When};
-    let mut first = true;
     for (target, tp) in targets.iter_mut().zip(plan.targets.iter_mut()) {
         if tp.action == rollout::Action::Noop && tp.current.as_ref().is_some_and(|c| c.release == plan.release) {
             let changed = target.verify(&config.release.shared)?;
             if !changed.is_empty() {
                 tp.action = rollout::Action::Repair;
                 tp.changed = changed;
-                // The steps of a switch, in the order they run.
-                tp.steps = [When::BeforeSwitch, When::AfterSwitch]
-                    .into_iter()
-                    .flat_map(|w| config.steps_at(w))
-                    .filter(|s| s.on == On::Each || (s.on == On::First && first))
-                    .map(|s| rollout::PlannedStep { name: s.name.clone(), when: s.when, skip: false })
-                    .collect();
             }
         }
-        first &= tp.action == rollout::Action::Noop;
+    }
+    // The steps of every target that changes, in the order they run; `on = "first"` ones
+    // on the first of them, as the rollout runs them (what `unless` skips is kept).
+    let mut first = true;
+    for tp in plan.targets.iter_mut().filter(|t| t.action != rollout::Action::Noop) {
+        let before = std::mem::take(&mut tp.steps);
+        tp.steps = [When::BeforeSwitch, When::AfterSwitch]
+            .into_iter()
+            .flat_map(|w| config.steps_at(w))
+            .filter(|s| s.on == On::Each || (s.on == On::First && first))
+            .map(|s| rollout::PlannedStep {
+                name: s.name.clone(),
+                when: s.when,
+                skip: before.iter().any(|b| b.name == s.name && b.skip),
+            })
+            .collect();
+        first = false;
     }
     plan.changes = plan.targets.iter().any(|t| t.action != rollout::Action::Noop);
     if plan.changes && plan.local_steps.is_empty() {

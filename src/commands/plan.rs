@@ -15,7 +15,7 @@ pub fn run(cx: &Ctx, args: &PlanArgs) -> Result<Exit> {
     let picked = super::pick(cx, &config, &args.reference, None, args.allow_dirty)?;
     let mut targets = super::connect_all(env, &config)?;
     let mut plan = compute(&config, env, &picked, &mut targets, false)?;
-    mark_refusals(&config, env, &picked, &mut targets, &mut plan);
+    mark_refusals(&config, env, &picked, &mut targets, &mut plan, false);
     if let Some(file) = &args.out {
         save(&plan, &cx.cwd.join(file))?;
         cx.ui.status(&format!("Saved the plan to {}; apply it with: {}", file.display(), apply_command(cx, env, file)));
@@ -34,7 +34,10 @@ fn apply_command(cx: &Ctx, env: &Environment, file: &std::path::Path) -> String 
     if let Some(config) = &cx.file {
         words.extend(["-f".to_string(), quote(&config.to_string_lossy())]);
     }
-    words.extend(["deploy".to_string(), quote(&env.name), "--plan".to_string(), quote(&file.to_string_lossy())]);
+    // A file name that starts with `-` would read as an option: `./-p.json` reads as a path.
+    let file = file.to_string_lossy();
+    let file = if file.starts_with('-') { format!("./{file}") } else { file.into_owned() };
+    words.extend(["deploy".to_string(), quote(&env.name), "--plan".to_string(), quote(&file)]);
     if env.confirm {
         words.push("--yes".to_string());
     }
@@ -54,35 +57,48 @@ fn quote(word: &str) -> String {
 /// Mark what a deploy of this plan would be refused for, before anything is done: the
 /// `requires` gate, and on each target a shared file that does not exist and that the
 /// release does not bring.
+/// (`ignore_gate`: `--ignore-requires` was given).
 pub(crate) fn mark_refusals(
     config: &Config,
     env: &Environment,
     picked: &Picked,
     targets: &mut [Box<dyn Target>],
     plan: &mut Plan,
+    ignore_gate: bool,
 ) {
     if !plan.changes {
+        return;
+    }
+    mark_shared_refusals(config, picked, targets, plan);
+    let gate = env.requires.as_ref().filter(|_| !ignore_gate).and_then(|required| {
+        super::deploy::check_requires(config, required, &picked.artifact.sha256).err().map(|e| format!("{e:#}"))
+    });
+    let target = plan.targets.iter().find_map(|t| t.refused.as_ref().map(|why| format!("{}: {why}", t.target)));
+    plan.refused = gate.or(target);
+}
+
+/// Mark each target to which the deploy would send the release where a shared file does
+/// not exist and the release does not bring one.
+pub(crate) fn mark_shared_refusals(config: &Config, picked: &Picked, targets: &mut [Box<dyn Target>], plan: &mut Plan) {
+    if config.release.shared.is_empty() {
         return;
     }
     let manifest = crate::artifact::read_manifest(&picked.artifact.path).ok();
     let has = |p: &str| manifest.as_ref().is_some_and(|m| m.has_path(p));
     for (target, tp) in targets.iter_mut().zip(plan.targets.iter_mut()) {
-        if tp.action != plan::Action::Deploy || config.release.shared.is_empty() {
+        if tp.action != plan::Action::Deploy {
             continue;
         }
-        let missing = target.check(&config.release.shared).map(|c| c.shared_missing).unwrap_or_default();
-        if let Some(path) = missing.iter().find(|p| crate::release::unseedable(p, has)) {
+        let Ok(check) = target.check(&config.release.shared) else { continue };
+        if let Some(error) = check.error {
+            tp.refused = Some(error);
+        } else if let Some(path) = check.shared_missing.iter().find(|p| crate::release::unseedable(p, has)) {
             tp.refused = Some(format!(
                 "shared/{path} does not exist there and the release has no {path} to start it from: \
                  create it on the target first"
             ));
         }
     }
-    let gate = env.requires.as_ref().and_then(|required| {
-        super::deploy::check_requires(config, required, &picked.artifact.sha256).err().map(|e| format!("{e:#}"))
-    });
-    let target = plan.targets.iter().find_map(|t| t.refused.as_ref().map(|why| format!("{}: {why}", t.target)));
-    plan.refused = gate.or(target);
 }
 
 /// Read every target's state and compute the plan of a deploy of `picked`.

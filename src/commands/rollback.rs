@@ -112,11 +112,15 @@ fn choose(names: &[String], states: &[State], to: Option<&str>) -> Result<(Relea
             agree(picks)?
         }
         None => {
+            // A cut-off deploy is undone from the release before its unconfirmed targets';
+            // when none of them has one (they are new), from everyone's previous.
+            let previous = |i: &usize| states[*i].previous.clone().map(|p| (&names[*i], p));
             let unconfirmed: Vec<usize> =
                 (0..states.len()).filter(|i| states[*i].current.is_some() && !states[*i].confirmed).collect();
-            let from: Vec<usize> = if unconfirmed.is_empty() { (0..states.len()).collect() } else { unconfirmed };
-            let picks: Vec<(&String, ReleaseState)> =
-                from.iter().filter_map(|i| states[*i].previous.clone().map(|p| (&names[*i], p))).collect();
+            let mut picks: Vec<(&String, ReleaseState)> = unconfirmed.iter().filter_map(previous).collect();
+            if picks.is_empty() {
+                picks = (0..states.len()).filter_map(|i| previous(&i)).collect();
+            }
             if picks.is_empty() {
                 anyhow::bail!(
                     "nothing to roll back to on any target: no earlier release that went live is still there"
@@ -125,11 +129,12 @@ fn choose(names: &[String], states: &[State], to: Option<&str>) -> Result<(Relea
             agree(picks)?
         }
     };
-    let refusals = states
+    let refusals: Vec<Option<String>> = states
         .iter()
         .map(|state| {
-            let here = state.current.as_ref().is_some_and(|c| c.release == dest.release) && state.confirmed;
-            if here || went_live(state, &dest.release) {
+            // Its current release, even unconfirmed, can be gone back to: that confirms it.
+            let current = state.current.as_ref().is_some_and(|c| c.release == dest.release);
+            if current || went_live(state, &dest.release) {
                 None
             } else if to.is_none() && state.previous.is_none() {
                 Some("nothing to roll back to: no earlier release that went live is still here".to_string())
@@ -138,6 +143,23 @@ fn choose(names: &[String], states: &[State], to: Option<&str>) -> Result<(Relea
             }
         })
         .collect();
+    // A fleet on one confirmed release is never split by a rollback: all of it goes back,
+    // or none. A fleet already split (a cut-off deploy) gets back what can be.
+    let first = states.first().map(|s| (s.current.as_ref().map(|c| &c.release), s.confirmed));
+    let one_release = states.iter().all(|s| Some((s.current.as_ref().map(|c| &c.release), s.confirmed)) == first);
+    if one_release && refusals.iter().any(Option::is_some) {
+        let list: Vec<String> = names
+            .iter()
+            .zip(&refusals)
+            .filter_map(|(n, why)| why.as_ref().map(|why| format!("  {n}: {why}")))
+            .collect();
+        anyhow::bail!(
+            "cannot roll every target back to {} (release {}), and the fleet is on one release: nothing was changed\n{}",
+            dest.version.as_deref().unwrap_or("?"),
+            dest.release,
+            list.join("\n")
+        );
+    }
     Ok((dest, refusals))
 }
 

@@ -267,6 +267,21 @@ impl Site {
         };
         let base = self.root.join("shared");
         let shared_missing = shared.iter().filter(|p| fs::symlink_metadata(base.join(p)).is_err()).cloned().collect();
+        // A file where shared/ needs a directory fails every deploy, as staging would say.
+        let blocked = shared.iter().find_map(|path| {
+            let parents: Vec<&Path> = Path::new(path).parent()?.ancestors().collect();
+            parents.into_iter().rev().skip(1).find_map(|dir| {
+                let at = base.join(dir);
+                fs::metadata(&at).ok().filter(|m| !m.is_dir()).map(|_| {
+                    format!(
+                        "{} is not a directory, so {} cannot be made there",
+                        at.display(),
+                        base.join(path).display()
+                    )
+                })
+            })
+        });
+        let error = error.or(blocked);
         Ok(Check {
             writable,
             free_bytes,
@@ -688,10 +703,28 @@ impl Site {
             bail!("nothing is live on {}", self.root.display());
         };
         let dir = self.release_dir(&current);
-        let text = fs::read_to_string(dir.join(MANIFEST_NAME))
-            .with_context(|| format!("reading the manifest of release {current}"))?;
-        let manifest: Manifest = serde_json::from_str(&text)?;
         let mut problems = Vec::new();
+        let on_disk: Option<Manifest> =
+            fs::read_to_string(dir.join(MANIFEST_NAME)).ok().and_then(|text| serde_json::from_str(&text).ok());
+        // The artifact the release came from, when the target still has it (and it is
+        // intact), is what the files are held to: a manifest edited along with a file
+        // does not hide the change.
+        let manifest = match (self.artifact_manifest(&current), on_disk) {
+            (Some(artifact), on_disk) => {
+                if on_disk.as_ref() != Some(&artifact) {
+                    problems.push(format!("{MANIFEST_NAME}: changed or missing"));
+                }
+                artifact
+            }
+            (None, Some(on_disk)) => on_disk,
+            (None, None) => {
+                problems.push(format!(
+                    "{MANIFEST_NAME}: missing or unreadable, and the artifact is no longer here: \
+                     the release cannot be checked file by file"
+                ));
+                return Ok(problems);
+            }
+        };
         for file in &manifest.files {
             if shared.iter().any(|s| file.path == *s || file.path.starts_with(&format!("{s}/"))) {
                 continue;
@@ -723,7 +756,43 @@ impl Site {
                 }
             }
         }
+        // What the artifact does not have, outside the shared paths, was added since.
+        let listed: std::collections::HashSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
+        let mut stack = vec![String::new()];
+        while let Some(rel) = stack.pop() {
+            for entry in fs::read_dir(dir.join(&rel))? {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+                if path == MANIFEST_NAME || shared.contains(&path) || listed.contains(path.as_str()) {
+                    continue;
+                }
+                let below = format!("{path}/");
+                let holds = manifest.files.iter().any(|f| f.path.starts_with(&below))
+                    || shared.iter().any(|s| s.starts_with(&below));
+                if entry.file_type()?.is_dir() && holds {
+                    stack.push(path);
+                } else {
+                    problems.push(format!("{path}: added"));
+                }
+            }
+        }
+        problems.sort();
         Ok(problems)
+    }
+
+    /// The manifest of the artifact release `id` came from, if the target still has that
+    /// artifact and its bytes are still what its name says.
+    fn artifact_manifest(&self, id: &str) -> Option<Manifest> {
+        let artifacts = fs::read_dir(self.meta().join("artifacts")).ok()?;
+        let path = artifacts.flatten().map(|e| e.path()).find(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(id) && n.ends_with(".tar.zst"))
+        })?;
+        let name = path.file_name()?.to_str()?.trim_end_matches(".tar.zst").to_string();
+        if crate::digest::sha256_file(&path).ok()? != name {
+            return None;
+        }
+        crate::artifact::read_manifest(&path).ok()
     }
 }
 

@@ -130,15 +130,21 @@ impl Ui {
         }
     }
 
-    /// Print a result on stdout.
+    /// Print a result on stdout. A reader that went away (a closed pipe) is not an error:
+    /// what was done stands, and so does its exit code.
     pub fn out(&self, text: &str) -> std::io::Result<()> {
         STDOUT_USED.store(true, std::sync::atomic::Ordering::SeqCst);
         let mut out = std::io::stdout().lock();
-        out.write_all(text.as_bytes())?;
-        if !text.ends_with('\n') {
-            out.write_all(b"\n")?;
+        let written = out.write_all(text.as_bytes()).and_then(|()| {
+            if !text.ends_with('\n') {
+                out.write_all(b"\n")?;
+            }
+            out.flush()
+        });
+        match written {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
         }
-        out.flush()
     }
 
     /// Print a result on stdout as one JSON document.
@@ -328,7 +334,7 @@ fn on_board(target: &str, update: impl FnOnce(&mut Place)) {
 
 /// Print, on stderr, where each target of the run was left: what `current` points at and
 /// what was under way.
-pub fn print_board() {
+pub fn print_board(exit: i32) {
     let board = BOARD.lock().unwrap_or_else(|p| p.into_inner());
     if board.is_empty() {
         return;
@@ -354,7 +360,7 @@ pub fn print_board() {
                 "kind": "interrupted",
                 "message": "stopped at once by a second interrupt",
                 "hint": "`ship rollback ENV` undoes a cut-off deploy, a new deploy completes it",
-                "exit": 130,
+                "exit": exit,
             },
             "targets": targets,
         });

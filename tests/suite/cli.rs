@@ -244,6 +244,12 @@ fn a_closed_stdout_is_not_a_crash() {
         assert!(!stderr.to_lowercase().contains("broken pipe"), "{args:?}: a closed pipe is not an error:\n{stderr}");
         assert_eq!(out.status.code(), Some(0), "{args:?}:\n{stderr}");
     }
+    // A reader that went away does not turn a failed deploy into a success: the exit code
+    // still says what happened on the targets.
+    p.add_to_config("[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"exit 3\"\n");
+    p.commit("failing smoke test");
+    let out = raw(&p).args(["--format", "json", "deploy", "staging"]).stdout(closed_pipe()).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
 }
 
 #[test]

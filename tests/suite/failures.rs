@@ -379,9 +379,12 @@ fn check_and_plan_foresee_a_missing_shared_file_and_an_unmet_gate() {
     assert!(plan["targets"][0]["refused"].as_str().unwrap().contains("create it on the target first"), "{plan}");
     let (stdout, _) = p.expect(&["plan", "staging"], 0);
     assert!(stdout.contains("REFUSED: a deploy of this plan would fail:"), "{stdout}");
-    // The deploy fails as foreseen, and changes nothing.
-    p.expect(&["deploy", "staging"], 1);
+    // The deploy is refused as foreseen, before anything is written.
+    let out = p.json(&["deploy", "staging"], 1);
+    assert_eq!(out["error"]["kind"], "shared_missing");
     assert!(p.live("a").is_none());
+    assert!(p.releases("a").is_empty(), "nothing was staged");
+    assert!(!p.target("a").join("shared/log").exists(), "nothing was seeded");
     // Made on the target: check and plan agree with the deploy that now succeeds.
     std::fs::create_dir_all(p.target("a").join("shared/config")).unwrap();
     std::fs::write(p.target("a").join("shared/config/app.env"), "KEY=1\n").unwrap();
@@ -404,11 +407,27 @@ fn check_and_plan_foresee_a_missing_shared_file_and_an_unmet_gate() {
     assert!(check["gate"]["error"].as_str().unwrap().contains("a deploy of HEAD"), "{check}");
     let plan = p.json(&["plan", "prod"], 0);
     assert!(plan["refused"].as_str().unwrap().contains("requires `staging` first"), "{plan}");
+    // --ignore-requires: the dry run says the gate would be skipped, not that it refuses.
+    let out = p.ship().args(["deploy", "prod", "--dry-run", "--ignore-requires"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!super::harness::text(&out.stdout).contains("REFUSED"), "{}", super::harness::text(&out.stdout));
+    assert!(super::harness::text(&out.stderr).contains("the `requires` gate would be skipped"));
     p.expect(&["deploy", "staging"], 0);
     let check = p.json(&["check", "prod"], 0);
     assert_eq!(check["gate"]["admits"]["release"], p.live("a").unwrap().as_str());
     assert!(p.json(&["plan", "prod"], 0).get("refused").is_none());
-    p.expect(&["deploy", "prod", "--yes"], 0);
+    p.expect(&["plan", "prod", "--out", "prod-plan.json"], 0);
+    p.expect(&["deploy", "prod", "--plan", "prod-plan.json"], 0);
+    // Staging moves on: what prod runs is no longer what the gate admits, but nothing that
+    // changes nothing is refused: a retried plan, a deploy of what is live.
+    p.write("index.html", "moved on\n");
+    p.commit("staging moves on");
+    p.expect(&["deploy", "staging"], 0);
+    assert_eq!(p.json(&["deploy", "prod", "--plan", "prod-plan.json"], 0)["outcome"], "noop");
+    let prod_commit = p.json(&["status", "prod"], 0)["targets"][0]["current"]["commit"].as_str().unwrap().to_string();
+    assert_eq!(p.json(&["deploy", "prod", "--ref", &prod_commit], 0)["outcome"], "noop");
+    let forced = p.json(&["deploy", "prod", "--ref", &prod_commit, "--force"], 1);
+    assert_eq!(forced["error"]["kind"], "gate", "rerunning steps changes something: gated");
 }
 
 /// The plan lists steps in the order they run, whatever their order in deploy.toml.

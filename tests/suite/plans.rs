@@ -61,6 +61,17 @@ fn plan_out_prints_the_exact_command_that_applies_it() {
     let out = p.ship_shell(command).env("PATH", &path).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(p.live_file("a", "index.html"), "version one\n");
+
+    // From another directory with -C, and a file name that looks like an option.
+    p.write("index.html", "two\n");
+    p.commit("two");
+    let out = p.ship().current_dir(&p.base).args(["-C", "repo", "plan", "staging", "--out=-p.json"]).output().unwrap();
+    let stderr = text(&out.stderr);
+    let command = "ship -C repo deploy staging --plan ./-p.json";
+    assert!(stderr.contains(&format!("apply it with: {command}\n")), "{stderr}");
+    let out = p.ship_shell(command).current_dir(&p.base).env("PATH", &path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(p.live_file("a", "index.html"), "two\n");
 }
 
 #[test]

@@ -434,10 +434,12 @@ fn a_fleet_split_by_a_second_ctrl_c_is_shown_and_rolled_back() {
     gate.open();
 }
 
-/// A target with nothing earlier does not stop the others from going back: it is reported,
-/// left as it is, and the fleet's outcome says it is not consistent (exit 5).
+/// A fleet on one release is never split by a rollback: a target that cannot go back stops
+/// it before anything changes. A fleet already split (a cut-off deploy that reached a new
+/// target) gets back what can be: the target with nothing earlier is reported and left as
+/// it is, the others go back, and the exit is 5.
 #[test]
-fn rollback_restores_the_targets_it_can_and_reports_the_others() {
+fn rollback_restores_what_it_can_of_a_split_fleet_and_never_splits_one() {
     let p = Project::with_targets(&["a", "b"], "");
     p.expect(&["deploy", "staging"], 0);
     let v1 = p.live("a").unwrap();
@@ -448,14 +450,47 @@ fn rollback_restores_the_targets_it_can_and_reports_the_others() {
     p.commit("c joins");
     p.expect(&["deploy", "staging"], 0);
     let v2 = p.live("c").unwrap();
+    // One release everywhere, and c has nothing earlier: refused, nothing changed.
+    let (_, stderr) = p.expect(&["rollback", "staging"], 1);
+    assert!(stderr.contains("the fleet is on one release: nothing was changed"), "{stderr}");
+    assert!(stderr.contains("nothing to roll back to"), "{stderr}");
+    for t in ["a", "b", "c"] {
+        assert_eq!(p.live(t).as_ref(), Some(&v2), "{t}");
+    }
+
+    // A third version, cut off on c (the last target) by a second Ctrl-C.
+    let gate = Gate::new(&p);
+    let step = gate
+        .step()
+        .replace("[[step]]", "[[step]]\nwhen = \"after_switch\"")
+        .replace("run = \"", "run = \"case $SHIP_TARGET in */c) ;; *) exit 0;; esac; ");
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+    p.write("deploy.toml", &config.replace("[env.staging]", &format!("{step}\n[env.staging]")));
+    p.write("index.html", "three\n");
+    p.commit("three");
+    let child = p.spawn(&["deploy", "staging"]);
+    gate.wait_started();
+    signal(&child, rustix::process::Signal::INT);
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&child, rustix::process::Signal::INT);
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(130));
+    p.wait_lock_free("c");
+    gate.open();
+    let v3 = p.live("a").unwrap();
+    assert_eq!(p.live("c").as_ref(), Some(&v3));
+    // c's only earlier release goes: it now has nothing to go back to.
+    std::fs::remove_dir_all(p.target("c").join("releases").join(&v2)).unwrap();
+
     let (dry, _) = p.expect(&["rollback", "staging", "--dry-run"], 0);
     assert!(dry.contains("left as it is: nothing to roll back to"), "{dry}");
     let out = p.json(&["rollback", "staging"], 5);
     assert_eq!(out["outcome"], "inconsistent");
+    assert_eq!(out["version"], "v1-1-g".to_string() + &out["commit"].as_str().unwrap()[..7]);
     let c_result = &out["targets"][2];
     assert_eq!(c_result["outcome"], "skipped");
     assert!(c_result["error"].as_str().unwrap().contains("nothing to roll back to"), "{out}");
-    assert_eq!(p.live("a").as_ref(), Some(&v1));
-    assert_eq!(p.live("b").as_ref(), Some(&v1));
-    assert_eq!(p.live("c").as_ref(), Some(&v2), "c is left as it is");
+    assert_eq!(p.live("a").as_ref(), Some(&v2));
+    assert_eq!(p.live("b").as_ref(), Some(&v2));
+    assert_eq!(p.live("c").as_ref(), Some(&v3), "c is left as it is");
+    assert_ne!(v1, v2);
 }

@@ -127,6 +127,52 @@ fn deploy_repair_rebuilds_a_changed_live_release() {
     assert!(p.journal("b").iter().any(|r| r["event"] == "repaired"), "journaled");
     let (stdout, _) = p.expect(&["status", "staging", "--verify"], 0);
     assert!(stdout.contains("All targets agree."), "{stdout}");
+
+    // An added file, and a change hidden by editing the release's manifest to match, are
+    // found against the artifact; so is a deleted manifest. --repair undoes all three.
+    std::fs::write(live.join("evil.php"), "<?php system($_GET['c']);\n").unwrap();
+    std::fs::write(live.join("index.html"), "defaced\n").unwrap();
+    let manifest = std::fs::read_to_string(live.join(".ship-manifest.json")).unwrap();
+    let digest = |s: &str| {
+        use sha2::Digest;
+        sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    std::fs::write(
+        live.join(".ship-manifest.json"),
+        manifest.replace(&digest("version one\n"), &digest("defaced\n")).replace("\"size\": 12", "\"size\": 8"),
+    )
+    .unwrap();
+    let s = p.json(&["status", "staging", "--verify"], 1);
+    let problems = s["targets"][1]["problems"].to_string();
+    for expected in ["evil.php: added", "index.html: content changed", ".ship-manifest.json: changed or missing"] {
+        assert!(problems.contains(expected), "{expected}: {problems}");
+    }
+    std::fs::remove_file(p.target("a").join("current/.ship-manifest.json")).unwrap();
+    let s = p.json(&["status", "staging", "--verify"], 1);
+    assert_eq!(s["targets"][0]["problems"], serde_json::json!([".ship-manifest.json: changed or missing"]));
+    p.expect(&["deploy", "staging", "--repair"], 0);
+    p.expect(&["status", "staging", "--verify"], 0);
+    assert!(!live.join("evil.php").exists());
     // Nothing changed: --repair is a no-op.
     assert_eq!(p.json(&["deploy", "staging", "--repair"], 0)["outcome"], "noop");
+}
+
+/// With --repair, an `on = "first"` step is planned once, on the first target that changes,
+/// as the rollout runs it.
+#[test]
+fn a_repair_plan_runs_first_steps_once() {
+    let p = Project::with_targets(&["a"], "[[step]]\nname = \"migrate\"\non = \"first\"\nrun = \"true\"\n");
+    p.expect(&["deploy", "staging"], 0);
+    std::fs::write(p.target("a").join("current/index.html"), "changed\n").unwrap();
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+    let b = format!("\"local:{}\"]", p.target("b").display());
+    p.write("deploy.toml", &config.replacen("\"]", &format!("\", {b}"), 1));
+    p.commit("b joins");
+    // HEAD changed, so a new artifact: deploy the live one with --artifact.
+    let live = p.json(&["status", "staging"], 0)["targets"][0]["current"]["sha256"].as_str().unwrap().to_string();
+    let plan = p.json(&["deploy", "staging", "--artifact", &live, "--repair", "--dry-run"], 0);
+    assert_eq!(plan["targets"][0]["action"], "repair");
+    assert_eq!(plan["targets"][1]["action"], "deploy");
+    assert_eq!(plan["targets"][0]["steps"][0]["name"], "migrate");
+    assert_eq!(plan["targets"][1]["steps"], serde_json::json!([]), "{plan}");
 }
