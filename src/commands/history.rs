@@ -111,11 +111,16 @@ fn render(h: &History) -> String {
             RunKind::Rollback => "rollback",
             RunKind::Unlock => "unlock",
         };
-        let commit = e.commit.as_deref().map_or("-", |c| crate::ui::render::prefix(c, 7));
+        // "v1.2.0 (abc1234)", or the commit alone when it has no tag.
+        let version = match (e.version.as_deref(), e.commit.as_deref()) {
+            (Some(v), Some(c)) => crate::ui::render::label(v, c),
+            (Some(v), None) => v.to_string(),
+            (None, Some(c)) => crate::ui::render::prefix(c, 7).to_string(),
+            (None, None) => "?".to_string(),
+        };
         out.push_str(&format!(
-            "{}  {kind:8}  {:20}  {commit:7}  {:12}  by {}  ({} target(s), {} ms)\n",
+            "{}  {kind:8}  {version:30}  {:12}  by {}  ({} target(s), {} ms)\n",
             e.at,
-            e.version.as_deref().unwrap_or("?"),
             e.outcome,
             e.user.as_deref().unwrap_or("?"),
             e.targets.len(),

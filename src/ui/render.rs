@@ -125,7 +125,7 @@ pub fn outcome(ui: &Ui, verb: &str, o: &Outcome) -> String {
     let mut s = String::new();
     let (version, env) = (&o.version, &o.env);
     let (text, paint) = if verb == "rollback" {
-        let from = o.rolled_back_from.as_ref().map_or(String::new(), |c| format!(" (from {})", describe_current(c)));
+        let from = o.rolled_back_from.as_ref().map_or(String::new(), |c| format!(", from {}", describe_current(c)));
         match o.outcome {
             FleetOutcome::Succeeded => (format!("Rolled {env} back to {version}{from}"), Paint::Good),
             FleetOutcome::Noop => {
@@ -142,7 +142,7 @@ pub fn outcome(ui: &Ui, verb: &str, o: &Outcome) -> String {
             FleetOutcome::Succeeded => (format!("Deployed {version} to {env}: every target runs it"), Paint::Good),
             FleetOutcome::Noop => (format!("{env} is up to date: every target already runs {version}"), Paint::Good),
             FleetOutcome::RolledBack => {
-                let to = o.rolled_back_to.as_ref().map_or(String::new(), |c| format!(" ({})", describe_current(c)));
+                let to = o.rolled_back_to.as_ref().map_or(String::new(), |c| format!(": {}", describe_current(c)));
                 (
                     format!(
                         "Deploy of {version} to {env} failed; every touched target is back on its previous release{to}"
@@ -167,7 +167,7 @@ pub fn outcome(ui: &Ui, verb: &str, o: &Outcome) -> String {
         return s;
     }
     let width = o.targets.iter().map(|t| t.target.len()).max().unwrap_or(6).max(6);
-    let _ = writeln!(s, "  {:width$}  {:12}  {:12}  {:>8}  ERROR", "TARGET", "OUTCOME", "LIVE NOW", "TIME");
+    let _ = writeln!(s, "  {:width$}  {:12}  {:12}  {:>9}  ERROR", "TARGET", "OUTCOME", "LIVE NOW", "TIME");
     for t in &o.targets {
         let outcome = t.outcome.as_str();
         let paint = match t.outcome {
@@ -175,15 +175,15 @@ pub fn outcome(ui: &Ui, verb: &str, o: &Outcome) -> String {
             TargetOutcome::Failed => Paint::Bad,
             _ => Paint::Warn,
         };
-        let _ = writeln!(
-            s,
-            "  {:width$}  {}  {:12}  {:>6} ms  {}",
+        let line = format!(
+            "  {:width$}  {}  {:12}  {:>9}  {}",
             t.target,
             ui.paint_out(&format!("{outcome:12}"), paint),
             t.release.as_deref().unwrap_or("-"),
-            t.duration_ms,
+            format!("{} ms", t.duration_ms),
             t.error.as_deref().unwrap_or("")
         );
+        let _ = writeln!(s, "{}", line.trim_end());
     }
     s
 }

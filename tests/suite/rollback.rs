@@ -196,5 +196,26 @@ fn rollback_steps_see_the_restored_release_and_the_one_left() {
     let (stdout, _) = p.expect(&["deploy", "staging"], 0);
     assert!(stdout.contains("Deployed v3 to staging"), "{stdout}");
     let (stdout, _) = p.expect(&["rollback", "staging", "--yes"], 0);
-    assert!(stdout.contains("Rolled staging back to v1.1 (from v3"), "{stdout}");
+    assert!(stdout.contains("Rolled staging back to v1.1, from v3"), "{stdout}");
+}
+
+/// Without a tag the version is the short commit: history and the plan say it once. The
+/// outcome table's columns line up under their headers.
+#[test]
+fn an_untagged_version_is_named_once_and_tables_line_up() {
+    let p = Project::empty();
+    p.write("deploy.toml", &super::harness::config_with(&[&p.target("a"), &p.target("a-long")], ""));
+    p.write("index.html", "one\n");
+    let short = p.commit("untagged")[..7].to_string();
+    let (plan, _) = p.expect(&["plan", "staging"], 0);
+    assert!(plan.contains(&format!("Plan: deploy hello {short} to staging")), "{plan}");
+    let (stdout, _) = p.expect(&["deploy", "staging"], 0);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let time = lines[1].find("TIME").unwrap() + "TIME".len();
+    for row in &lines[2..4] {
+        assert!(row[..time].ends_with(" ms"), "TIME ends where its header does:\n{stdout}");
+        assert_eq!(row.trim_end(), *row, "no trailing spaces");
+    }
+    let (history, _) = p.expect(&["history", "staging"], 0);
+    assert_eq!(history.matches(&short).count(), 1, "{history}");
 }
