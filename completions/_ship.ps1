@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what a deploy to ENV would do, touching nothing')
             [CompletionResult]::new('deploy', 'deploy', [CompletionResultType]::ParameterValue, 'Deploy a version to every target of ENV')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Switch every target of ENV back to the release that was live before')
+            [CompletionResult]::new('promote', 'promote', [CompletionResultType]::ParameterValue, 'Deploy to TO the very artifact live and healthy on every target of FROM')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what is live on each target of ENV, and whether the targets agree')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the deploy journal of ENV''s targets, newest first')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)')
@@ -168,6 +169,26 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'ship;promote' {
+            [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'When a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if ship was started in DIR')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'What stdout carries: text for people, or one JSON document for scripts')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour output (NO_COLOR is honoured under auto)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed without a terminal when TO has confirm = true)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (needed without a terminal when TO has confirm = true)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show the plan and stop')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no progress or status lines on stderr (results and errors still print)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no progress or status lines on stderr (results and errors still print)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: the build command''s output and the releases pruned from each target')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: the build command''s output and the releases pruned from each target')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'ship;status' {
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if ship was started in DIR')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')
@@ -292,6 +313,7 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what a deploy to ENV would do, touching nothing')
             [CompletionResult]::new('deploy', 'deploy', [CompletionResultType]::ParameterValue, 'Deploy a version to every target of ENV')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Switch every target of ENV back to the release that was live before')
+            [CompletionResult]::new('promote', 'promote', [CompletionResultType]::ParameterValue, 'Deploy to TO the very artifact live and healthy on every target of FROM')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what is live on each target of ENV, and whether the targets agree')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the deploy journal of ENV''s targets, newest first')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)')
@@ -318,6 +340,9 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             break
         }
         'ship;help;rollback' {
+            break
+        }
+        'ship;help;promote' {
             break
         }
         'ship;help;status' {

@@ -49,6 +49,9 @@ _ship() {
             ship,plan)
                 cmd="ship__subcmd__plan"
                 ;;
+            ship,promote)
+                cmd="ship__subcmd__promote"
+                ;;
             ship,rollback)
                 cmd="ship__subcmd__rollback"
                 ;;
@@ -91,6 +94,9 @@ _ship() {
             ship__subcmd__help,plan)
                 cmd="ship__subcmd__help__subcmd__plan"
                 ;;
+            ship__subcmd__help,promote)
+                cmd="ship__subcmd__help__subcmd__promote"
+                ;;
             ship__subcmd__help,rollback)
                 cmd="ship__subcmd__help__subcmd__rollback"
                 ;;
@@ -107,7 +113,7 @@ _ship() {
 
     case "${cmd}" in
         ship)
-            opts="-C -f -q -v -h -V --file --format --color --quiet --verbose --help --version init check build plan deploy rollback status history lock unlock agent guard completions help"
+            opts="-C -f -q -v -h -V --file --format --color --quiet --verbose --help --version init check build plan deploy rollback promote status history lock unlock agent guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -369,7 +375,7 @@ _ship() {
             return 0
             ;;
         ship__subcmd__help)
-            opts="init check build plan deploy rollback status history lock unlock agent guard completions help"
+            opts="init check build plan deploy rollback promote status history lock unlock agent guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -523,6 +529,20 @@ _ship() {
             return 0
             ;;
         ship__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ship__subcmd__help__subcmd__promote)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -700,6 +720,44 @@ _ship() {
                     return 0
                     ;;
                 --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ship__subcmd__promote)
+            opts="-y -C -f -q -v -h -V --yes --dry-run --lock-wait --file --format --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -37,6 +37,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand plan 'Show what a deploy to ENV would do, touching nothing'
             cand deploy 'Deploy a version to every target of ENV'
             cand rollback 'Switch every target of ENV back to the release that was live before'
+            cand promote 'Deploy to TO the very artifact live and healthy on every target of FROM'
             cand status 'Show what is live on each target of ENV, and whether the targets agree'
             cand history 'Show the deploy journal of ENV''s targets, newest first'
             cand lock 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)'
@@ -158,6 +159,25 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'ship;promote'= {
+            cand --lock-wait 'When a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3'
+            cand -C 'Run as if ship was started in DIR'
+            cand -f 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
+            cand --file 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
+            cand --format 'What stdout carries: text for people, or one JSON document for scripts'
+            cand --color 'When to colour output (NO_COLOR is honoured under auto)'
+            cand -y 'Do not ask for confirmation (needed without a terminal when TO has confirm = true)'
+            cand --yes 'Do not ask for confirmation (needed without a terminal when TO has confirm = true)'
+            cand --dry-run 'Show the plan and stop'
+            cand -q 'Print no progress or status lines on stderr (results and errors still print)'
+            cand --quiet 'Print no progress or status lines on stderr (results and errors still print)'
+            cand -v 'Print more: the build command''s output and the releases pruned from each target'
+            cand --verbose 'Print more: the build command''s output and the releases pruned from each target'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'ship;status'= {
             cand -C 'Run as if ship was started in DIR'
             cand -f 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
@@ -275,6 +295,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand plan 'Show what a deploy to ENV would do, touching nothing'
             cand deploy 'Deploy a version to every target of ENV'
             cand rollback 'Switch every target of ENV back to the release that was live before'
+            cand promote 'Deploy to TO the very artifact live and healthy on every target of FROM'
             cand status 'Show what is live on each target of ENV, and whether the targets agree'
             cand history 'Show the deploy journal of ENV''s targets, newest first'
             cand lock 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)'
@@ -295,6 +316,8 @@ set edit:completion:arg-completer[ship] = {|@words|
         &'ship;help;deploy'= {
         }
         &'ship;help;rollback'= {
+        }
+        &'ship;help;promote'= {
         }
         &'ship;help;status'= {
         }

@@ -104,6 +104,14 @@ pub enum Command {
     /// Switch every target of ENV back to the release that was live before
     Rollback(RollbackArgs),
 
+    /// Deploy to TO the very artifact live and healthy on every target of FROM
+    #[command(long_about = "Deploy to TO the very artifact that is live, confirmed healthy, on every \
+target of FROM: the same sha256, never a new build. Refused (exit 1, naming the targets) when FROM \
+is not on one confirmed release. It satisfies TO's `requires = \"FROM\"`, is journaled as a \
+promotion, and otherwise behaves as `ship deploy TO`: plan, confirmation, canary, health checks, \
+automatic rollback, JSON and exit codes.")]
+    Promote(PromoteArgs),
+
     /// Show what is live on each target of ENV, and whether the targets agree
     Status {
         /// The environment
@@ -227,6 +235,23 @@ pub struct DeployArgs {
     /// Deploy HEAD even though the working tree has uncommitted changes
     #[arg(long)]
     pub allow_dirty: bool,
+    /// When a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<crate::config::Span>,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The environment whose live artifact is promoted (e.g. staging)
+    pub from: String,
+    /// The environment to deploy it to (e.g. prod)
+    pub to: String,
+    /// Do not ask for confirmation (needed without a terminal when TO has confirm = true)
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Show the plan and stop
+    #[arg(long)]
+    pub dry_run: bool,
     /// When a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3
     #[arg(long, value_name = "DURATION")]
     pub lock_wait: Option<crate::config::Span>,

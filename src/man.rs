@@ -86,6 +86,16 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                 "In CI: the outcome as one JSON document on stdout; progress goes to stderr.",
             ),
         ],
+        "promote" => &[
+            (
+                "ship promote staging prod --dry-run",
+                "Show what promoting the artifact live on staging to prod would do, touching nothing.",
+            ),
+            (
+                "ship promote staging prod --yes --format json > outcome.json",
+                "In CI: prod gets the very artifact staging runs; the outcome as one JSON document.",
+            ),
+        ],
         "rollback" => &[
             (
                 "ship rollback prod",
@@ -400,6 +410,9 @@ fn exit_status(roff: &mut Roff, command: &str) {
         "check" => "Error, or a target of ENV that cannot be reached, written to, or is short of disk.",
         "status" => "Error, or --verify found a live file that differs from its release.",
         "deploy" => "Error: the build, I/O, or a step that failed before any switch (no target changed).",
+        "promote" => {
+            "Error, FROM not on one confirmed release, or a step that failed before any switch (no target changed)."
+        }
         "rollback" => "Error, or a refused rollback (nothing to roll back to; no target changed).",
         _ => "Error: the build, I/O, a failed step before any switch (no target changed), a refused rollback.",
     };
@@ -410,9 +423,13 @@ fn exit_status(roff: &mut Roff, command: &str) {
         ("0", "Success, or nothing to do.", &[]),
         ("1", error, &[]),
         ("2", "Usage or config error; nothing was touched.", &[]),
-        ("3", "A target is locked by someone else, who is named.", &["deploy", "rollback", "lock", "unlock"]),
-        ("4", &rolled_back, &["deploy", "rollback"]),
-        ("5", &inconsistent, &["deploy", "rollback"]),
+        (
+            "3",
+            "A target is locked by someone else, who is named.",
+            &["deploy", "promote", "rollback", "lock", "unlock"],
+        ),
+        ("4", &rolled_back, &["deploy", "promote", "rollback"]),
+        ("5", &inconsistent, &["deploy", "promote", "rollback"]),
         ("6", "The saved plan is stale: a target changed since it was made, or deploy.toml did.", &["deploy"]),
         ("10", "plan --exit-code only: changes are pending.", &["plan"]),
     ];

@@ -12,9 +12,8 @@ use crate::rollout::plan::Drift;
 pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(&args.env)?;
-    let secrets = super::read_secrets(env)?;
-    let must_confirm = env.confirm && !args.yes && !args.dry_run;
-    if must_confirm && !cx.ui.interactive() {
+    super::read_secrets(env)?;
+    if env.confirm && !args.yes && !args.dry_run && !cx.ui.interactive() {
         return Err(crate::usage!(
             "environment `{}` has confirm = true and there is no terminal to ask: pass --yes to deploy",
             env.name
@@ -26,22 +25,43 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
         None => None,
     };
     let picked = match &saved {
-        Some(plan) => picked_for(cx, &config, plan)?,
+        Some(plan) => picked_for(cx, &config, &plan.artifact.sha256, &plan.commit, &plan.version)?,
         None => super::pick(cx, &config, &args.reference, args.artifact.as_deref(), args.allow_dirty)?,
     };
-    let mut targets = super::connect_all(env, &config)?;
+    deliver(cx, &config, env, picked, saved, args, None)
+}
+
+/// Deploy `picked` to `env`, as `args` ask (a saved plan applied exactly when `saved`):
+/// lock, plan, the gate, confirm, roll out. `promoted_from`: this is `ship promote` of what
+/// that environment runs.
+pub(crate) fn deliver(
+    cx: &Ctx,
+    config: &crate::config::Config,
+    env: &crate::config::Environment,
+    picked: super::Picked,
+    saved: Option<rollout::Plan>,
+    args: &DeployArgs,
+    promoted_from: Option<&str>,
+) -> Result<Exit> {
+    let secrets = super::read_secrets(env)?;
+    let must_confirm = env.confirm && !args.yes && !args.dry_run;
+    let mut targets = super::connect_all(env, config)?;
     if !args.dry_run {
-        super::lock_all(&mut targets, &format!("ship deploy {}", env.name), args.lock_wait.map(|w| w.0))?;
+        let command = match promoted_from {
+            Some(from) => format!("ship promote {from} {}", env.name),
+            None => format!("ship deploy {}", env.name),
+        };
+        super::lock_all(&mut targets, &command, args.lock_wait.map(|w| w.0))?;
     }
-    let mut plan = super::plan::compute(&config, env, &picked, &mut targets, args.force)?;
+    let mut plan = super::plan::compute(config, env, &picked, &mut targets, args.force)?;
     if args.repair {
-        mark_repairs(&config, &mut targets, &mut plan)?;
+        mark_repairs(config, &mut targets, &mut plan)?;
     }
     if args.dry_run {
         if args.ignore_requires && env.requires.is_some() {
             cx.ui.warn("--ignore-requires: the `requires` gate would be skipped (and recorded)");
         }
-        super::plan::mark_refusals(&config, env, &picked, &mut targets, &mut plan, args.ignore_requires);
+        super::plan::mark_refusals(config, env, &picked, &mut targets, &mut plan, args.ignore_requires);
         super::plan::show(cx, &plan)?;
         return Ok(Exit::Success);
     }
@@ -71,7 +91,7 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     let mut gate_skipped = None;
     if plan.changes
         && let Some(required) = &env.requires
-        && let Err(refusal) = check_requires(&config, required, &picked.artifact.sha256)
+        && let Err(refusal) = check_requires(config, required, &picked.artifact.sha256)
     {
         if !args.ignore_requires {
             return Err(refusal);
@@ -82,7 +102,7 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     }
     // A shared file that a target lacks and the release does not bring fails the deploy:
     // found before anything is written anywhere.
-    super::plan::mark_shared_refusals(&config, &picked, &mut targets, &mut plan);
+    super::plan::mark_shared_refusals(config, &picked, &mut targets, &mut plan);
     if let Some(t) = plan.targets.iter().find(|t| t.refused.is_some()) {
         let why = t.refused.as_deref().unwrap_or_default();
         return Err(Refusal::new(Exit::Error, "shared_missing", format!("{}: {why}; nothing was changed", t.target))
@@ -93,12 +113,19 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
     if plan.changes && !cx.ui.json() {
         cx.ui.status(crate::ui::render::plan(&cx.ui, &plan).trim_end());
     }
-    if plan.changes && must_confirm && !cx.ui.confirm(&format!("Deploy {} to {}?", plan.version, env.name))? {
-        return Err(anyhow::anyhow!("deploy cancelled: nothing was changed"));
+    let question = match promoted_from {
+        Some(from) => format!("Promote {} from {from} to {}?", plan.version, env.name),
+        None => format!("Deploy {} to {}?", plan.version, env.name),
+    };
+    if plan.changes && must_confirm && !cx.ui.confirm(&question)? {
+        return Err(anyhow::anyhow!(
+            "{} cancelled: nothing was changed",
+            promoted_from.map_or("deploy", |_| "promotion")
+        ));
     }
-    super::execute(cx, &config, env, secrets, "deploy", gate_skipped, |rcx| {
-        rollout::deploy(rcx, &plan, &picked.artifact, targets)
-    })
+    let kind = if promoted_from.is_some() { "promote" } else { "deploy" };
+    let run = super::Run { kind, gate_skipped, promoted_from: promoted_from.map(str::to_string) };
+    super::execute(cx, config, env, secrets, run, |rcx| rollout::deploy(rcx, &plan, &picked.artifact, targets))
 }
 
 /// `--repair`: every target on which this artifact is live is rehashed against it; one
@@ -235,34 +262,39 @@ fn load_saved(file: &std::path::Path, config: &crate::config::Config, env: &str)
     Ok(plan)
 }
 
-/// The plan's artifact: from the store, or rebuilt from its commit, which must give the
-/// very same sha256 (builds are reproducible).
-fn picked_for(cx: &Ctx, config: &crate::config::Config, plan: &rollout::Plan) -> Result<super::Picked> {
+/// The artifact `sha256` (of `commit`, labelled `label`): from the store, or rebuilt from
+/// its commit, which must give the very same sha256 (builds are reproducible).
+pub(crate) fn picked_for(
+    cx: &Ctx,
+    config: &crate::config::Config,
+    sha256: &str,
+    commit: &str,
+    label: &str,
+) -> Result<super::Picked> {
     let store = crate::artifact::Store::open_default()?;
-    if let Some(path) = store.get(&plan.artifact.sha256)? {
+    if let Some(path) = store.get(sha256)? {
         let size = std::fs::metadata(&path)?.len();
         let artifact = crate::artifact::Artifact {
-            sha256: plan.artifact.sha256.clone(),
+            sha256: sha256.to_string(),
             path,
             size,
-            commit: plan.commit.clone(),
+            commit: commit.to_string(),
             reused: true,
         };
-        return Ok(super::Picked { label: plan.version.clone(), commit: plan.commit.clone(), artifact });
+        return Ok(super::Picked { label: label.to_string(), commit: commit.to_string(), artifact });
     }
     cx.ui.status(&format!(
-        "The plan's artifact is not in the local store: rebuilding commit {}",
-        crate::ui::render::prefix(&plan.commit, 12)
+        "Artifact {} is not in the local store: rebuilding commit {}",
+        crate::ui::render::prefix(sha256, 12),
+        crate::ui::render::prefix(commit, 12)
     ));
-    let picked = super::pick(cx, config, &plan.commit, None, true)?;
-    if picked.artifact.sha256 != plan.artifact.sha256 {
+    let picked = super::pick(cx, config, commit, None, true)?;
+    if picked.artifact.sha256 != sha256 {
         anyhow::bail!(
-            "rebuilding commit {} gave artifact {}, not the plan's {}: the build is not reproducible here; \
-             deploy with the machine that made the plan, or make a new plan",
-            plan.commit,
+            "rebuilding commit {commit} gave artifact {}, not {sha256}: the build is not reproducible here; \
+             deploy from the machine that built it",
             picked.artifact.sha256,
-            plan.artifact.sha256
         );
     }
-    Ok(super::Picked { label: plan.version.clone(), ..picked })
+    Ok(super::Picked { label: label.to_string(), ..picked })
 }

@@ -9,6 +9,7 @@ mod history;
 mod init;
 mod lock;
 mod plan;
+mod promote;
 mod rollback;
 mod status;
 
@@ -57,6 +58,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Plan(args) => plan::run(&cx, &args),
         Command::Deploy(args) => deploy::run(&cx, &args),
         Command::Rollback(args) => rollback::run(&cx, &args),
+        Command::Promote(args) => promote::run(&cx, &args),
         Command::Status { env, verify } => status::run(&cx, &env, verify),
         Command::History { env, limit } => history::run(&cx, &env, limit),
         Command::Completions { shell } => completions::run(&cx, shell),
@@ -206,16 +208,27 @@ pub(crate) fn watch_interrupts() {
     );
 }
 
-/// Run a deploy or rollback (`kind`) under Ctrl-C handling, then notify and print its outcome.
+/// What kind of run `execute` runs, and what its journal records say of it.
+pub(crate) struct Run {
+    /// `deploy`, `promote` or `rollback`: the webhook's `kind` and the outcome's words.
+    pub kind: &'static str,
+    /// Set when `--ignore-requires` skipped the environment's gate: why.
+    pub gate_skipped: Option<String>,
+    /// `ship promote FROM ...`: FROM.
+    pub promoted_from: Option<String>,
+}
+
+/// Run a deploy, promotion or rollback under Ctrl-C handling, then notify and print its
+/// outcome.
 pub(crate) fn execute(
     cx: &Ctx,
     config: &Config,
     env: &Environment,
     secrets: Vec<(String, String)>,
-    kind: &str,
-    gate_skipped: Option<String>,
+    what: Run,
     run: impl FnOnce(&crate::rollout::Context<'_>) -> crate::rollout::Outcome,
 ) -> Result<Exit> {
+    let kind = what.kind;
     let rcx = crate::rollout::Context {
         config,
         env,
@@ -223,12 +236,14 @@ pub(crate) fn execute(
         user: crate::clock::user(),
         redactor: crate::redact::Redactor::new(secrets.iter().map(|(_, v)| v.as_str())),
         secrets,
-        gate_skipped,
+        gate_skipped: what.gate_skipped,
+        promoted_from: what.promoted_from.clone(),
         reporter: &cx.ui,
         http: Default::default(),
     };
     watch_interrupts();
-    let outcome = run(&rcx);
+    let mut outcome = run(&rcx);
+    outcome.promoted_from = what.promoted_from;
     cx.ui.clear();
     notify(cx, config, env, kind, &outcome);
     if cx.ui.json() {

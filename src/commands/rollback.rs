@@ -77,7 +77,8 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
     if plan.changes && must_confirm && !cx.ui.confirm(&format!("Roll {} back to {}?", env.name, plan.version))? {
         return Err(anyhow::anyhow!("rollback cancelled: nothing was changed"));
     }
-    super::execute(cx, &config, env, secrets, "rollback", None, |rcx| rollout::rollback(rcx, &plan, targets))
+    let run = super::Run { kind: "rollback", gate_skipped: None, promoted_from: None };
+    super::execute(cx, &config, env, secrets, run, |rcx| rollout::rollback(rcx, &plan, targets))
 }
 
 /// The one release the environment goes back to, and for each target why it cannot go

@@ -71,6 +71,9 @@ pub struct Record {
     pub duration_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// A deploy by `ship promote`: the environment the artifact was promoted from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted_from: Option<String>,
 }
 
 impl Record {
@@ -90,6 +93,7 @@ impl Record {
             fleet_outcome: None,
             duration_ms: None,
             message: None,
+            promoted_from: None,
         }
     }
 }

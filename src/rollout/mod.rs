@@ -189,6 +189,9 @@ pub struct Outcome {
     /// A rollback: the release the targets it switched ran before (absent when they differed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolled_back_from: Option<Current>,
+    /// `ship promote`: the environment whose live artifact this is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted_from: Option<String>,
 }
 
 /// Everything a rollout needs besides the targets themselves.
@@ -204,6 +207,8 @@ pub struct Context<'a> {
     pub redactor: crate::redact::Redactor,
     /// Set when `--ignore-requires` skipped the environment's gate: why, for the journal.
     pub gate_skipped: Option<String>,
+    /// `ship promote FROM TO`: FROM, recorded in the journal's `begin` record.
+    pub promoted_from: Option<String>,
     pub reporter: &'a dyn Reporter,
     /// The HTTP client for health checks, made on first use.
     pub http: std::sync::OnceLock<Result<crate::http::Http, String>>,
@@ -676,9 +681,11 @@ fn stage_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, artifact: &Artifact
     slot.started = Instant::now();
     let from = slot.plan.current.as_ref().map(|c| c.release.clone());
     let skipped = cx.gate_skipped.clone();
+    let promoted_from = cx.promoted_from.clone();
     cx.record(slot, RunKind::Deploy, Event::Begin, head, |r| {
         r.from = from;
         r.message = skipped;
+        r.promoted_from = promoted_from;
     })?;
     let err = |e: anyhow::Error| format!("{e:#}");
     let release = if slot.plan.action == Action::Repair {
@@ -846,6 +853,7 @@ fn finish(
         interrupted: crate::interrupt::requested(),
         rolled_back_to: None,
         rolled_back_from: None,
+        promoted_from: None,
         targets: slots
             .into_iter()
             .map(|s| TargetResult {

@@ -137,6 +137,31 @@ pub fn outcome(ui: &Ui, verb: &str, o: &Outcome) -> String {
                 Paint::Bad,
             ),
         }
+    } else if let Some(from) = &o.promoted_from {
+        match o.outcome {
+            FleetOutcome::Succeeded => {
+                (format!("Promoted {version} from {from} to {env}: every target runs it"), Paint::Good)
+            }
+            FleetOutcome::Noop => {
+                (format!("{env} already runs {version}, as {from} does: nothing to promote"), Paint::Good)
+            }
+            FleetOutcome::RolledBack => (
+                format!(
+                    "Promotion of {version} from {from} to {env} failed; every touched target is back on its previous release"
+                ),
+                Paint::Bad,
+            ),
+            FleetOutcome::Inconsistent => (
+                format!(
+                    "Promotion of {version} from {from} to {env} failed, and the targets are NOT all on one release"
+                ),
+                Paint::Bad,
+            ),
+            FleetOutcome::Failed => (
+                format!("Promotion of {version} from {from} to {env} failed before any switch; no target changed"),
+                Paint::Bad,
+            ),
+        }
     } else {
         match o.outcome {
             FleetOutcome::Succeeded => (format!("Deployed {version} to {env}: every target runs it"), Paint::Good),

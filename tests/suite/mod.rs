@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod deploy;
 mod failures;
+mod pipeline;
 mod plans;
 mod process;
 mod rollback;

@@ -296,3 +296,20 @@ fn ship_lock_holds_every_target_until_unlock() {
     let (stdout, _) = p.expect(&["unlock", "staging"], 0);
     assert!(stdout.contains("was not locked"), "{stdout}");
 }
+
+#[test]
+fn promote_over_ssh_sends_the_artifact_live_on_staging() {
+    let Some((p, _sshd)) = fleet(2, "") else { return };
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap()
+        + &format!("\n[env.prod]\ntargets = [\"ssh://target3{}\"]\nrequires = \"staging\"\n", p.target("p").display());
+    p.write("deploy.toml", &config);
+    p.commit("prod");
+    let staged = p.json(&["deploy", "staging"], 0);
+    p.write("index.html", "not reviewed\n");
+    p.commit("newer");
+    let out = p.json(&["promote", "staging", "prod"], 0);
+    assert_eq!(out["outcome"], "succeeded");
+    assert_eq!(out["artifact"]["sha256"], staged["artifact"]["sha256"]);
+    assert_eq!(p.live("p"), p.live("t1"));
+    assert_eq!(p.live_file("p", "index.html"), "version one\n");
+}
