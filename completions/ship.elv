@@ -39,6 +39,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand rollback 'Switch every target of ENV back to the release that was live before'
             cand status 'Show what is live on each target of ENV, and whether the targets agree'
             cand history 'Show the deploy journal of ENV''s targets, newest first'
+            cand metrics 'Measure DORA''s four keys for ENV from its journals and git, with their performance bands'
             cand lock 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)'
             cand unlock 'End a `ship lock` on every target of ENV'
             cand agent 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)'
@@ -190,6 +191,22 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'ship;metrics'= {
+            cand --since 'The window: what ended within this long before now (e.g. 30d, 12w)'
+            cand -C 'Run as if ship was started in DIR'
+            cand -f 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
+            cand --file 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
+            cand --format 'What stdout carries: text for people, or one JSON document for scripts'
+            cand --color 'When to colour output (NO_COLOR is honoured under auto)'
+            cand -q 'Print no progress or status lines on stderr (results and errors still print)'
+            cand --quiet 'Print no progress or status lines on stderr (results and errors still print)'
+            cand -v 'Print more: the build command''s output and the releases pruned from each target'
+            cand --verbose 'Print more: the build command''s output and the releases pruned from each target'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'ship;lock'= {
             cand --reason 'Why, for whoever is refused'
             cand -C 'Run as if ship was started in DIR'
@@ -277,6 +294,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand rollback 'Switch every target of ENV back to the release that was live before'
             cand status 'Show what is live on each target of ENV, and whether the targets agree'
             cand history 'Show the deploy journal of ENV''s targets, newest first'
+            cand metrics 'Measure DORA''s four keys for ENV from its journals and git, with their performance bands'
             cand lock 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)'
             cand unlock 'End a `ship lock` on every target of ENV'
             cand agent 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)'
@@ -299,6 +317,8 @@ set edit:completion:arg-completer[ship] = {|@words|
         &'ship;help;status'= {
         }
         &'ship;help;history'= {
+        }
+        &'ship;help;metrics'= {
         }
         &'ship;help;lock'= {
         }

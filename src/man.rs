@@ -114,6 +114,14 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
             ),
             ("ship history prod --limit 5 --format json", "The last 5, as JSON."),
         ],
+        "metrics" => &[
+            (
+                "ship metrics prod",
+                "DORA's four keys for prod over the last 90 days, each with its band (elite, high, medium, low) \
+                 and prod's overall band.",
+            ),
+            ("ship metrics prod --since 30d --format json", "The last 30 days, as one JSON document."),
+        ],
         "lock" => &[(
             "ship lock prod --reason \"release freeze until Monday\"",
             "Refuse every deploy and rollback of prod (exit 3, naming you and the reason) until ship unlock prod.",
@@ -401,6 +409,7 @@ fn exit_status(roff: &mut Roff, command: &str) {
         "status" => "Error, or --verify found a live file that differs from its release.",
         "deploy" => "Error: the build, I/O, or a step that failed before any switch (no target changed).",
         "rollback" => "Error, or a refused rollback (nothing to roll back to; no target changed).",
+        "metrics" => "Error: a target that cannot be reached or read.",
         _ => "Error: the build, I/O, a failed step before any switch (no target changed), a refused rollback.",
     };
     let failed = if command == "rollback" { "The rollback failed" } else { "The deploy failed" };

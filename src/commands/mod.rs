@@ -8,6 +8,7 @@ mod deploy;
 mod history;
 mod init;
 mod lock;
+mod metrics;
 mod plan;
 mod rollback;
 mod status;
@@ -59,6 +60,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Rollback(args) => rollback::run(&cx, &args),
         Command::Status { env, verify } => status::run(&cx, &env, verify),
         Command::History { env, limit } => history::run(&cx, &env, limit),
+        Command::Metrics(args) => metrics::run(&cx, &args),
         Command::Completions { shell } => completions::run(&cx, shell),
         Command::Lock { env, reason } => lock::lock(&cx, &env, reason),
         Command::Unlock { env, force } => lock::unlock(&cx, &env, force),

@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod deploy;
 mod failures;
+mod metrics;
 mod plans;
 mod process;
 mod rollback;
