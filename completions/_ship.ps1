@@ -205,6 +205,7 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
         }
         'ship;metrics' {
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'The window: what ended within this long before now (e.g. 30d, 12w)')
+            [CompletionResult]::new('--html', '--html', [CompletionResultType]::ParameterName, 'Also write a dashboard to FILE: one self-contained HTML page (no scripts, no network)')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if ship was started in DIR')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')

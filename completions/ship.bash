@@ -709,13 +709,17 @@ _ship() {
             return 0
             ;;
         ship__subcmd__metrics)
-            opts="-C -f -q -v -h -V --since --file --format --color --quiet --verbose --help --version"
+            opts="-C -f -q -v -h -V --since --html --file --format --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --html)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -193,6 +193,7 @@ set edit:completion:arg-completer[ship] = {|@words|
         }
         &'ship;metrics'= {
             cand --since 'The window: what ended within this long before now (e.g. 30d, 12w)'
+            cand --html 'Also write a dashboard to FILE: one self-contained HTML page (no scripts, no network)'
             cand -C 'Run as if ship was started in DIR'
             cand -f 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
             cand --file 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'

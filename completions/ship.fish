@@ -161,6 +161,7 @@ complete -c ship -n "__fish_ship_using_subcommand history" -s v -l verbose -d 'P
 complete -c ship -n "__fish_ship_using_subcommand history" -s h -l help -d 'Print help'
 complete -c ship -n "__fish_ship_using_subcommand history" -s V -l version -d 'Print version'
 complete -c ship -n "__fish_ship_using_subcommand metrics" -l since -d 'The window: what ended within this long before now (e.g. 30d, 12w)' -r
+complete -c ship -n "__fish_ship_using_subcommand metrics" -l html -d 'Also write a dashboard to FILE: one self-contained HTML page (no scripts, no network)' -r -F
 complete -c ship -n "__fish_ship_using_subcommand metrics" -s C -d 'Run as if ship was started in DIR' -r -F
 complete -c ship -n "__fish_ship_using_subcommand metrics" -s f -l file -d 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]' -r -F
 complete -c ship -n "__fish_ship_using_subcommand metrics" -l format -d 'What stdout carries: text for people, or one JSON document for scripts' -r -f -a "human\t''

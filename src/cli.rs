@@ -277,6 +277,9 @@ pub struct MetricsArgs {
     /// The window: what ended within this long before now (e.g. 30d, 12w)
     #[arg(long, value_name = "DURATION", default_value = "90d")]
     pub since: crate::config::Span,
+    /// Also write a dashboard to FILE: one self-contained HTML page (no scripts, no network)
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// The completion script for `shell`, generated from the command tree.

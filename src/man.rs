@@ -121,6 +121,11 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                  and prod's overall band.",
             ),
             ("ship metrics prod --since 30d --format json", "The last 30 days, as one JSON document."),
+            (
+                "ship metrics prod --since 12w --html /var/www/dora/prod.html",
+                "Also write the dashboard, one self-contained HTML page for a wall screen; run it from cron to keep \
+                 it current.",
+            ),
         ],
         "lock" => &[(
             "ship lock prod --reason \"release freeze until Monday\"",
@@ -409,7 +414,7 @@ fn exit_status(roff: &mut Roff, command: &str) {
         "status" => "Error, or --verify found a live file that differs from its release.",
         "deploy" => "Error: the build, I/O, or a step that failed before any switch (no target changed).",
         "rollback" => "Error, or a refused rollback (nothing to roll back to; no target changed).",
-        "metrics" => "Error: a target that cannot be reached or read.",
+        "metrics" => "Error: a target that cannot be reached or read, or a --html file that cannot be written.",
         _ => "Error: the build, I/O, a failed step before any switch (no target changed), a refused rollback.",
     };
     let failed = if command == "rollback" { "The rollback failed" } else { "The deploy failed" };

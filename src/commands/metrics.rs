@@ -1,7 +1,8 @@
 //! `ship metrics ENV`: DORA's four keys for an environment and their bands (computed in
-//! [`crate::metrics`]) from its targets' journals and git; a table, or one JSON document.
+//! [`crate::metrics`]) from its targets' journals and git; a table, one JSON document, and
+//! with `--html FILE` a self-contained dashboard page too.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::Ctx;
 use super::history::HistoryEvent;
@@ -38,6 +39,11 @@ pub fn run(cx: &Ctx, args: &MetricsArgs) -> Result<Exit> {
     let start = now.saturating_sub(i64::try_from(args.since.0.as_secs()).unwrap_or(i64::MAX)).max(0);
     let brought = |to: &str, from: &[String]| repo.brought(to, from);
     let report = metrics::compute(&env.name, &config.app, &span_text(args.since.0), (start, now), &runs, &brought);
+    if let Some(file) = &args.html {
+        let page = crate::ui::dashboard::page(&report, &crate::clock::now_rfc3339());
+        save(&cx.cwd.join(file), file, &page)?;
+        cx.ui.status(&format!("Wrote the dashboard of {} to {}", env.name, file.display()));
+    }
     if cx.ui.json() {
         cx.ui.out_json(&report)?;
     } else {
@@ -77,6 +83,23 @@ fn span_text(d: std::time::Duration) -> String {
         }
     }
     format!("{secs}s")
+}
+
+/// Write the page to `path` (`shown` as the person gave it) atomically: a temporary file
+/// beside it, renamed into place, readable by all as a web server needs.
+fn save(path: &std::path::Path, shown: &std::path::Path, page: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let what = || format!("writing the dashboard to {}", shown.display());
+    let dir = path.parent().unwrap_or(std::path::Path::new("/"));
+    if !dir.is_dir() {
+        return Err(anyhow::anyhow!("no such directory").context(what()));
+    }
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| anyhow::anyhow!("{}", e.kind())).with_context(what)?;
+    std::io::Write::write_all(&mut tmp, page.as_bytes()).with_context(what)?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).with_context(what)?;
+    tmp.persist(path).map_err(|e| e.error).with_context(what)?;
+    Ok(())
 }
 
 fn paint(band: Band) -> Paint {

@@ -1,11 +1,11 @@
 //! `ship metrics`: DORA's four keys from real deploys and rollbacks, against commits made at
 //! chosen times. The deploys really run; only when they happened is set afterwards, by
 //! rewriting the `at` of their records in each target's journal. Every figure is checked
-//! against one worked out by hand.
+//! against one worked out by hand, and the HTML page is rendered by headless Chromium.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::harness::{Gate, Project};
+use super::harness::{Gate, Project, text};
 
 const H: i64 = 3600;
 const DAY: i64 = 24 * H;
@@ -263,4 +263,114 @@ fn bad_windows_and_environments_are_usage_errors() {
     }
     let out = p.json(&["metrics", "nowhere"], 2);
     assert_eq!(out["error"]["kind"], "unknown_env");
+}
+
+#[test]
+fn the_dashboard_is_written_whole_and_readable_or_not_at_all() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Project::with_targets(&["a"], "");
+    p.expect(&["deploy", "staging"], 0);
+    let m = p.json(&["metrics", "staging", "--html", "site/dora.html"], 1);
+    assert_eq!(m["error"]["message"], "writing the dashboard to site/dora.html: no such directory");
+    std::fs::create_dir(p.root.join("site")).unwrap();
+    let m = p.json(&["metrics", "staging", "--html", "site/dora.html"], 0);
+    assert_eq!(m["counts"]["deploys"], 1, "stdout still has the JSON document");
+    let page = p.root.join("site/dora.html");
+    assert_eq!(std::fs::metadata(&page).unwrap().permissions().mode() & 0o777, 0o644, "a web server can read it");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
+    assert_eq!(std::fs::read_dir(p.root.join("site")).unwrap().count(), 1, "no temporary file is left");
+}
+
+/// Debian's Chromium, or `None` (with a notice) when it is not installed; under CI=true it
+/// must be, as .ci/run installs it.
+fn chromium() -> Option<PathBuf> {
+    let path = PathBuf::from("/usr/bin/chromium");
+    if path.exists() {
+        return Some(path);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(!ci, "CI=true but {} is missing: .ci/run must install chromium", path.display());
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        b"notice: skipping a dashboard test: /usr/bin/chromium is not installed (apt-get install chromium)\n",
+    );
+    None
+}
+
+/// Run headless Chromium on `page` with `args`; its stdout.
+fn headless(p: &Project, chromium: &Path, page: &Path, args: &[&str]) -> String {
+    let profile = tempfile::tempdir_in(&p.base).unwrap();
+    let mut cmd = std::process::Command::new(chromium);
+    cmd.args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .env("HOME", &p.home)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    p.watch(&child);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "chromium {args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+#[test]
+fn the_dashboard_renders_every_figure_and_shows_journal_values_as_text() {
+    let Some(chromium) = chromium() else { return };
+    let (p, _) = history();
+    let (_, stderr) = p.expect(&["metrics", "staging", "--since", "28d", "--html", "dash.html"], 0);
+    assert!(stderr.contains("Wrote the dashboard of staging to dash.html"), "{stderr}");
+    let page = p.root.join("dash.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Self-contained: no script, nothing fetched, and the version from git is text.
+    assert!(!html.to_lowercase().contains("<script"), "{html}");
+    for fetched in ["http://", "https://", "src=", "@import", "url("] {
+        assert!(!html.contains(fetched), "{fetched} in the page");
+    }
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+
+    let dom = headless(&p, &chromium, &page, &["--dump-dom"]);
+    assert!(!dom.to_lowercase().contains("<script"), "the DOM has a script element:\n{dom}");
+    assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt; ("), "the version is shown as text");
+    // The four keys, their bands, the overall band, and the thresholds' year.
+    let cards: Vec<&str> = dom.split("<article class=\"key ").skip(1).collect();
+    assert_eq!(cards.len(), 4, "{dom}");
+    let expect = [
+        ("medium", "Deployment frequency", "0.75"),
+        ("elite", "Lead time for changes", "15<span class=\"unit\">h</span>"),
+        ("low", "Change failure rate", "40%"),
+        ("high", "Time to restore", "11<span class=\"unit\">h</span>"),
+    ];
+    for (card, (band, name, value)) in cards.iter().zip(expect) {
+        assert!(card.starts_with(band), "{name}: {card}");
+        assert!(card.contains(name) && card.contains(value), "{name} {value}: {card}");
+        assert!(card.contains(&format!("<span class=\"pill\">{band}</span>")), "{card}");
+    }
+    assert!(dom.contains("<span class=\"value\">low</span>"), "the overall band");
+    assert!(dom.contains("Accelerate State of DevOps Report 2023"));
+    // The table of what went where: one row per run, newest first.
+    let rows = dom.matches("<tr><td class=\"when\">").count();
+    assert_eq!(rows, 6, "{dom}");
+
+    let shot = p.base.join("dash.png");
+    headless(&p, &chromium, &page, &[&format!("--screenshot={}", shot.display()), "--window-size=1280,900"]);
+    let (width, height, colours) = colours(&shot);
+    assert_eq!((width, height), (1280, 900));
+    assert!(colours > 200, "a blank or near-blank screenshot: {colours} colours");
+}
+
+/// The size of a PNG and how many distinct colours its pixels have.
+fn colours(path: &Path) -> (u32, u32, usize) {
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    let step = frame.color_type.samples();
+    let distinct: std::collections::HashSet<&[u8]> =
+        pixels[..frame.buffer_size()].chunks(step).map(|px| &px[..3.min(step)]).collect();
+    (frame.width, frame.height, distinct.len())
 }
