@@ -46,6 +46,9 @@ _ship() {
             ship,lock)
                 cmd="ship__subcmd__lock"
                 ;;
+            ship,metrics)
+                cmd="ship__subcmd__metrics"
+                ;;
             ship,plan)
                 cmd="ship__subcmd__plan"
                 ;;
@@ -91,6 +94,9 @@ _ship() {
             ship__subcmd__help,lock)
                 cmd="ship__subcmd__help__subcmd__lock"
                 ;;
+            ship__subcmd__help,metrics)
+                cmd="ship__subcmd__help__subcmd__metrics"
+                ;;
             ship__subcmd__help,plan)
                 cmd="ship__subcmd__help__subcmd__plan"
                 ;;
@@ -113,7 +119,7 @@ _ship() {
 
     case "${cmd}" in
         ship)
-            opts="-C -f -q -v -h -V --file --format --color --quiet --verbose --help --version init check build plan deploy rollback promote status history lock unlock agent guard completions help"
+            opts="-C -f -q -v -h -V --file --format --color --quiet --verbose --help --version init check build plan deploy rollback promote status history metrics lock unlock agent guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -375,7 +381,7 @@ _ship() {
             return 0
             ;;
         ship__subcmd__help)
-            opts="init check build plan deploy rollback promote status history lock unlock agent guard completions help"
+            opts="init check build plan deploy rollback promote status history metrics lock unlock agent guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -515,6 +521,20 @@ _ship() {
             return 0
             ;;
         ship__subcmd__help__subcmd__lock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ship__subcmd__help__subcmd__metrics)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -678,6 +698,48 @@ _ship() {
             fi
             case "${prev}" in
                 --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ship__subcmd__metrics)
+            opts="-C -f -q -v -h -V --since --html --file --format --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --html)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

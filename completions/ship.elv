@@ -40,6 +40,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand promote 'Deploy to TO the very artifact live and healthy on every target of FROM'
             cand status 'Show what is live on each target of ENV, and whether the targets agree'
             cand history 'Show the deploy journal of ENV''s targets, newest first'
+            cand metrics 'Measure DORA''s four keys for ENV from its journals and git, with their performance bands'
             cand lock 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)'
             cand unlock 'End a `ship lock` on every target of ENV'
             cand agent 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)'
@@ -210,6 +211,23 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'ship;metrics'= {
+            cand --since 'The window: what ended within this long before now (e.g. 30d, 12w)'
+            cand --html 'Also write a dashboard to FILE: one self-contained HTML page (no scripts, no network)'
+            cand -C 'Run as if ship was started in DIR'
+            cand -f 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
+            cand --file 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
+            cand --format 'What stdout carries: text for people, or one JSON document for scripts'
+            cand --color 'When to colour output (NO_COLOR is honoured under auto)'
+            cand -q 'Print no progress or status lines on stderr (results and errors still print)'
+            cand --quiet 'Print no progress or status lines on stderr (results and errors still print)'
+            cand -v 'Print more: the build command''s output and the releases pruned from each target'
+            cand --verbose 'Print more: the build command''s output and the releases pruned from each target'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'ship;lock'= {
             cand --reason 'Why, for whoever is refused'
             cand -C 'Run as if ship was started in DIR'
@@ -298,6 +316,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand promote 'Deploy to TO the very artifact live and healthy on every target of FROM'
             cand status 'Show what is live on each target of ENV, and whether the targets agree'
             cand history 'Show the deploy journal of ENV''s targets, newest first'
+            cand metrics 'Measure DORA''s four keys for ENV from its journals and git, with their performance bands'
             cand lock 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)'
             cand unlock 'End a `ship lock` on every target of ENV'
             cand agent 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)'
@@ -322,6 +341,8 @@ set edit:completion:arg-completer[ship] = {|@words|
         &'ship;help;status'= {
         }
         &'ship;help;history'= {
+        }
+        &'ship;help;metrics'= {
         }
         &'ship;help;lock'= {
         }

@@ -132,6 +132,24 @@ automatic rollback, JSON and exit codes.")]
         limit: usize,
     },
 
+    /// Measure DORA's four keys for ENV from its journals and git, with their performance bands
+    #[command(long_about = "Measure DORA's four keys for ENV, from the journals of its targets (merged, as \
+`ship history` shows them) and from git, over the window --since before now (default 90 days):\n\n\
+- deployment frequency: successful deploys per week;\n\n\
+- lead time for changes: the median, over every commit a successful deploy newly brought to ENV, of \
+the deploy's end minus the commit's committer time;\n\n\
+- change failure rate: failed deploys (rolled back, inconsistent, failed, cut off, or later undone by \
+`ship rollback`) over all deploys;\n\n\
+- time to restore: the median time from a failed deploy's end to the end of the next deploy or \
+rollback that succeeded.\n\n\
+Each key gets a band by the thresholds of the Accelerate State of DevOps Report 2023 (DORA): elite \
+deploys at least daily, with lead time and time to restore under a day and an hour and at most 5% \
+failing; high at least weekly, under a week and a day, at most 10%; medium at least monthly, under \
+30 days and a week, at most 15%; low is the rest. ENV's band is the lowest of its keys'. A figure \
+with nothing to measure is null (--format json) or \"-\". The README's \"Metrics\" section says \
+exactly what counts.")]
+    Metrics(MetricsArgs),
+
     /// Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)
     Lock {
         /// The environment
@@ -274,6 +292,19 @@ pub struct RollbackArgs {
     /// When a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3
     #[arg(long, value_name = "DURATION")]
     pub lock_wait: Option<crate::config::Span>,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// The environment to measure
+    #[arg(add = ArgValueCandidates::new(crate::complete::envs))]
+    pub env: String,
+    /// The window: what ended within this long before now (e.g. 30d, 12w)
+    #[arg(long, value_name = "DURATION", default_value = "90d")]
+    pub since: crate::config::Span,
+    /// Also write a dashboard to FILE: one self-contained HTML page (no scripts, no network)
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 /// The completion script for `shell`, generated from the command tree.

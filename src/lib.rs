@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod interrupt;
 pub mod man;
+pub mod metrics;
 pub mod notify;
 pub mod process;
 pub mod redact;

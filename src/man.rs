@@ -124,6 +124,19 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
             ),
             ("ship history prod --limit 5 --format json", "The last 5, as JSON."),
         ],
+        "metrics" => &[
+            (
+                "ship metrics prod",
+                "DORA's four keys for prod over the last 90 days, each with its band (elite, high, medium, low) \
+                 and prod's overall band.",
+            ),
+            ("ship metrics prod --since 30d --format json", "The last 30 days, as one JSON document."),
+            (
+                "ship metrics prod --since 12w --html /var/www/dora/prod.html",
+                "Also write the dashboard, one self-contained HTML page for a wall screen; run it from cron to keep \
+                 it current.",
+            ),
+        ],
         "lock" => &[(
             "ship lock prod --reason \"release freeze until Monday\"",
             "Refuse every deploy and rollback of prod (exit 3, naming you and the reason) until ship unlock prod.",
@@ -414,6 +427,7 @@ fn exit_status(roff: &mut Roff, command: &str) {
             "Error, FROM not on one confirmed release, or a step that failed before any switch (no target changed)."
         }
         "rollback" => "Error, or a refused rollback (nothing to roll back to; no target changed).",
+        "metrics" => "Error: a target that cannot be reached or read, or a --html file that cannot be written.",
         _ => "Error: the build, I/O, a failed step before any switch (no target changed), a refused rollback.",
     };
     let failed = if command == "rollback" { "The rollback failed" } else { "The deploy failed" };

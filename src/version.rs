@@ -1,5 +1,5 @@
 //! git2: a revision becomes a commit with a describe-style label; the dirty check; the clean
-//! export of a commit's tree that artifacts are built from.
+//! export of a commit's tree that artifacts are built from; the commits a deploy brought.
 //!
 //! Nothing here reads the working copy's files: the artifact is always the commit's.
 
@@ -80,6 +80,34 @@ impl Repo {
             .and_then(|d| d.format(Some(DescribeFormatOptions::new().abbreviated_size(7))))
             .unwrap_or_else(|_| commit.id().to_string()[..7].to_string());
         Ok(Version { commit: commit.id().to_string(), label, time: commit.time().seconds() })
+    }
+
+    /// The commits that deploying `to` brings where `from` ran (full ids), each with its
+    /// committer time: those reachable from `to` and from none of `from`, newest first. With
+    /// no `from` found in the repository (a first deploy, or what ran before is unknown or
+    /// was rewritten away), just `to` itself: its ancestors are not taken to be new. `None`
+    /// when `to` is not a commit of this repository.
+    pub fn brought(&self, to: &str, from: &[String]) -> Option<Vec<(String, i64)>> {
+        let to = self.repo.find_commit(Oid::from_str(to).ok()?).ok()?;
+        let from: Vec<Oid> = from
+            .iter()
+            .filter_map(|c| Oid::from_str(c).ok())
+            .filter(|oid| self.repo.find_commit(*oid).is_ok())
+            .collect();
+        if from.is_empty() {
+            return Some(vec![(to.id().to_string(), to.time().seconds())]);
+        }
+        let mut walk = self.repo.revwalk().ok()?;
+        walk.push(to.id()).ok()?;
+        for oid in from {
+            walk.hide(oid).ok()?;
+        }
+        let commits = walk
+            .filter_map(Result::ok)
+            .filter_map(|oid| self.repo.find_commit(oid).ok())
+            .map(|c| (c.id().to_string(), c.time().seconds()))
+            .collect();
+        Some(commits)
     }
 
     /// Tracked files with uncommitted changes (untracked and ignored files do not count,

@@ -1,5 +1,5 @@
 //! `ship history`: the journals of an environment's targets, merged into one event per
-//! deploy or rollback, newest first.
+//! deploy or rollback, newest first. `ship metrics` reads the same events ([`events`]).
 
 use std::collections::BTreeMap;
 
@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::Ctx;
 use crate::error::Exit;
 use crate::release::{Event, Record, RunKind};
+use crate::target::Target;
 
 #[derive(Serialize)]
 struct History {
@@ -16,35 +17,60 @@ struct History {
     events: Vec<HistoryEvent>,
 }
 
+/// One deploy or rollback, merged across the targets it touched.
 #[derive(Serialize)]
-struct HistoryEvent {
-    at: String,
-    kind: RunKind,
-    version: Option<String>,
-    commit: Option<String>,
-    sha256: Option<String>,
-    user: Option<String>,
-    outcome: String,
-    duration_ms: Option<u64>,
-    targets: Vec<TargetEvent>,
+pub(crate) struct HistoryEvent {
+    /// When it began, as a `begin` record says.
+    pub at: String,
+    pub kind: RunKind,
+    pub version: Option<String>,
+    pub commit: Option<String>,
+    pub sha256: Option<String>,
+    pub user: Option<String>,
+    /// The fleet's outcome; `interrupted` when no target journaled an end.
+    pub outcome: String,
+    pub duration_ms: Option<u64>,
+    pub targets: Vec<TargetEvent>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    errors: Vec<String>,
+    pub errors: Vec<String>,
+    /// The release it deployed or rolled back to.
+    #[serde(skip)]
+    pub release: Option<String>,
+    /// What its targets ran when it began: each release once, `None` for a target that had
+    /// nothing live.
+    #[serde(skip)]
+    pub from: Vec<Option<String>>,
+    /// When it ended: the latest `end` record's time, else the latest record's.
+    #[serde(skip)]
+    pub ended_at: String,
 }
 
 #[derive(Serialize)]
-struct TargetEvent {
-    target: String,
-    outcome: String,
+pub(crate) struct TargetEvent {
+    pub target: String,
+    pub outcome: String,
 }
 
 pub fn run(cx: &Ctx, env_name: &str, limit: usize) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(env_name)?;
     let mut targets = super::connect_all(env, &config)?;
+    let events: Vec<HistoryEvent> = events(&mut targets)?.into_iter().take(limit).collect();
+    let history = History { env: env.name.clone(), events };
+    if cx.ui.json() {
+        cx.ui.out_json(&history)?;
+    } else {
+        cx.ui.out(&render(&history))?;
+    }
+    Ok(Exit::Success)
+}
+
+/// Every deploy and rollback in the journals of `targets`, one event per run, newest first.
+pub(crate) fn events(targets: &mut [Box<dyn Target>]) -> Result<Vec<HistoryEvent>> {
     // Each run's records, and its latest position in any target's journal: within one
     // target, journal order is exact, so it breaks ties between runs of the same instant.
     let mut runs: BTreeMap<String, (usize, Vec<(String, Record)>)> = BTreeMap::new();
-    for target in &mut targets {
+    for target in targets {
         let name = target.spec().to_string();
         for (pos, record) in target.journal()?.into_iter().enumerate() {
             let run = runs.entry(record.run.clone()).or_default();
@@ -55,14 +81,7 @@ pub fn run(cx: &Ctx, env_name: &str, limit: usize) -> Result<Exit> {
     let mut events: Vec<(usize, HistoryEvent)> =
         runs.into_values().filter_map(|(pos, records)| merge(records).map(|e| (pos, e))).collect();
     events.sort_by(|(pa, a), (pb, b)| b.at.cmp(&a.at).then(pb.cmp(pa)));
-    let events: Vec<HistoryEvent> = events.into_iter().map(|(_, e)| e).take(limit).collect();
-    let history = History { env: env.name.clone(), events };
-    if cx.ui.json() {
-        cx.ui.out_json(&history)?;
-    } else {
-        cx.ui.out(&render(&history))?;
-    }
-    Ok(Exit::Success)
+    Ok(events.into_iter().map(|(_, e)| e).collect())
 }
 
 /// One run's records from every target, as one event.
@@ -79,13 +98,23 @@ fn merge(records: Vec<(String, Record)>) -> Option<HistoryEvent> {
         duration_ms: None,
         targets: Vec::new(),
         errors: Vec::new(),
+        release: begin.release.clone(),
+        from: Vec::new(),
+        ended_at: begin.at.clone(),
     };
     let mut per_target: BTreeMap<&str, String> = BTreeMap::new();
+    // Journal times are RFC 3339 in one format: their text sorts as they do.
+    let (mut last, mut last_end): (&str, Option<&str>) = (&begin.at, None);
     for (target, r) in &records {
+        last = last.max(r.at.as_str());
         if r.event == Event::Begin {
             per_target.entry(target).or_insert_with(|| "interrupted".to_string());
+            if !event.from.contains(&r.from) {
+                event.from.push(r.from.clone());
+            }
         }
         if r.event == Event::End {
+            last_end = last_end.max(Some(r.at.as_str()));
             per_target.insert(target, r.outcome.clone().unwrap_or_else(|| "unknown".into()));
             if let Some(fleet) = &r.fleet_outcome {
                 event.outcome = fleet.clone();
@@ -96,6 +125,7 @@ fn merge(records: Vec<(String, Record)>) -> Option<HistoryEvent> {
             }
         }
     }
+    event.ended_at = last_end.unwrap_or(last).to_string();
     event.targets = per_target.into_iter().map(|(t, o)| TargetEvent { target: t.to_string(), outcome: o }).collect();
     Some(event)
 }

@@ -8,6 +8,7 @@ mod deploy;
 mod history;
 mod init;
 mod lock;
+mod metrics;
 mod plan;
 mod promote;
 mod rollback;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Promote(args) => promote::run(&cx, &args),
         Command::Status { env, verify } => status::run(&cx, &env, verify),
         Command::History { env, limit } => history::run(&cx, &env, limit),
+        Command::Metrics(args) => metrics::run(&cx, &args),
         Command::Completions { shell } => completions::run(&cx, shell),
         Command::Lock { env, reason } => lock::lock(&cx, &env, reason),
         Command::Unlock { env, force } => lock::unlock(&cx, &env, force),

@@ -4,6 +4,7 @@
 //!
 //! The UI renders; it never decides.
 
+pub mod dashboard;
 pub mod render;
 
 use std::collections::HashMap;

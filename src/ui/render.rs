@@ -1,4 +1,5 @@
-//! Human text for results: plans, deploy and rollback outcomes, status, history.
+//! Human text for results: plans, deploy and rollback outcomes, status, history, and the
+//! figures of metrics (hours, percentages).
 
 use std::fmt::Write;
 
@@ -211,4 +212,26 @@ pub fn outcome(ui: &Ui, verb: &str, o: &Outcome) -> String {
         let _ = writeln!(s, "{}", line.trim_end());
     }
     s
+}
+
+/// Hours for people: "35 min", "20 h", "11.5 h", "3.2 days".
+pub fn hours(h: f64) -> String {
+    if h < 1.0 {
+        format!("{} min", (h * 60.0).round())
+    } else if h < 48.0 {
+        format!("{} h", decimal(h, 1))
+    } else {
+        format!("{} days", decimal(h / 24.0, 1))
+    }
+}
+
+/// A rate as a percentage: "50%", "33.3%".
+pub fn percent(rate: f64) -> String {
+    format!("{}%", decimal(rate * 100.0, 1))
+}
+
+/// `x` with at most `places` decimals, and none that are trailing zeros: "0.5", "2", "0.47".
+pub fn decimal(x: f64, places: usize) -> String {
+    let text = format!("{x:.places$}");
+    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text }
 }

@@ -76,7 +76,13 @@ impl Project {
     pub fn commit(&self, message: &str) -> String {
         let n = self.commits.get();
         self.commits.set(n + 1);
-        let sig = Signature::new("Tester", "tester@example.com", &Time::new(1_700_000_000 + n * 3600, 0)).unwrap();
+        self.commit_at(message, 1_700_000_000 + n * 3600)
+    }
+
+    /// Commit everything in the working tree, authored and committed at `time` (seconds
+    /// since the epoch).
+    pub fn commit_at(&self, message: &str, time: i64) -> String {
+        let sig = Signature::new("Tester", "tester@example.com", &Time::new(time, 0)).unwrap();
         let mut index = self.repo.index().unwrap();
         index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
         index.update_all(["*"], None).unwrap();

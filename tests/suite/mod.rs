@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod deploy;
 mod failures;
+mod metrics;
 mod pipeline;
 mod plans;
 mod process;

@@ -1,0 +1,183 @@
+//! `ship metrics ENV`: DORA's four keys for an environment and their bands (computed in
+//! [`crate::metrics`]) from its targets' journals and git; a table, one JSON document, and
+//! with `--html FILE` a self-contained dashboard page too.
+
+use anyhow::{Context, Result};
+
+use super::Ctx;
+use super::history::HistoryEvent;
+use crate::cli::MetricsArgs;
+use crate::error::Exit;
+use crate::metrics::{self, Band, Report, Run};
+use crate::release::RunKind;
+use crate::ui::Paint;
+use crate::ui::render::{decimal, hours, percent};
+use crate::version::Repo;
+
+pub fn run(cx: &Ctx, args: &MetricsArgs) -> Result<Exit> {
+    let config = cx.config()?;
+    let env = config.env(&args.env)?;
+    let repo = Repo::discover(&config.dir)?;
+    let mut targets = super::connect_all(env, &config)?;
+    cx.ui.status(&format!("Reading the journals of {} target(s) of {}", targets.len(), env.name));
+    // history gives newest first; a run whose times do not parse cannot be placed, and is left out.
+    let mut runs: Vec<Run> = super::history::events(&mut targets)?.into_iter().rev().filter_map(run_of).collect();
+    // A deploy or rollback under way has no end yet: it is not a failure, and waits for its end.
+    let busy = super::read_states(&mut targets)?.into_iter().any(|s| {
+        s.locked
+            && s.holder
+                .as_ref()
+                .is_none_or(|h| ["ship deploy", "ship rollback"].iter().any(|c| h.command.starts_with(c)))
+    });
+    if busy && runs.last().is_some_and(|r| r.outcome == "interrupted") {
+        runs.pop();
+        cx.ui.status("A deploy or rollback is under way: it is left out until it ends");
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    // A window longer than the epoch is old starts in 1970.
+    let start = now.saturating_sub(i64::try_from(args.since.0.as_secs()).unwrap_or(i64::MAX)).max(0);
+    let brought = |to: &str, from: &[String]| repo.brought(to, from);
+    let report = metrics::compute(&env.name, &config.app, &span_text(args.since.0), (start, now), &runs, &brought);
+    if let Some(file) = &args.html {
+        let page = crate::ui::dashboard::page(&report, &crate::clock::now_rfc3339());
+        save(&cx.cwd.join(file), file, &page)?;
+        cx.ui.status(&format!("Wrote the dashboard of {} to {}", env.name, file.display()));
+    }
+    if cx.ui.json() {
+        cx.ui.out_json(&report)?;
+    } else {
+        cx.ui.out(&render(cx, &report))?;
+    }
+    Ok(Exit::Success)
+}
+
+/// A merged journal event as the metrics read it; `None` when its times do not parse, or it
+/// is not a deploy or a rollback.
+fn run_of(e: HistoryEvent) -> Option<Run> {
+    if e.kind == RunKind::Unlock {
+        return None;
+    }
+    Some(Run {
+        kind: e.kind,
+        began: metrics::parse_time(&e.at)?,
+        ended: metrics::parse_time(&e.ended_at)?,
+        began_at: e.at,
+        ended_at: e.ended_at,
+        outcome: e.outcome,
+        release: e.release,
+        from: e.from,
+        version: e.version,
+        commit: e.commit,
+        user: e.user,
+        targets: e.targets.into_iter().map(|t| (t.target, t.outcome)).collect(),
+    })
+}
+
+/// A duration the short way: "30d", "36h", "90m", "45s".
+fn span_text(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] {
+        if secs >= size && secs.is_multiple_of(size) {
+            return format!("{}{unit}", secs / size);
+        }
+    }
+    format!("{secs}s")
+}
+
+/// Write the page to `path` (`shown` as the person gave it) atomically: a temporary file
+/// beside it, renamed into place, readable by all as a web server needs.
+fn save(path: &std::path::Path, shown: &std::path::Path, page: &str) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let what = || format!("writing the dashboard to {}", shown.display());
+    let dir = path.parent().unwrap_or(std::path::Path::new("/"));
+    if !dir.is_dir() {
+        return Err(anyhow::anyhow!("no such directory").context(what()));
+    }
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| anyhow::anyhow!("{}", e.kind())).with_context(what)?;
+    std::io::Write::write_all(&mut tmp, page.as_bytes()).with_context(what)?;
+    tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).with_context(what)?;
+    tmp.persist(path).map_err(|e| e.error).with_context(what)?;
+    Ok(())
+}
+
+fn paint(band: Band) -> Paint {
+    match band {
+        Band::Elite | Band::High => Paint::Good,
+        Band::Medium => Paint::Warn,
+        Band::Low => Paint::Bad,
+    }
+}
+
+fn render(cx: &Ctx, r: &Report) -> String {
+    let c = &r.counts;
+    let of = |n: usize, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
+    let restore = r.time_to_restore_hours_median.map(|h| {
+        let mut text = format!("{} (median of {})", hours(h), of(c.restored, "restore"));
+        if c.unrestored > 0 {
+            text.push_str(&format!(", {} not restored", c.unrestored));
+        }
+        text
+    });
+    let rows: [(&str, Option<String>, Option<Band>); 4] = [
+        (
+            "deployment frequency",
+            Some(format!(
+                "{} per week ({} in {})",
+                decimal(r.deployment_frequency_per_week, 2),
+                of(c.successful, "successful deploy"),
+                r.since
+            )),
+            Some(r.bands.deployment_frequency),
+        ),
+        (
+            "lead time for changes",
+            r.lead_time_hours_median.map(|h| format!("{} (median of {})", hours(h), of(c.commits, "commit"))),
+            r.bands.lead_time,
+        ),
+        (
+            "change failure rate",
+            r.change_failure_rate.map(|f| format!("{} ({} of {})", percent(f), c.failed, of(c.deploys, "deploy"))),
+            r.bands.change_failure_rate,
+        ),
+        (
+            "time to restore",
+            restore.or_else(|| (c.unrestored > 0).then(|| format!("- ({} not restored)", c.unrestored))),
+            r.bands.time_to_restore,
+        ),
+    ];
+    let width = rows.iter().filter_map(|(_, v, _)| v.as_ref().map(|v| v.chars().count())).max().unwrap_or(0).max(5);
+    let mut out = format!(
+        "DORA metrics of {}, the last {} ({} to {})\n\n{:22}  {:width$}  BAND\n",
+        r.env, r.since, r.window.start, r.window.end, "KEY", "VALUE"
+    );
+    for (key, value, band) in &rows {
+        let band = band.map_or("-".to_string(), |b| cx.ui.paint_out(b.as_str(), paint(b)));
+        out.push_str(&format!("{key:22}  {:width$}  {band}\n", value.as_deref().unwrap_or("-")));
+    }
+    out.push_str(&format!("{:22}  {:width$}  {}\n", "overall", "", cx.ui.paint_out(r.band.as_str(), paint(r.band))));
+    if c.commits_unknown > 0 {
+        out.push_str(&format!(
+            "\n{} successful deploy(s) of a commit this repository does not have: no lead time for them.\n",
+            c.commits_unknown
+        ));
+    }
+    out.push_str(&format!(
+        "\nBands by the thresholds of the {}; overall is the lowest band of the keys measured.",
+        r.thresholds.source
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn spans_the_short_way() {
+        use std::time::Duration;
+        assert_eq!(super::span_text(Duration::from_secs(90 * 86_400)), "90d");
+        assert_eq!(super::span_text(Duration::from_secs(84 * 86_400)), "84d");
+        assert_eq!(super::span_text(Duration::from_secs(36 * 3600)), "36h");
+        assert_eq!(super::span_text(Duration::from_secs(59)), "59s");
+    }
+}
