@@ -277,9 +277,7 @@ fn a_second_ctrl_c_exits_at_once_leaving_complete_releases() {
     p.commit("two");
     let child = p.spawn(&["deploy", "staging"]);
     gate.wait_started();
-    signal(&child, rustix::process::Signal::INT);
-    std::thread::sleep(Duration::from_millis(200));
-    signal(&child, rustix::process::Signal::INT);
+    ctrl_c_twice(&child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let live = p.live("a").unwrap();
@@ -364,6 +362,23 @@ fn zero_downtime_through_twenty_switches_and_a_failed_release() {
     );
 }
 
+/// An after_switch step that waits at `gate` on target `only`, and passes at once elsewhere.
+fn gate_after_switch_on(p: &Project, gate: &Gate, only: &str) {
+    let step = gate
+        .step()
+        .replace("[[step]]", "[[step]]\nwhen = \"after_switch\"")
+        .replace("run = \"", &format!("run = \"case $SHIP_TARGET in */{only}) ;; *) exit 0;; esac; "));
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+    p.write("deploy.toml", &config.replace("[env.staging]", &format!("{step}\n[env.staging]")));
+}
+
+/// Ctrl-C, then a second one while the first is being honoured: stop at once.
+fn ctrl_c_twice(child: &std::process::Child) {
+    signal(child, rustix::process::Signal::INT);
+    std::thread::sleep(Duration::from_millis(200));
+    signal(child, rustix::process::Signal::INT);
+}
+
 /// A fleet split by a second Ctrl-C: the run says where it left each target, `status` marks
 /// the target that was switched but never confirmed, and `rollback` undoes the cut-off
 /// deploy everywhere (the confirmed target too), leaving the untouched one as it is.
@@ -374,21 +389,12 @@ fn a_fleet_split_by_a_second_ctrl_c_is_shown_and_rolled_back() {
     let v1 = p.live("a").unwrap();
     let gate = Gate::new(&p);
     // Only b's after_switch step waits at the gate: a is done, b switched, c not reached.
-    let step = gate
-        .step()
-        .replace("[[step]]", "[[step]]\nwhen = \"after_switch\"")
-        .replace("run = \"", "run = \"case $SHIP_TARGET in */b) ;; *) exit 0;; esac; ");
-    let config = std::fs::read_to_string(p.root.join("deploy.toml"))
-        .unwrap()
-        .replace("[env.staging]", &format!("{step}\n[env.staging]"));
-    p.write("deploy.toml", &config);
+    gate_after_switch_on(&p, &gate, "b");
     p.write("index.html", "two\n");
     p.commit("two");
     let child = p.spawn(&["--format", "json", "deploy", "staging"]);
     gate.wait_started();
-    signal(&child, rustix::process::Signal::INT);
-    std::thread::sleep(Duration::from_millis(200));
-    signal(&child, rustix::process::Signal::INT);
+    ctrl_c_twice(&child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     p.wait_lock_free("b");
@@ -460,19 +466,12 @@ fn rollback_restores_what_it_can_of_a_split_fleet_and_never_splits_one() {
 
     // A third version, cut off on c (the last target) by a second Ctrl-C.
     let gate = Gate::new(&p);
-    let step = gate
-        .step()
-        .replace("[[step]]", "[[step]]\nwhen = \"after_switch\"")
-        .replace("run = \"", "run = \"case $SHIP_TARGET in */c) ;; *) exit 0;; esac; ");
-    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
-    p.write("deploy.toml", &config.replace("[env.staging]", &format!("{step}\n[env.staging]")));
+    gate_after_switch_on(&p, &gate, "c");
     p.write("index.html", "three\n");
     p.commit("three");
     let child = p.spawn(&["deploy", "staging"]);
     gate.wait_started();
-    signal(&child, rustix::process::Signal::INT);
-    std::thread::sleep(Duration::from_millis(200));
-    signal(&child, rustix::process::Signal::INT);
+    ctrl_c_twice(&child);
     assert_eq!(child.wait_with_output().unwrap().status.code(), Some(130));
     p.wait_lock_free("c");
     gate.open();
