@@ -44,6 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what is live on each target of ENV, and whether the targets agree')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the deploy journal of ENV''s targets, newest first')
             [CompletionResult]::new('metrics', 'metrics', [CompletionResultType]::ParameterValue, 'Measure DORA''s four keys for ENV from its journals and git, with their performance bands')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove old releases, artifacts and uploaded ships from every target of ENV')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'End a `ship lock` on every target of ENV')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)')
@@ -242,6 +243,25 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'ship;prune' {
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Keep the newest N releases that went live, the live one and the previous one included (default: deploy.toml''s [release] keep)')
+            [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'When a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if ship was started in DIR')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'What stdout carries: text for people, or one JSON document for scripts')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour output (NO_COLOR is honoured under auto)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'List what would be removed and why the rest stays, touching nothing')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no progress or status lines on stderr (results and errors still print)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no progress or status lines on stderr (results and errors still print)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: the build command''s output and the releases pruned from each target')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: the build command''s output and the releases pruned from each target')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'ship;lock' {
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why, for whoever is refused')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if ship was started in DIR')
@@ -336,6 +356,7 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show what is live on each target of ENV, and whether the targets agree')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the deploy journal of ENV''s targets, newest first')
             [CompletionResult]::new('metrics', 'metrics', [CompletionResultType]::ParameterValue, 'Measure DORA''s four keys for ENV from its journals and git, with their performance bands')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove old releases, artifacts and uploaded ships from every target of ENV')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'End a `ship lock` on every target of ENV')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)')
@@ -372,6 +393,9 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             break
         }
         'ship;help;metrics' {
+            break
+        }
+        'ship;help;prune' {
             break
         }
         'ship;help;lock' {

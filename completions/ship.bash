@@ -55,6 +55,9 @@ _ship() {
             ship,promote)
                 cmd="ship__subcmd__promote"
                 ;;
+            ship,prune)
+                cmd="ship__subcmd__prune"
+                ;;
             ship,rollback)
                 cmd="ship__subcmd__rollback"
                 ;;
@@ -103,6 +106,9 @@ _ship() {
             ship__subcmd__help,promote)
                 cmd="ship__subcmd__help__subcmd__promote"
                 ;;
+            ship__subcmd__help,prune)
+                cmd="ship__subcmd__help__subcmd__prune"
+                ;;
             ship__subcmd__help,rollback)
                 cmd="ship__subcmd__help__subcmd__rollback"
                 ;;
@@ -119,7 +125,7 @@ _ship() {
 
     case "${cmd}" in
         ship)
-            opts="-C -f -q -v -h -V --file --format --color --quiet --verbose --help --version init check build plan deploy rollback promote status history metrics lock unlock agent guard completions help"
+            opts="-C -f -q -v -h -V --file --format --color --quiet --verbose --help --version init check build plan deploy rollback promote status history metrics prune lock unlock agent guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -381,7 +387,7 @@ _ship() {
             return 0
             ;;
         ship__subcmd__help)
-            opts="init check build plan deploy rollback promote status history metrics lock unlock agent guard completions help"
+            opts="init check build plan deploy rollback promote status history metrics prune lock unlock agent guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -563,6 +569,20 @@ _ship() {
             return 0
             ;;
         ship__subcmd__help__subcmd__promote)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ship__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -819,6 +839,48 @@ _ship() {
                 return 0
             fi
             case "${prev}" in
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ship__subcmd__prune)
+            opts="-C -f -q -v -h -V --keep --dry-run --lock-wait --file --format --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand status 'Show what is live on each target of ENV, and whether the targets agree'
             cand history 'Show the deploy journal of ENV''s targets, newest first'
             cand metrics 'Measure DORA''s four keys for ENV from its journals and git, with their performance bands'
+            cand prune 'Remove old releases, artifacts and uploaded ships from every target of ENV'
             cand lock 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)'
             cand unlock 'End a `ship lock` on every target of ENV'
             cand agent 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)'
@@ -228,6 +229,24 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'ship;prune'= {
+            cand --keep 'Keep the newest N releases that went live, the live one and the previous one included (default: deploy.toml''s [release] keep)'
+            cand --lock-wait 'When a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3'
+            cand -C 'Run as if ship was started in DIR'
+            cand -f 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
+            cand --file 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
+            cand --format 'What stdout carries: text for people, or one JSON document for scripts'
+            cand --color 'When to colour output (NO_COLOR is honoured under auto)'
+            cand --dry-run 'List what would be removed and why the rest stays, touching nothing'
+            cand -q 'Print no progress or status lines on stderr (results and errors still print)'
+            cand --quiet 'Print no progress or status lines on stderr (results and errors still print)'
+            cand -v 'Print more: the build command''s output and the releases pruned from each target'
+            cand --verbose 'Print more: the build command''s output and the releases pruned from each target'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'ship;lock'= {
             cand --reason 'Why, for whoever is refused'
             cand -C 'Run as if ship was started in DIR'
@@ -317,6 +336,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand status 'Show what is live on each target of ENV, and whether the targets agree'
             cand history 'Show the deploy journal of ENV''s targets, newest first'
             cand metrics 'Measure DORA''s four keys for ENV from its journals and git, with their performance bands'
+            cand prune 'Remove old releases, artifacts and uploaded ships from every target of ENV'
             cand lock 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)'
             cand unlock 'End a `ship lock` on every target of ENV'
             cand agent 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)'
@@ -343,6 +363,8 @@ set edit:completion:arg-completer[ship] = {|@words|
         &'ship;help;history'= {
         }
         &'ship;help;metrics'= {
+        }
+        &'ship;help;prune'= {
         }
         &'ship;help;lock'= {
         }

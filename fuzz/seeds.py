@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import re
-import shutil
 import tarfile
 from pathlib import Path
 
@@ -156,7 +155,8 @@ def protocol_seeds():
         call({"op": "record", "record": {"at": "2026-11-23T10:00:01.000Z", "run": "0f1e2d3c4b5a6978", "kind": "deploy",
                                          "event": "live", "release": SHA_A[:12], "version": "v1.2.0", "commit": COMMIT,
                                          "sha256": SHA_A, "user": "deploy", "from": SHA_B[:12]}}),
-        call({"op": "prune", "keep": 5}),
+        call({"op": "prune", "keep": 5, "dry_run": True}),
+        call({"op": "prune", "keep": 5, "dry_run": False}),
         call({"op": "unlock"}),
     ))
     write("protocol", "session-admin.jsonl", lines(
@@ -167,7 +167,7 @@ def protocol_seeds():
         call({"op": "journal"}),
     ))
     write("protocol", "agent-replies.jsonl", lines(
-        {"hello": {"protocol": 1, "version": "0.1.0"}},
+        {"hello": {"protocol": 2, "version": "0.1.0"}},
         {"line": {"line": "migrating \u2026 done"}},
         {"reply": {"reply": {"reply": "done"}}},
         {"reply": {"reply": {"reply": "locked", "holder": HOLDER}}},
@@ -179,7 +179,14 @@ def protocol_seeds():
         {"reply": {"reply": {"reply": "switched", "before": SHA_B[:12]}}},
         {"reply": {"reply": {"reply": "step", "result": {"skipped": False, "ended": {"exited": 0}, "duration_ms": 12}}}},
         {"reply": {"reply": {"reply": "step", "result": {"skipped": False, "ended": "timed_out", "duration_ms": 9}}}},
-        {"reply": {"reply": {"reply": "pruned", "releases": [SHA_C[:12]]}}},
+        {"reply": {"reply": {"reply": "pruned", "pruning": {
+            "releases": [{"release": SHA_C[:12], "version": "v1.0.0", "commit": COMMIT, "deployed_at": "2026-11-23T10:00:00Z",
+                          "failed_at": None, "action": "remove", "why": "beyond_keep", "bytes": 4096},
+                         {"release": SHA_B[:12], "version": None, "commit": None, "deployed_at": None,
+                          "failed_at": "2026-11-30T10:00:00Z", "action": "keep", "why": "recent_failure", "bytes": None}],
+            "artifacts": [{"file": ".ship/artifacts/" + SHA_C + ".tar.zst", "bytes": 2048}],
+            "agents": [{"file": ".ship/bin/ship-" + SHA_A, "bytes": 9000000}],
+            "bytes": 9006144, "holder": HOLDER}}}},
         {"reply": {"reply": {"reply": "problems", "problems": ["index.html changed"]}}},
         {"error": {"message": "target is locked by deploy@ci-1"}},
     ))
@@ -331,8 +338,8 @@ def unpack_seeds():
 
 
 def main():
-    if CORPUS.exists():
-        shutil.rmtree(CORPUS)
+    # Seeds are overwritten, never cleared: the corpus also holds seeds written by hand
+    # (links/) and inputs the fuzzers found (unpack/mtime-overflow.tar).
     config_seeds()
     protocol_seeds()
     journal_seeds()

@@ -33,6 +33,7 @@ pub fn serve(path: &Path) -> Result<Exit> {
     let cancel = Arc::new(AtomicBool::new(false));
     let mut site = Site::new(path);
     site.cancel_on(cancel.clone());
+    site.mark_agent_used();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     protocol::send(&mut out, &FromAgent::Hello { protocol: PROTOCOL, version: env!("CARGO_PKG_VERSION").to_string() })?;
 

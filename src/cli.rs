@@ -150,6 +150,17 @@ with nothing to measure is null (--format json) or \"-\". The README's \"Metrics
 exactly what counts.")]
     Metrics(MetricsArgs),
 
+    /// Remove old releases, artifacts and uploaded ships from every target of ENV
+    #[command(long_about = "Remove from every target of ENV what no rollback needs: releases beyond the \
+newest N that went live (N = --keep, else deploy.toml's [release] keep, default 5), counting the live \
+release and the one a rollback goes to, which are always kept. Also removed: releases that failed \
+more than a day ago (younger failures stay as evidence), releases staged but never live, artifacts \
+no kept release came from, and ship binaries uploaded to the target that have not run there for a \
+day. Every target's lock is taken first, so nothing a deploy or `ship lock` holds is touched: a \
+locked target is exit 3, naming the holder. --dry-run lists what would go, and why the rest \
+stays, touching nothing. A successful deploy prunes the same way, with deploy.toml's keep.")]
+    Prune(PruneArgs),
+
     /// Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)
     Lock {
         /// The environment
@@ -287,6 +298,23 @@ pub struct RollbackArgs {
     #[arg(short, long)]
     pub yes: bool,
     /// Show what would switch, touching nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// When a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3
+    #[arg(long, value_name = "DURATION")]
+    pub lock_wait: Option<crate::config::Span>,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The environment to prune
+    #[arg(add = ArgValueCandidates::new(crate::complete::envs))]
+    pub env: String,
+    /// Keep the newest N releases that went live, the live one and the previous one included
+    /// (default: deploy.toml's [release] keep)
+    #[arg(long, value_name = "N")]
+    pub keep: Option<usize>,
+    /// List what would be removed and why the rest stays, touching nothing
     #[arg(long)]
     pub dry_run: bool,
     /// When a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3

@@ -137,6 +137,17 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                  it current.",
             ),
         ],
+        "prune" => &[
+            (
+                "ship prune prod --dry-run",
+                "List what would be removed from each target of prod, and why the rest stays; touch nothing.",
+            ),
+            (
+                "ship prune prod --keep 3",
+                "Keep the three newest releases that went live (the live one and the previous one among them), \
+                 failures younger than a day, and what they need; remove the rest.",
+            ),
+        ],
         "lock" => &[(
             "ship lock prod --reason \"release freeze until Monday\"",
             "Refuse every deploy and rollback of prod (exit 3, naming you and the reason) until ship unlock prod.",
@@ -412,7 +423,11 @@ fn files(roff: &mut Roff) {
             ),
             (".ship/lock.held", "The lock of ship lock, until ship unlock."),
             (".ship/artifacts/<sha256>.tar.zst", "Artifacts received, verified by their sha256."),
-            (".ship/bin/ship-<sha256>", "The ship uploaded to an SSH host that has no matching ship."),
+            (
+                ".ship/bin/ship-<sha256>",
+                "The ship uploaded to an SSH host that has no matching ship; pruned once it has not run there for a \
+                 day.",
+            ),
         ],
     );
 }
@@ -428,6 +443,7 @@ fn exit_status(roff: &mut Roff, command: &str) {
         }
         "rollback" => "Error, or a refused rollback (nothing to roll back to; no target changed).",
         "metrics" => "Error: a target that cannot be reached or read, or a --html file that cannot be written.",
+        "prune" => "Error: a target that cannot be reached, or one that could not be pruned (the others were).",
         _ => "Error: the build, I/O, a failed step before any switch (no target changed), a refused rollback.",
     };
     let failed = if command == "rollback" { "The rollback failed" } else { "The deploy failed" };
@@ -440,7 +456,7 @@ fn exit_status(roff: &mut Roff, command: &str) {
         (
             "3",
             "A target is locked by someone else, who is named.",
-            &["deploy", "promote", "rollback", "lock", "unlock"],
+            &["deploy", "promote", "rollback", "prune", "lock", "unlock"],
         ),
         ("4", &rolled_back, &["deploy", "promote", "rollback"]),
         ("5", &inconsistent, &["deploy", "promote", "rollback"]),

@@ -11,6 +11,7 @@ mod lock;
 mod metrics;
 mod plan;
 mod promote;
+mod prune;
 mod rollback;
 mod status;
 
@@ -63,6 +64,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Status { env, verify } => status::run(&cx, &env, verify),
         Command::History { env, limit } => history::run(&cx, &env, limit),
         Command::Metrics(args) => metrics::run(&cx, &args),
+        Command::Prune(args) => prune::run(&cx, &args),
         Command::Completions { shell } => completions::run(&cx, shell),
         Command::Lock { env, reason } => lock::lock(&cx, &env, reason),
         Command::Unlock { env, force } => lock::unlock(&cx, &env, force),

@@ -8,6 +8,7 @@ pub mod journal;
 pub mod lock;
 pub mod names;
 pub mod ops;
+pub mod prune;
 pub mod unpack;
 
 use std::fs;
@@ -656,46 +657,6 @@ impl Site {
     /// Remove old releases, keeping `keep` that went live (always the live one and the one
     /// a rollback would go to), and every failed release younger than a day. Artifacts of
     /// removed releases go too. Returns the removed release ids.
-    pub fn prune(&self, keep: usize) -> Result<Vec<String>> {
-        self.require_lock()?;
-        let state = self.state()?;
-        let mut protected: Vec<String> = Vec::new();
-        protected.extend(state.current.iter().map(|r| r.release.clone()));
-        protected.extend(state.previous.iter().map(|r| r.release.clone()));
-        let mut kept_live = protected.len();
-        let mut removed = Vec::new();
-        for r in &state.releases {
-            if protected.contains(&r.release) {
-                continue;
-            }
-            let young_failure =
-                r.failed_at.as_deref().and_then(crate::clock::age_secs).is_some_and(|age| age < 24 * 3600);
-            if young_failure {
-                continue;
-            }
-            if r.went_live && r.failed_at.is_none() && kept_live < keep {
-                kept_live += 1;
-                continue;
-            }
-            let dir = self.release_dir(&r.release);
-            // Take it out of releases/ first, so a half-removed tree is never a release.
-            let doomed = self.meta().join("tmp").join(format!("prune-{}", r.release));
-            fs::rename(&dir, &doomed)?;
-            fs::remove_dir_all(&doomed)?;
-            removed.push(r.release.clone());
-        }
-        let kept: Vec<String> = self.releases_on_disk()?;
-        let artifacts = self.meta().join("artifacts");
-        for entry in fs::read_dir(&artifacts)? {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !kept.iter().any(|id| name.starts_with(id.as_str())) {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-        Ok(removed)
-    }
-
     /// Rehash the live release against its manifest. Returns what differs (empty: intact).
     /// Paths linked into shared/ are not compared.
     pub fn verify(&self, shared: &[String]) -> Result<Vec<String>> {

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::prune::Pruning;
 use super::{Check, Holder, Record, Site, State, StepRequest, StepResult};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +59,7 @@ pub enum Request {
     },
     Prune {
         keep: usize,
+        dry_run: bool,
     },
     Verify {
         shared: Vec<String>,
@@ -77,7 +79,7 @@ pub enum Reply {
     Staged { release: String, reused: bool },
     Switched { before: Option<String> },
     Step { result: StepResult },
-    Pruned { releases: Vec<String> },
+    Pruned { pruning: Box<Pruning> },
     Problems { problems: Vec<String> },
     Journal { records: Vec<Record> },
 }
@@ -163,7 +165,7 @@ pub fn handle(site: &mut Site, request: Request, on_line: &mut dyn FnMut(&str)) 
             site.record(&record)?;
             Reply::Done
         }
-        Request::Prune { keep } => Reply::Pruned { releases: site.prune(keep)? },
+        Request::Prune { keep, dry_run } => Reply::Pruned { pruning: Box::new(site.prune(keep, dry_run)?) },
         Request::Verify { shared } => Reply::Problems { problems: site.verify(&shared)? },
         Request::Repair { sha256, shared } => {
             site.repair(&sha256, &shared)?;

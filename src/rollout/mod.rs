@@ -662,9 +662,9 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
     if outcome == FleetOutcome::Succeeded {
         for i in &active {
             let slot = &mut slots[*i];
-            match slot.target.prune(cx.config.release.keep) {
-                Ok(removed) if !removed.is_empty() => {
-                    cx.reporter.note(Note::Pruned { target: &slot.name, releases: &removed })
+            match slot.target.prune(cx.config.release.keep, false) {
+                Ok(pruning) if !pruning.removed().is_empty() => {
+                    cx.reporter.note(Note::Pruned { target: &slot.name, releases: &pruning.removed() })
                 }
                 Ok(_) => {}
                 Err(e) => cx.reporter.note(Note::Warning { message: &format!("{}: pruning failed: {e:#}", slot.name) }),

@@ -13,6 +13,7 @@ use crate::artifact::Artifact;
 use crate::config::{SshConfig, TargetSpec};
 use crate::error::Refusal;
 use crate::release::ops::{Reply, Request};
+use crate::release::prune::Pruning;
 use crate::release::{Holder, Record, State, StepRequest, StepResult};
 
 /// A connection to one target.
@@ -157,9 +158,10 @@ impl dyn Target + '_ {
         self.ask(Request::Record { record: record.clone() }).map(|_| ())
     }
 
-    pub fn prune(&mut self, keep: usize) -> Result<Vec<String>> {
-        match self.ask(Request::Prune { keep })? {
-            Reply::Pruned { releases } => Ok(releases),
+    /// Remove what the target no longer needs (`dry_run`: only say what would go).
+    pub fn prune(&mut self, keep: usize, dry_run: bool) -> Result<Pruning> {
+        match self.ask(Request::Prune { keep, dry_run })? {
+            Reply::Pruned { pruning } => Ok(*pruning),
             other => Err(unexpected(self.spec(), other)),
         }
     }

@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use super::harness::{Project, text};
 
-const COMMANDS: [&str; 13] = [
+const COMMANDS: [&str; 14] = [
     "init",
     "check",
     "build",
@@ -16,12 +16,13 @@ const COMMANDS: [&str; 13] = [
     "status",
     "history",
     "metrics",
+    "prune",
     "lock",
     "unlock",
     "completions",
 ];
-/// Not built yet (prune), or hidden (agent, started by ship over SSH).
-const NOT_IMPLEMENTED: [&str; 2] = ["prune", "agent"];
+/// Hidden: `agent`, started by ship itself over SSH.
+const NOT_IMPLEMENTED: [&str; 1] = ["agent"];
 
 /// ship with the harness's hermetic environment, as a plain `std` command so that its
 /// stdout and stderr can be wired to anything.
@@ -75,12 +76,16 @@ fn help_lists_exactly_the_implemented_commands() {
 }
 
 #[test]
-fn commands_that_are_not_implemented_are_usage_errors() {
+fn missing_or_bad_arguments_are_usage_errors_that_name_them() {
     let p = Project::with_targets(&["staging"], "");
-    for command in ["promote", "prune"] {
-        let (stdout, stderr) = p.expect(&[command, "staging"], 2);
-        assert!(stdout.is_empty(), "{command}: {stdout}");
-        assert!(stderr.contains(command), "{command}: {stderr}");
+    for (args, named) in [
+        (&["promote", "staging"][..], "<TO>"),
+        (&["prune"], "<ENV>"),
+        (&["prune", "staging", "--keep", "some"], "invalid value 'some' for '--keep <N>'"),
+    ] {
+        let (stdout, stderr) = p.expect(args, 2);
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
     }
 }
 

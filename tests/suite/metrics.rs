@@ -12,7 +12,7 @@ const DAY: i64 = 24 * H;
 
 /// The deploy.toml addition of every project here: a release that has a file `broken` fails
 /// its smoke step after the switch, and the deploy is rolled back.
-const SMOKE: &str = "[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"test ! -f broken\"\n";
+pub(super) const SMOKE: &str = "[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"test ! -f broken\"\n";
 
 fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
@@ -66,7 +66,11 @@ fn retime(p: &Project, targets: &[&str], ends: &[i64]) {
 ///   under a day).
 /// - overall: low, the lowest of medium, elite, low, high.
 fn history() -> (Project, i64) {
-    let p = Project::with_targets(&["a", "b"], SMOKE);
+    history_on(Project::with_targets(&["a", "b"], SMOKE), &["a", "b"])
+}
+
+/// [`history`] on `p`, a project made with [`SMOKE`] whose `staging` has these two targets.
+pub(super) fn history_on(p: Project, targets: &[&str]) -> (Project, i64) {
     let now = now();
     let ago = |hours: i64| now - hours * H;
     let deploy = |code: i32| {
@@ -98,13 +102,18 @@ fn history() -> (Project, i64) {
     p.commit_at("seven", ago(12));
     p.tag("v5");
     deploy(0);
-    retime(&p, &["a", "b"], &[now - 40 * DAY, ago(80), ago(60), ago(58), ago(40), ago(20), ago(6)]);
+    retime(&p, targets, &[now - 40 * DAY, ago(80), ago(60), ago(58), ago(40), ago(20), ago(6)]);
     (p, now)
 }
 
 #[test]
 fn the_four_keys_of_real_deploys_are_the_figures_worked_out_by_hand() {
     let (p, _) = history();
+    assert_the_figures_worked_out_by_hand(&p);
+}
+
+/// The figures of [`history`] over the last 28 days, as its table works them out.
+pub(super) fn assert_the_figures_worked_out_by_hand(p: &Project) {
     let m = p.json(&["metrics", "staging", "--since", "28d"], 0);
     assert_eq!(m["env"], "staging");
     assert_eq!(m["since"], "28d");

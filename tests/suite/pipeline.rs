@@ -1,7 +1,7 @@
 //! The delivery pipeline: `promote` sends on the very artifact that is live on the
 //! environment before, and `prune` keeps what a rollback or an investigation needs.
 
-use super::harness::{Project, text};
+use super::harness::{Gate, Project, text};
 
 /// staging (a, b) and prod (p) that requires staging.
 fn pipeline() -> Project {
@@ -93,4 +93,239 @@ fn a_promotion_that_fails_its_health_check_rolls_back() {
     assert_eq!(out["outcome"], "rolled_back");
     assert_eq!(out["promoted_from"], "staging");
     assert_eq!(p.live("p").unwrap(), v1);
+}
+
+/// After the switch, a release with a file `broken` fails this step and is rolled back.
+const SMOKE: &str = "[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"test ! -f broken\"\n";
+
+/// Commit `content` as index.html (and `broken` when asked), deploy it expecting `code`,
+/// and return its release id.
+fn deploy_version(p: &Project, content: &str, broken: bool, code: i32) -> String {
+    p.write("index.html", content);
+    if broken {
+        p.write("broken", "");
+    } else {
+        let _ = std::fs::remove_file(p.root.join("broken"));
+    }
+    p.commit(content);
+    let out = p.json(&["deploy", "staging"], code);
+    out["artifact"]["sha256"].as_str().unwrap()[..12].to_string()
+}
+
+/// Make the failure of `release` on `target` `hours` old, as if it had failed then.
+fn age_failure(p: &Project, target: &str, release: &str, hours: u64) {
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600);
+    let mut lines = String::new();
+    for mut record in p.journal(target) {
+        if record["event"] == "failed" && record["release"] == release {
+            record["at"] = humantime::format_rfc3339_millis(then).to_string().into();
+        }
+        lines.push_str(&format!("{record}\n"));
+    }
+    std::fs::write(p.target(target).join(".ship/journal.jsonl"), lines).unwrap();
+}
+
+/// The files in a target's `.ship/artifacts/`, by release id.
+fn artifact_ids(p: &Project, target: &str) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(p.target(target).join(".ship/artifacts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy()[..12].to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted(ids: &[&String]) -> Vec<String> {
+    let mut v: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn prune_keeps_the_live_release_the_previous_one_and_the_newest_that_went_live() {
+    let p = Project::with_targets(&["a", "b"], &format!("[release]\nkeep = 10\n\n{SMOKE}"));
+    let v1 = p.json(&["deploy", "staging"], 0)["artifact"]["sha256"].as_str().unwrap()[..12].to_string();
+    let v2 = deploy_version(&p, "two\n", false, 0);
+    let v3 = deploy_version(&p, "three\n", false, 0);
+    let v4 = deploy_version(&p, "four\n", false, 0);
+    let old_failure = deploy_version(&p, "five\n", true, 4);
+    let new_failure = deploy_version(&p, "six\n", true, 4);
+    let v7 = deploy_version(&p, "seven\n", false, 0);
+    for target in ["a", "b"] {
+        age_failure(&p, target, &old_failure, 48);
+    }
+    // The failed deploys stopped at the first target: only `a` has their releases.
+    let everything = sorted(&[&v1, &v2, &v3, &v4, &old_failure, &new_failure, &v7]);
+    assert_eq!(p.releases("a"), everything, "keep = 10 pruned nothing yet");
+    assert_eq!(p.releases("b"), sorted(&[&v1, &v2, &v3, &v4, &v7]));
+
+    // The dry run says what would go and why the rest stays, and touches nothing.
+    let dry = p.json(&["prune", "staging", "--keep", "3", "--dry-run"], 0);
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["keep"], 3);
+    for (t, name) in dry["targets"].as_array().unwrap().iter().zip(["a", "b"]) {
+        let verdicts: Vec<(String, String, String)> = t["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["release"].as_str().unwrap().into(),
+                    r["action"].as_str().unwrap().into(),
+                    r["why"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        let mut expected = vec![(&v7, "keep", "live"), (&v4, "keep", "previous"), (&v3, "keep", "keep")];
+        if name == "a" {
+            expected.push((&new_failure, "keep", "recent_failure"));
+            expected.push((&old_failure, "remove", "failed"));
+        }
+        expected.extend([(&v2, "remove", "beyond_keep"), (&v1, "remove", "beyond_keep")]);
+        let mut expected: Vec<(String, String, String)> =
+            expected.into_iter().map(|(id, a, w)| (id.clone(), a.into(), w.into())).collect();
+        let mut got = verdicts.clone();
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected, "{name}: {t}");
+        let removed: Vec<&String> = verdicts.iter().filter(|v| v.1 == "remove").map(|v| &v.0).collect();
+        let artifacts: Vec<&str> =
+            t["artifacts"].as_array().unwrap().iter().map(|a| a["file"].as_str().unwrap()).collect();
+        assert_eq!(artifacts.len(), removed.len(), "{artifacts:?}");
+        for id in removed {
+            assert!(artifacts.iter().any(|a| a.starts_with(&format!(".ship/artifacts/{id}"))), "{id}: {artifacts:?}");
+        }
+    }
+    assert!(dry["bytes"].as_u64().unwrap() > 0);
+    assert_eq!(p.releases("a"), everything, "a dry run removes nothing");
+    assert_eq!(artifact_ids(&p, "a"), everything);
+
+    let (stdout, _) = p.expect(&["prune", "staging", "--keep", "3", "--dry-run"], 0);
+    for words in [
+        "previous: a rollback goes here",
+        "among the newest 3 that went live",
+        "older than the newest 3 that went live",
+        "kept a day as evidence",
+        "over a day ago",
+        "Would remove 5 releases and 5 artifacts from staging (2 targets), freeing ",
+        "nothing was removed (--dry-run)",
+    ] {
+        assert!(stdout.contains(words), "{words:?} in:\n{stdout}");
+    }
+
+    let pruned = p.json(&["prune", "staging", "--keep", "3"], 0);
+    assert_eq!(pruned["dry_run"], false);
+    assert_eq!(pruned["bytes"], dry["bytes"], "the dry run foretold what went");
+    for (target, kept) in [("a", sorted(&[&v3, &v4, &new_failure, &v7])), ("b", sorted(&[&v3, &v4, &v7]))] {
+        assert_eq!(p.releases(target), kept, "{target}");
+        assert_eq!(artifact_ids(&p, target), kept, "{target}: only the kept releases' artifacts stay");
+    }
+    assert_eq!(p.live("a").as_ref(), Some(&v7));
+    // What is left is whole: a rollback goes to v4, and the targets verify.
+    p.expect(&["rollback", "staging"], 0);
+    assert_eq!(p.live("b").as_ref(), Some(&v4));
+    p.expect(&["status", "staging", "--verify"], 0);
+    let (stdout, _) = p.expect(&["prune", "staging", "--keep", "3"], 0);
+    assert!(stdout.contains("Nothing to prune in staging (2 targets, keep = 3)."), "{stdout}");
+}
+
+#[test]
+fn prune_never_touches_a_target_a_deploy_or_a_lock_holds() {
+    let p = Project::with_targets(&["a"], "[release]\nkeep = 10\n");
+    p.expect(&["deploy", "staging"], 0);
+    deploy_version(&p, "two\n", false, 0);
+    deploy_version(&p, "three\n", false, 0);
+    let before = p.releases("a");
+    assert_eq!(before.len(), 3);
+
+    p.expect(&["lock", "staging", "--reason", "investigating v1"], 0);
+    let refused = p.json(&["prune", "staging", "--keep", "1"], 3);
+    assert_eq!(refused["error"]["kind"], "locked");
+    assert_eq!(refused["lock"]["holder"]["reason"], "investigating v1");
+    assert_eq!(p.releases("a"), before, "a locked target keeps everything");
+    // A dry run still looks, and says who holds the lock.
+    let dry = p.json(&["prune", "staging", "--keep", "1", "--dry-run"], 0);
+    assert_eq!(dry["targets"][0]["holder"]["reason"], "investigating v1");
+    let (stdout, _) = p.expect(&["prune", "staging", "--keep", "1", "--dry-run"], 0);
+    assert!(stdout.contains("locked by") && stdout.contains("pruning now would exit 3"), "{stdout}");
+    p.expect(&["unlock", "staging"], 0);
+
+    // A deploy under way holds the target: prune waits for nobody and removes nothing.
+    let gate = Gate::new(&p);
+    p.new_version(&gate.step(), "four\n");
+    let deploy = p.spawn(&["deploy", "staging"]);
+    gate.wait_started();
+    let (_, stderr) = p.expect(&["prune", "staging", "--keep", "1"], 3);
+    assert!(stderr.contains("ship deploy staging"), "the holder is named: {stderr}");
+    assert_eq!(p.releases("a").len(), 4, "the release being deployed and the others stay");
+    gate.open();
+    let out = deploy.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let pruned = p.json(&["prune", "staging", "--keep", "1"], 0);
+    assert_eq!(
+        pruned["targets"][0]["releases"].as_array().unwrap().iter().filter(|r| r["action"] == "remove").count(),
+        2
+    );
+    assert_eq!(p.releases("a").len(), 2, "the live release and the previous one stay, whatever --keep says");
+}
+
+/// The `ship` commands of the README's "Pipeline" section: its `sh` block's, then its
+/// workflow's `run:` steps, in order, comments dropped.
+fn readme_pipeline_commands() -> (Vec<String>, Vec<String>) {
+    let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme.split("\n## Pipeline\n").nth(1).expect("README has a \"Pipeline\" section");
+    let section = section.split("\n## ").next().unwrap();
+    let block = |fence: &str| section.split(fence).nth(1).unwrap().split("```").next().unwrap().to_string();
+    let commands = |block: String, prefix: &str| -> Vec<String> {
+        block
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(prefix).map(|c| c.split(" #").next().unwrap().trim().to_string()))
+            .filter(|c| c.starts_with("ship "))
+            .collect()
+    };
+    (commands(block("```sh"), ""), commands(block("```yaml"), "- run: "))
+}
+
+#[test]
+fn the_readme_pipeline_runs_as_written() {
+    let (sh, workflow) = readme_pipeline_commands();
+    for commands in [&sh, &workflow] {
+        for needed in ["ship build", "ship deploy staging", "ship promote staging prod", "ship metrics prod"] {
+            assert!(commands.iter().any(|c| c.starts_with(needed)), "{needed} in {commands:?}");
+        }
+    }
+    for (commands, writes_files) in [(sh, false), (workflow, true)] {
+        let p = pipeline();
+        let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap().replace(
+            &format!("targets = [\"local:{}\"]\nrequires", p.target("p").display()),
+            &format!(
+                "targets = [\"local:{}\", \"local:{}\"]\nconfirm = true\nrequires",
+                p.target("p1").display(),
+                p.target("p2").display()
+            ),
+        );
+        assert!(config.contains("confirm = true"), "{config}");
+        p.write("deploy.toml", &config);
+        p.commit("a two-target prod that asks before it changes");
+        let bin = assert_cmd::cargo::cargo_bin("ship");
+        let path = format!("{}:{}", bin.parent().unwrap().display(), std::env::var("PATH").unwrap());
+        for command in &commands {
+            let out = p.ship_shell(command).env("PATH", &path).env("CI", "true").output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "`{command}`: {}", text(&out.stderr));
+        }
+        assert!(p.live("p1").is_some());
+        assert_eq!(p.live("p1"), p.live("a"), "prod runs what staging runs");
+        assert_eq!(p.live("p2"), p.live("b"));
+        if writes_files {
+            let read = |file: &str| -> serde_json::Value {
+                serde_json::from_slice(&std::fs::read(p.root.join(file)).unwrap()).unwrap()
+            };
+            let built = read("build.json")["sha256"].clone();
+            assert_eq!(read("staging.json")["artifact"]["sha256"], built);
+            assert_eq!(read("prod.json")["artifact"]["sha256"], built, "the very bytes that were built once");
+            assert_eq!(read("prod.json")["promoted_from"], "staging");
+            let page = std::fs::read_to_string(p.root.join("dora.html")).unwrap();
+            assert!(page.contains("prod"), "the dashboard is prod's");
+        }
+    }
 }

@@ -313,3 +313,76 @@ fn promote_over_ssh_sends_the_artifact_live_on_staging() {
     assert_eq!(p.live("p"), p.live("t1"));
     assert_eq!(p.live_file("p", "index.html"), "version one\n");
 }
+
+/// Set a file's modification time to `hours` ago (with touch(1), which never opens it for
+/// writing: the file may be a ship that is running).
+fn age_file(path: &std::path::Path, hours: u64) {
+    let then = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - hours * 3600;
+    let status = std::process::Command::new("touch").arg("-m").arg("-d").arg(format!("@{then}")).arg(path).status();
+    assert!(status.unwrap().success(), "touch {}", path.display());
+}
+
+fn modified_hours_ago(path: &std::path::Path) -> u64 {
+    let modified = std::fs::metadata(path).unwrap().modified().unwrap();
+    std::time::SystemTime::now().duration_since(modified).unwrap_or_default().as_secs() / 3600
+}
+
+#[test]
+fn prune_over_ssh_removes_old_releases_and_uploaded_ships_no_longer_run() {
+    let Some((p, _sshd)) = fleet(2, "[release]\nkeep = 10\n") else { return };
+    p.expect(&["deploy", "staging"], 0);
+    for n in 2..=4 {
+        p.write("index.html", &format!("version {n}\n"));
+        p.commit(&format!("v{n}"));
+        p.expect(&["deploy", "staging"], 0);
+    }
+    assert_eq!(p.releases("t1").len(), 4);
+    let bin = p.target("t1").join(".ship/bin");
+    let own = std::fs::read_dir(&bin).unwrap().next().unwrap().unwrap().path();
+    // The uploaded ship marks itself as used whenever it serves, so that another build's
+    // prune leaves it alone.
+    age_file(&own, 72);
+    p.expect(&["status", "staging"], 0);
+    assert_eq!(modified_hours_ago(&own), 0, "serving did not mark {} as used", own.display());
+    // Another build's ship that last ran two days ago, one that ran an hour ago, and an
+    // upload cut off two hours ago.
+    let stale = bin.join(format!("ship-{}", "a".repeat(64)));
+    let recent = bin.join(format!("ship-{}", "b".repeat(64)));
+    let leftover = bin.join(".upload-4242");
+    for (path, hours) in [(&stale, 48), (&recent, 1), (&leftover, 2)] {
+        std::fs::write(path, "another build\n").unwrap();
+        age_file(path, hours);
+    }
+
+    let dry = p.json(&["prune", "staging", "--keep", "2", "--dry-run"], 0);
+    let agents: Vec<&str> =
+        dry["targets"][0]["agents"].as_array().unwrap().iter().map(|a| a["file"].as_str().unwrap()).collect();
+    let expected = [".ship/bin/.upload-4242".to_string(), format!(".ship/bin/ship-{}", "a".repeat(64))];
+    assert_eq!(agents, expected);
+    assert!(stale.exists() && leftover.exists(), "a dry run removes nothing");
+
+    let out = p.json(&["prune", "staging", "--keep", "2"], 0);
+    assert_eq!(out["targets"][1]["agents"].as_array().unwrap().len(), 0, "{out}");
+    assert!(!stale.exists() && !leftover.exists(), "{out}");
+    assert!(recent.exists(), "a ship that ran within a day is kept");
+    assert!(own.exists(), "the ship serving the prune is kept");
+    for target in ["t1", "t2"] {
+        assert_eq!(p.releases(target).len(), 2, "{target}");
+    }
+    // Nothing needed was removed: the next deploy reuses the uploaded ship, and a rollback
+    // still has its release.
+    p.write("index.html", "version 5\n");
+    p.commit("v5");
+    p.expect(&["deploy", "staging"], 0);
+    assert_eq!(std::fs::read_dir(&bin).unwrap().count(), 2, "no ship was uploaded again");
+    p.expect(&["rollback", "staging"], 0);
+    assert_eq!(p.live_file("t2", "index.html"), "version 4\n");
+}
+
+#[test]
+fn metrics_over_ssh_are_the_figures_worked_out_by_hand() {
+    use super::metrics::{SMOKE, assert_the_figures_worked_out_by_hand, history_on};
+    let Some((p, _sshd)) = fleet(2, SMOKE) else { return };
+    let (p, _) = history_on(p, &["t1", "t2"]);
+    assert_the_figures_worked_out_by_hand(&p);
+}

@@ -1,0 +1,347 @@
+//! Pruning a target: which releases, artifacts and uploaded agents go, and why the rest stay.
+//!
+//! `keep` counts the releases that went live and healthy, the live one and the one a
+//! rollback would go to included; those two are always kept, whatever `keep` says. A
+//! release that failed less than a day ago stays too (evidence), and does not count.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::{Holder, Site, State};
+
+/// A failed release is kept this long after it failed, as evidence.
+pub const FAILURE_KEPT: Duration = Duration::from_secs(24 * 3600);
+
+/// An uploaded ship that is not the one serving this prune is kept this long after it last
+/// served, so that two ship builds on one target (a CI runner's and a laptop's) do not
+/// each delete the other's and upload their own again on every run.
+pub const AGENT_KEPT: Duration = Duration::from_secs(24 * 3600);
+
+/// A leftover of an upload that was cut off is removed once it has not grown for this long.
+const UPLOAD_LEFTOVER: Duration = Duration::from_secs(3600);
+
+/// Why a release stays or goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Why {
+    /// Kept: `current` points at it.
+    Live,
+    /// Kept: where a rollback would go.
+    Previous,
+    /// Kept: among the `keep` newest releases that went live.
+    Keep,
+    /// Kept: it failed less than a day ago.
+    RecentFailure,
+    /// Removed: it went live, but `keep` newer ones did too.
+    BeyondKeep,
+    /// Removed: it failed more than a day ago.
+    Failed,
+    /// Removed: it was staged but never went live.
+    NeverLive,
+}
+
+impl Why {
+    pub fn removes(self) -> bool {
+        matches!(self, Why::BeyondKeep | Why::Failed | Why::NeverLive)
+    }
+}
+
+/// One release and what prune does with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseVerdict {
+    pub release: String,
+    pub version: Option<String>,
+    pub commit: Option<String>,
+    /// When it last went live, if it did.
+    pub deployed_at: Option<String>,
+    pub failed_at: Option<String>,
+    /// `"keep"` or `"remove"`.
+    pub action: String,
+    pub why: Why,
+    /// The bytes it takes (counted only for what is removed).
+    pub bytes: Option<u64>,
+}
+
+/// A file prune removes: an artifact, or an uploaded ship.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileGone {
+    pub file: String,
+    pub bytes: u64,
+}
+
+/// What prune did (or, with `dry_run`, would do) on one target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pruning {
+    /// Every complete release on the target, newest first, each with its verdict.
+    pub releases: Vec<ReleaseVerdict>,
+    /// Artifacts no kept release came from.
+    pub artifacts: Vec<FileGone>,
+    /// Uploaded ship binaries in `.ship/bin/` that are not needed (see [`AGENT_KEPT`]).
+    pub agents: Vec<FileGone>,
+    /// What all of it takes.
+    pub bytes: u64,
+    /// Who holds the target's lock, if someone else does (only a dry run can see one).
+    pub holder: Option<Holder>,
+}
+
+impl Pruning {
+    /// The ids of the releases removed.
+    pub fn removed(&self) -> Vec<String> {
+        self.releases.iter().filter(|r| r.why.removes()).map(|r| r.release.clone()).collect()
+    }
+}
+
+/// Decide every release of `state`: see the module's documentation. `age` gives the
+/// seconds since an RFC 3339 time.
+pub fn decide(state: &State, keep: usize, age: impl Fn(&str) -> Option<u64>) -> Vec<(usize, Why)> {
+    let live = state.current.as_ref().map(|r| r.release.as_str());
+    let previous = state.previous.as_ref().map(|r| r.release.as_str());
+    let mut counted = usize::from(live.is_some()) + usize::from(previous.is_some());
+    let mut out = Vec::new();
+    for (i, r) in state.releases.iter().enumerate() {
+        let why = if Some(r.release.as_str()) == live {
+            Why::Live
+        } else if Some(r.release.as_str()) == previous {
+            Why::Previous
+        } else if let Some(failed) = &r.failed_at {
+            // A failure whose time cannot be read is kept: evidence is not guessed away.
+            match age(failed) {
+                Some(secs) if secs >= FAILURE_KEPT.as_secs() => Why::Failed,
+                _ => Why::RecentFailure,
+            }
+        } else if !r.went_live {
+            Why::NeverLive
+        } else if counted < keep {
+            counted += 1;
+            Why::Keep
+        } else {
+            Why::BeyondKeep
+        };
+        out.push((i, why));
+    }
+    out
+}
+
+impl Site {
+    /// Remove what no longer needs to be on the target; with `dry_run`, only say what would
+    /// go. A real prune needs the target's lock, so that no deploy is using what it removes.
+    pub fn prune(&self, keep: usize, dry_run: bool) -> Result<Pruning> {
+        if !dry_run {
+            self.require_lock()?;
+        }
+        let state = self.state()?;
+        let mut releases = Vec::new();
+        let mut bytes = 0;
+        for (i, why) in decide(&state, keep, crate::clock::age_secs) {
+            let r = &state.releases[i];
+            let dir = self.release_dir(&r.release);
+            let size = if why.removes() { Some(tree_size(&dir)?) } else { None };
+            if why.removes() && !dry_run {
+                // Take it out of releases/ first, so a half-removed tree is never a release.
+                let doomed = self.meta().join("tmp").join(format!("prune-{}", r.release));
+                fs::rename(&dir, &doomed).with_context(|| format!("moving {} aside", dir.display()))?;
+                fs::remove_dir_all(&doomed).with_context(|| format!("removing {}", doomed.display()))?;
+            }
+            bytes += size.unwrap_or(0);
+            releases.push(ReleaseVerdict {
+                release: r.release.clone(),
+                version: r.version.clone(),
+                commit: r.commit.clone(),
+                deployed_at: r.deployed_at.clone(),
+                failed_at: r.failed_at.clone(),
+                action: if why.removes() { "remove" } else { "keep" }.to_string(),
+                why,
+                bytes: size,
+            });
+        }
+
+        let kept: Vec<&str> = releases.iter().filter(|r| !r.why.removes()).map(|r| r.release.as_str()).collect();
+        let artifacts =
+            self.sweep(&self.meta().join("artifacts"), dry_run, |name, _| !kept.iter().any(|id| name.starts_with(id)))?;
+        let own = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok());
+        let agents = self.sweep(&self.meta().join("bin"), dry_run, |name, path| {
+            let idle = |limit: Duration| {
+                let modified = fs::symlink_metadata(path).and_then(|m| m.modified()).ok();
+                modified.and_then(|t| SystemTime::now().duration_since(t).ok()).is_some_and(|d| d >= limit)
+            };
+            if name.starts_with(".upload-") {
+                idle(UPLOAD_LEFTOVER)
+            } else if name.starts_with("ship-") {
+                own.as_deref() != path.canonicalize().ok().as_deref() && idle(AGENT_KEPT)
+            } else {
+                false
+            }
+        })?;
+        bytes += artifacts.iter().chain(&agents).map(|f| f.bytes).sum::<u64>();
+        Ok(Pruning { releases, artifacts, agents, bytes, holder: state.holder })
+    }
+
+    /// Remove (or, with `dry_run`, list) the plain files of `dir` that `doomed` picks.
+    fn sweep(&self, dir: &Path, dry_run: bool, doomed: impl Fn(&str, &Path) -> bool) -> Result<Vec<FileGone>> {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+        };
+        let mut gone = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !entry.file_type()?.is_file() || !doomed(&name, &path) {
+                continue;
+            }
+            let bytes = entry.metadata()?.len();
+            if !dry_run {
+                match fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(e).with_context(|| format!("removing {}", path.display()));
+                    }
+                    _ => {}
+                }
+            }
+            gone.push(FileGone { file: relative(self.root(), &path), bytes });
+        }
+        gone.sort_by(|a, b| a.file.cmp(&b.file));
+        Ok(gone)
+    }
+
+    /// Mark the uploaded ship serving this target as in use, so that another build's prune
+    /// keeps it (see [`AGENT_KEPT`]). Nothing happens for a ship that was not uploaded here.
+    pub fn mark_agent_used(&self) {
+        let Ok(own) = std::env::current_exe() else { return };
+        let bin = self.meta().join("bin");
+        if own.parent().and_then(|p| p.canonicalize().ok()) == bin.canonicalize().ok() {
+            let now = rustix::fs::Timespec { tv_sec: 0, tv_nsec: rustix::fs::UTIME_NOW };
+            let times = rustix::fs::Timestamps { last_access: now, last_modification: now };
+            let _ = rustix::fs::utimensat(rustix::fs::CWD, &own, &times, rustix::fs::AtFlags::empty());
+        }
+    }
+}
+
+/// The bytes of the files below `dir`, symlinks counted as links, never followed.
+fn tree_size(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    let mut todo: Vec<PathBuf> = vec![dir.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for entry in fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                todo.push(entry.path());
+            } else {
+                total += entry.metadata()?.len();
+            }
+        }
+    }
+    Ok(total)
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root).unwrap_or(path).display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::release::ReleaseState;
+
+    fn release(id: &str, went_live: bool, failed_at: Option<&str>) -> ReleaseState {
+        ReleaseState {
+            release: id.into(),
+            version: None,
+            commit: None,
+            sha256: None,
+            deployed_at: None,
+            deployed_by: None,
+            went_live,
+            failed_at: failed_at.map(String::from),
+            failure: None,
+        }
+    }
+
+    fn state(current: &str, previous: Option<&str>, releases: Vec<ReleaseState>) -> State {
+        let find = |id: &str| releases.iter().find(|r| r.release == id).cloned();
+        State {
+            current: find(current),
+            confirmed: true,
+            previous: previous.and_then(find),
+            releases,
+            locked: false,
+            holder: None,
+            last_failure: None,
+        }
+    }
+
+    /// Ages in seconds, by the failure time's text.
+    fn age(text: &str) -> Option<u64> {
+        text.parse().ok()
+    }
+
+    fn verdicts(s: &State, keep: usize) -> Vec<(String, Why)> {
+        decide(s, keep, age).into_iter().map(|(i, why)| (s.releases[i].release.clone(), why)).collect()
+    }
+
+    #[test]
+    fn keep_counts_the_live_release_and_the_previous_one() {
+        let s = state("r6", Some("r5"), (1..=6).rev().map(|n| release(&format!("r{n}"), true, None)).collect());
+        let got = verdicts(&s, 4);
+        assert_eq!(
+            got,
+            [
+                ("r6".into(), Why::Live),
+                ("r5".into(), Why::Previous),
+                ("r4".into(), Why::Keep),
+                ("r3".into(), Why::Keep),
+                ("r2".into(), Why::BeyondKeep),
+                ("r1".into(), Why::BeyondKeep),
+            ]
+        );
+        // keep below 2 still keeps the live release and the one a rollback goes to.
+        let got = verdicts(&s, 0);
+        assert_eq!(got.iter().filter(|(_, w)| !w.removes()).count(), 2);
+    }
+
+    #[test]
+    fn failures_are_kept_a_day_and_never_count() {
+        let day = FAILURE_KEPT.as_secs();
+        let s = state(
+            "live",
+            Some("prev"),
+            vec![
+                release("live", true, None),
+                release("fresh-failure", true, Some(&(day - 1).to_string())),
+                release("old-failure", true, Some(&day.to_string())),
+                release("unreadable", false, Some("yesterday-ish")),
+                release("staged", false, None),
+                release("prev", true, None),
+                release("older", true, None),
+            ],
+        );
+        assert_eq!(
+            verdicts(&s, 3),
+            [
+                ("live".into(), Why::Live),
+                ("fresh-failure".into(), Why::RecentFailure),
+                ("old-failure".into(), Why::Failed),
+                ("unreadable".into(), Why::RecentFailure),
+                ("staged".into(), Why::NeverLive),
+                ("prev".into(), Why::Previous),
+                ("older".into(), Why::Keep),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unconfirmed_live_release_and_its_previous_are_kept() {
+        // A deploy cut off after its switch: the live release failed nothing yet and never
+        // went live per the journal, and the previous one is what a rollback needs.
+        let mut s = state("new", Some("old"), vec![release("new", false, None), release("old", true, None)]);
+        s.confirmed = false;
+        assert_eq!(verdicts(&s, 1), [("new".into(), Why::Live), ("old".into(), Why::Previous)]);
+    }
+}
