@@ -93,6 +93,10 @@ pub enum Command {
         /// Build from a working tree with uncommitted changes (the artifact is still the commit's)
         #[arg(long)]
         allow_dirty: bool,
+        /// Also upload the artifact and its build record to deploy.toml's [store], unless
+        /// the store has it already
+        #[arg(long)]
+        push: bool,
     },
 
     /// Show what a deploy to ENV would do, touching nothing

@@ -6,6 +6,7 @@
 
 pub mod manifest;
 pub mod pack;
+pub mod remote;
 pub mod store;
 
 use std::io::Read;

@@ -5,10 +5,22 @@ use anyhow::Result;
 use super::Ctx;
 use crate::error::Exit;
 
-pub fn run(cx: &Ctx, reference: &str, allow_dirty: bool) -> Result<Exit> {
+pub fn run(cx: &Ctx, reference: &str, allow_dirty: bool, push: bool) -> Result<Exit> {
     let config = cx.config()?;
-    let picked = super::pick(cx, &config, reference, None, allow_dirty)?;
+    let stores = super::Stores::open(&config)?;
+    if push {
+        // Before any build: no credentials, no store, no work.
+        stores.shared()?.ok_or_else(|| {
+            crate::usage!(
+                "--push: there is no artifact store to push to: add [store] url = \"s3://bucket/prefix\" to deploy.toml"
+            )
+        })?;
+    }
+    let picked = super::pick(cx, &config, &stores, reference, None, allow_dirty)?;
     let a = &picked.artifact;
+    if push {
+        stores.push(cx, a, &config.build)?;
+    }
     if cx.ui.json() {
         cx.ui.out_json(&serde_json::json!({
             "sha256": a.sha256,
@@ -17,6 +29,7 @@ pub fn run(cx: &Ctx, reference: &str, allow_dirty: bool) -> Result<Exit> {
             "path": a.path,
             "size": a.size,
             "reused": a.reused,
+            "pushed": push.then(|| config.store.as_ref().map(|s| s.url.clone())).flatten(),
         }))?;
     } else {
         cx.ui.out(&a.sha256)?;

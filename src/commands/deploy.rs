@@ -24,9 +24,10 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
         Some(file) => Some(load_saved(&cx.cwd.join(file), &config, &env.name)?),
         None => None,
     };
+    let stores = super::Stores::open(&config)?;
     let picked = match &saved {
-        Some(plan) => picked_for(cx, &config, &plan.artifact.sha256, &plan.commit, &plan.version)?,
-        None => super::pick(cx, &config, &args.reference, args.artifact.as_deref(), args.allow_dirty)?,
+        Some(plan) => picked_for(cx, &config, &stores, &plan.artifact.sha256, &plan.commit, &plan.version)?,
+        None => super::pick(cx, &config, &stores, &args.reference, args.artifact.as_deref(), args.allow_dirty)?,
     };
     deliver(cx, &config, env, picked, saved, args, None)
 }
@@ -123,8 +124,19 @@ pub(crate) fn deliver(
             promoted_from.map_or("deploy", |_| "promotion")
         ));
     }
+    // Pull mode: the targets fetch the artifact from the shared store themselves, by a
+    // presigned URL; it is pushed there first if it is not there yet.
+    let sends = plan.targets.iter().any(|t| matches!(t.action, rollout::Action::Deploy | rollout::Action::Repair));
+    let pull = if env.pull && sends {
+        let stores = super::Stores::open(config)?;
+        stores.push(cx, &picked.artifact, &config.build)?;
+        let shared = stores.shared()?.expect("pull = true is refused without [store]");
+        Some(shared.presigned(&picked.artifact.sha256)?)
+    } else {
+        None
+    };
     let kind = if promoted_from.is_some() { "promote" } else { "deploy" };
-    let run = super::Run { kind, gate_skipped, promoted_from: promoted_from.map(str::to_string) };
+    let run = super::Run { kind, gate_skipped, promoted_from: promoted_from.map(str::to_string), pull };
     super::execute(cx, config, env, secrets, run, |rcx| rollout::deploy(rcx, &plan, &picked.artifact, targets))
 }
 
@@ -267,12 +279,12 @@ fn load_saved(file: &std::path::Path, config: &crate::config::Config, env: &str)
 pub(crate) fn picked_for(
     cx: &Ctx,
     config: &crate::config::Config,
+    stores: &super::Stores<'_>,
     sha256: &str,
     commit: &str,
     label: &str,
 ) -> Result<super::Picked> {
-    let store = crate::artifact::Store::open_default()?;
-    if let Some(path) = store.get(sha256)? {
+    if let Some(path) = stores.get(cx, sha256)? {
         let size = std::fs::metadata(&path)?.len();
         let artifact = crate::artifact::Artifact {
             sha256: sha256.to_string(),
@@ -284,11 +296,11 @@ pub(crate) fn picked_for(
         return Ok(super::Picked { label: label.to_string(), commit: commit.to_string(), artifact });
     }
     cx.ui.status(&format!(
-        "Artifact {} is not in the local store: rebuilding commit {}",
+        "Artifact {} is in no store: rebuilding commit {}",
         crate::ui::render::prefix(sha256, 12),
         crate::ui::render::prefix(commit, 12)
     ));
-    let picked = super::pick(cx, config, commit, None, true)?;
+    let picked = super::pick(cx, config, stores, commit, None, true)?;
     if picked.artifact.sha256 != sha256 {
         anyhow::bail!(
             "rebuilding commit {commit} gave artifact {}, not {sha256}: the build is not reproducible here; \

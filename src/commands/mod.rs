@@ -14,12 +14,15 @@ mod promote;
 mod prune;
 mod rollback;
 mod status;
+mod stores;
+
+pub(crate) use stores::Stores;
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::artifact::{self, Artifact, Store};
+use crate::artifact::{self, Artifact};
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Environment};
 use crate::error::Exit;
@@ -56,7 +59,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Init => init::run(&cx),
         Command::Check { env } => check::run(&cx, env.as_deref()),
-        Command::Build { reference, allow_dirty } => build::run(&cx, &reference, allow_dirty),
+        Command::Build { reference, allow_dirty, push } => build::run(&cx, &reference, allow_dirty, push),
         Command::Plan(args) => plan::run(&cx, &args),
         Command::Deploy(args) => deploy::run(&cx, &args),
         Command::Rollback(args) => rollback::run(&cx, &args),
@@ -84,14 +87,17 @@ pub(crate) struct Picked {
 pub(crate) fn pick(
     cx: &Ctx,
     config: &Config,
+    stores: &Stores<'_>,
     reference: &str,
     artifact: Option<&str>,
     allow_dirty: bool,
 ) -> Result<Picked> {
-    let store = Store::open_default()?;
+    let store = &stores.local;
     let repo = Repo::discover(&config.dir)?;
     if let Some(sha) = artifact {
-        let artifact = artifact::from_store(&store, sha)?;
+        let sha = stores.find(sha)?;
+        stores.get(cx, &sha)?;
+        let artifact = artifact::from_store(store, &sha)?;
         let label = repo
             .find(&artifact.commit)
             .map_or_else(|| crate::ui::render::prefix(&artifact.commit, 7).to_string(), |v| v.label);
@@ -113,10 +119,12 @@ pub(crate) fn pick(
         }
     }
     let named = crate::ui::render::label(&version.label, &version.commit);
-    if artifact::reusable(&store, &version, &config.build)?.is_none() {
-        cx.ui.status(&format!("Building {named}"));
+    if let Some(artifact) = stores.built(cx, &version.commit, &config.build)? {
+        cx.ui.status(&format!("Artifact {} of {named}: reused, not rebuilt", &artifact.sha256[..12]));
+        return Ok(Picked { label: version.label, commit: version.commit, artifact });
     }
-    let artifact = artifact::obtain(&store, &repo, &version, &config.build, &config.release.shared, &mut |line| {
+    cx.ui.status(&format!("Building {named}"));
+    let artifact = artifact::obtain(store, &repo, &version, &config.build, &config.release.shared, &mut |line| {
         if let Some(warning) = line.strip_prefix("warning: ") {
             cx.ui.warn(warning);
         } else if cx.ui.verbose() {
@@ -220,6 +228,8 @@ pub(crate) struct Run {
     pub gate_skipped: Option<String>,
     /// `ship promote FROM ...`: FROM.
     pub promoted_from: Option<String>,
+    /// Pull mode: the URL the targets fetch the artifact from.
+    pub pull: Option<String>,
 }
 
 /// Run a deploy, promotion or rollback under Ctrl-C handling, then notify and print its
@@ -242,6 +252,7 @@ pub(crate) fn execute(
         secrets,
         gate_skipped: what.gate_skipped,
         promoted_from: what.promoted_from.clone(),
+        pull: what.pull,
         reporter: &cx.ui,
         http: Default::default(),
     };

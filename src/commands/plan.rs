@@ -12,7 +12,8 @@ use crate::target::Target;
 pub fn run(cx: &Ctx, args: &PlanArgs) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(&args.env)?;
-    let picked = super::pick(cx, &config, &args.reference, None, args.allow_dirty)?;
+    let stores = super::Stores::open(&config)?;
+    let picked = super::pick(cx, &config, &stores, &args.reference, None, args.allow_dirty)?;
     let mut targets = super::connect_all(env, &config)?;
     let mut plan = compute(&config, env, &picked, &mut targets, false)?;
     mark_refusals(&config, env, &picked, &mut targets, &mut plan, false);

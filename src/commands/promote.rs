@@ -33,7 +33,8 @@ pub fn run(cx: &Ctx, args: &PromoteArgs) -> Result<Exit> {
         from.name,
         to.name
     ));
-    let picked = super::deploy::picked_for(cx, &config, &sha256, &commit, &label)?;
+    let stores = super::Stores::open(&config)?;
+    let picked = super::deploy::picked_for(cx, &config, &stores, &sha256, &commit, &label)?;
     let deploy = DeployArgs {
         env: to.name.clone(),
         reference: "HEAD".to_string(),

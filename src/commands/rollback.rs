@@ -77,7 +77,7 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
     if plan.changes && must_confirm && !cx.ui.confirm(&format!("Roll {} back to {}?", env.name, plan.version))? {
         return Err(anyhow::anyhow!("rollback cancelled: nothing was changed"));
     }
-    let run = super::Run { kind: "rollback", gate_skipped: None, promoted_from: None };
+    let run = super::Run { kind: "rollback", gate_skipped: None, promoted_from: None, pull: None };
     super::execute(cx, &config, env, secrets, run, |rcx| rollout::rollback(rcx, &plan, targets))
 }
 

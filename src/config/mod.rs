@@ -36,7 +36,18 @@ pub struct Config {
     pub release: ReleaseConfig,
     pub steps: Vec<Step>,
     pub ssh: SshConfig,
+    /// `[store]`: the artifact store shared by every machine that builds or deploys.
+    pub store: Option<StoreConfig>,
     pub envs: BTreeMap<String, Environment>,
+}
+
+/// `[store]`: where artifacts and the build index are shared, behind the local cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// `s3://bucket/prefix` or `file:///path`.
+    pub url: String,
+    /// Targets fetch artifacts from the store themselves (environments may override).
+    pub pull: bool,
 }
 
 /// `[ssh]`: how the system OpenSSH client is run.
@@ -102,6 +113,8 @@ pub struct Environment {
     pub health: HealthConfig,
     /// Where to POST the outcome of every deploy and rollback (env's, else `[notify]`'s).
     pub webhook: Option<String>,
+    /// Targets fetch the artifact from `[store]` themselves instead of being sent it.
+    pub pull: bool,
 }
 
 impl Config {
@@ -254,6 +267,14 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
         }
     }
 
+    let store = match &raw.store {
+        None => None,
+        Some(store) => {
+            check_store_url(store.url.get_ref()).map_err(|why| at(store.url.span(), why))?;
+            Some(StoreConfig { url: store.url.get_ref().clone(), pull: store.pull.unwrap_or(false) })
+        }
+    };
+
     let mut envs = BTreeMap::new();
     let env_names: Vec<String> = raw.env.keys().cloned().collect();
     for (name, env) in raw.env {
@@ -310,6 +331,18 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
                 .map_err(|why| at(secret.span(), format!("invalid secret name \"{}\": {why}", secret.get_ref())))?;
         }
         let webhook = check_webhook(&env.notify)?.or_else(|| base_webhook.clone());
+        if let Some(pull) = &env.pull
+            && *pull.get_ref()
+            && store.is_none()
+        {
+            return Err(at(
+                pull.span(),
+                format!(
+                    "environment `{name}` has pull = true, but there is no [store] to pull from: add [store] url = \"s3://bucket/prefix\""
+                ),
+            ));
+        }
+        let pull = env.pull.map(Spanned::into_inner).unwrap_or(store.as_ref().is_some_and(|s| s.pull));
         let health = base_health.clone().overridden_by(env.health.unwrap_or_default());
         envs.insert(
             name.clone(),
@@ -325,6 +358,7 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
                 secrets: env.secrets.into_iter().map(Spanned::into_inner).collect(),
                 health: health.resolve(),
                 webhook,
+                pull,
             },
         );
     }
@@ -371,8 +405,32 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
         },
         steps,
         ssh,
+        store,
         envs,
     })
+}
+
+/// `[store] url`: `s3://bucket[/prefix]` or `file:///absolute/path`.
+fn check_store_url(url: &str) -> Result<(), String> {
+    let expected = "expected s3://bucket/prefix or file:///absolute/path";
+    if let Some(rest) = url.strip_prefix("s3://") {
+        let bucket = rest.split('/').next().unwrap_or("");
+        let valid = (3..=63).contains(&bucket.len())
+            && bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-".contains(c));
+        if !valid {
+            return Err(format!(
+                "invalid [store] url \"{url}\": \"{bucket}\" is not an S3 bucket name (3 to 63 lowercase letters, digits, '.' and '-')"
+            ));
+        }
+        if rest.split('/').skip(1).any(|segment| segment == "." || segment == "..") {
+            return Err(format!("invalid [store] url \"{url}\": no . or .. in the prefix"));
+        }
+        Ok(())
+    } else if let Some(path) = url.strip_prefix("file://") {
+        if path.starts_with('/') { Ok(()) } else { Err(format!("invalid [store] url \"{url}\": {expected}")) }
+    } else {
+        Err(format!("invalid [store] url \"{url}\": {expected}"))
+    }
 }
 
 /// `~/x` from HOME; a relative path from deploy.toml's directory.
@@ -431,8 +489,16 @@ struct Raw {
     step: Vec<RawStep>,
     ssh: Option<RawSsh>,
     notify: Option<RawNotify>,
+    store: Option<RawStore>,
     #[serde(default)]
     env: BTreeMap<String, Spanned<RawEnv>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url: Spanned<String>,
+    pull: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -531,6 +597,7 @@ struct RawEnv {
     secrets: Vec<Spanned<String>>,
     health: Option<RawHealth>,
     notify: Option<RawNotify>,
+    pull: Option<Spanned<bool>>,
 }
 
 /// The commented deploy.toml that `ship init` writes.

@@ -414,6 +414,36 @@ impl Site {
         Ok(())
     }
 
+    /// Pull mode: GET the artifact from `url` (a presigned URL of the shared store) and keep
+    /// it only if its sha256 matches. The URL is a credential for a while: it is never
+    /// written into a message, only its scheme and host.
+    pub fn fetch_artifact(&self, url: &str, sha256: &str) -> Result<()> {
+        self.require_lock()?;
+        if self.has_artifact(sha256) {
+            return Ok(());
+        }
+        let shown = crate::http::redact_url(url);
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(None)
+            .user_agent(concat!("ship/", env!("CARGO_PKG_VERSION"), " (artifact)"))
+            .build()
+            .map_err(|e| anyhow::anyhow!("setting up the HTTP client: {e}"))?;
+        let response = client.get(url).send().map_err(|e| {
+            anyhow::anyhow!(
+                "this target could not fetch the artifact from the store ({shown}): {}",
+                crate::http::chain(&e.without_url())
+            )
+        })?;
+        let status = response.status();
+        if !status.is_success() {
+            bail!("this target could not fetch the artifact from the store ({shown}): it answered {status}");
+        }
+        self.receive_artifact(sha256, response)
+            .with_context(|| format!("fetching the artifact from the store ({shown})"))
+    }
+
     /// Make the release of `sha256` complete on disk: verify the artifact, unpack it beside
     /// the releases, link the shared paths, then rename it into place. Returns the release
     /// id and whether it was already there.

@@ -61,6 +61,11 @@ pub enum Request {
         keep: usize,
         dry_run: bool,
     },
+    /// Pull mode: GET the artifact from a (presigned) URL and keep it if its sha256 matches.
+    Fetch {
+        url: String,
+        sha256: String,
+    },
     Verify {
         shared: Vec<String>,
     },
@@ -91,6 +96,14 @@ impl Request {
         use super::names::{check_env, check_release_id, check_sha256, check_shared_paths, check_text};
         match self {
             Request::HasArtifact { sha256 } => check_sha256(sha256),
+            Request::Fetch { url, sha256 } => {
+                check_sha256(sha256)?;
+                check_text("artifact URL", url)?;
+                if url.len() > 16 * 1024 || !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err("the artifact URL must be an http:// or https:// URL of at most 16 KiB".into());
+                }
+                Ok(())
+            }
             Request::Stage { sha256, shared } | Request::Repair { sha256, shared } => {
                 check_sha256(sha256)?;
                 check_shared_paths(shared)
@@ -150,6 +163,10 @@ pub fn handle(site: &mut Site, request: Request, on_line: &mut dyn FnMut(&str)) 
         }
         Request::State => Reply::State { state: Box::new(site.state()?) },
         Request::HasArtifact { sha256 } => Reply::Bool { value: site.has_artifact(&sha256) },
+        Request::Fetch { url, sha256 } => {
+            site.fetch_artifact(&url, &sha256)?;
+            Reply::Done
+        }
         Request::Stage { sha256, shared } => {
             let (release, reused) = site.stage(&sha256, &shared)?;
             Reply::Staged { release, reused }

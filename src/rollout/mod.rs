@@ -27,6 +27,10 @@ pub enum Note<'a> {
         target: &'a str,
         live: Option<&'a str>,
     },
+    /// The target fetches the artifact from the shared store itself (pull mode).
+    Fetching {
+        target: &'a str,
+    },
     Sending {
         target: &'a str,
     },
@@ -209,6 +213,8 @@ pub struct Context<'a> {
     pub gate_skipped: Option<String>,
     /// `ship promote FROM TO`: FROM, recorded in the journal's `begin` record.
     pub promoted_from: Option<String>,
+    /// Pull mode: the (presigned) URL each target fetches the artifact from itself.
+    pub pull: Option<String>,
     pub reporter: &'a dyn Reporter,
     /// The HTTP client for health checks, made on first use.
     pub http: std::sync::OnceLock<Result<crate::http::Http, String>>,
@@ -229,6 +235,21 @@ struct Slot {
 }
 
 impl Context<'_> {
+    /// Get the artifact onto the target: sent from here, or in pull mode fetched by the
+    /// target from the shared store. Either way the target checks its sha256.
+    fn put_artifact(&self, slot: &mut Slot, artifact: &Artifact) -> anyhow::Result<()> {
+        match &self.pull {
+            Some(url) => {
+                self.reporter.note(Note::Fetching { target: &slot.name });
+                slot.target.fetch_artifact(url, &artifact.sha256)
+            }
+            None => {
+                self.reporter.note(Note::Sending { target: &slot.name });
+                slot.target.send_artifact(artifact)
+            }
+        }
+    }
+
     fn redact(&self, text: &str) -> String {
         self.redactor.redact(text)
     }
@@ -691,8 +712,7 @@ fn stage_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, artifact: &Artifact
     let release = if slot.plan.action == Action::Repair {
         // The live release's files changed: rebuilt from the artifact (sent again, so it is
         // the very bytes) and exchanged with the changed tree in one step.
-        cx.reporter.note(Note::Sending { target: &slot.name });
-        slot.target.send_artifact(artifact).map_err(err)?;
+        cx.put_artifact(slot, artifact).map_err(err)?;
         slot.target.repair(&head.sha256, &cx.config.release.shared).map_err(err)?;
         let changed = slot.plan.changed.join(", ");
         cx.record(slot, RunKind::Deploy, Event::Repaired, head, |r| {
@@ -702,8 +722,7 @@ fn stage_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, artifact: &Artifact
         head.release.clone()
     } else {
         if !slot.target.has_artifact(&head.sha256).map_err(err)? {
-            cx.reporter.note(Note::Sending { target: &slot.name });
-            slot.target.send_artifact(artifact).map_err(err)?;
+            cx.put_artifact(slot, artifact).map_err(err)?;
         }
         let (release, reused) = slot.target.stage(&head.sha256, &cx.config.release.shared).map_err(err)?;
         cx.reporter.note(Note::Staged { target: &slot.name, release: &release, reused });

@@ -105,6 +105,15 @@ impl dyn Target + '_ {
         }
     }
 
+    /// Pull mode: the target GETs the artifact from `url` itself and keeps it only if its
+    /// sha256 matches.
+    pub fn fetch_artifact(&mut self, url: &str, sha256: &str) -> Result<()> {
+        match self.ask(Request::Fetch { url: url.to_string(), sha256: sha256.to_string() })? {
+            Reply::Done => Ok(()),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
     pub fn has_artifact(&mut self, sha256: &str) -> Result<bool> {
         match self.ask(Request::HasArtifact { sha256: sha256.to_string() })? {
             Reply::Bool { value } => Ok(value),

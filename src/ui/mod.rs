@@ -177,6 +177,26 @@ impl Ui {
         }
     }
 
+    /// A bar of bytes for an upload or a download, on a terminal; `what` is also said as a
+    /// plain line when the transfer starts without one. Call `finish_and_clear` at the end.
+    pub fn transfer(&self, what: &str, total: u64) -> ProgressBar {
+        match (&self.bars, self.quiet) {
+            (Some(bars), false) => {
+                let bar = bars.multi.add(ProgressBar::new(total));
+                bar.set_style(
+                    ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+                        .expect("valid template"),
+                );
+                bar.set_message(what.to_string());
+                bar
+            }
+            _ => {
+                self.status(&format!("{what} ({})", indicatif::HumanBytes(total)));
+                ProgressBar::hidden()
+            }
+        }
+    }
+
     fn target_progress(&self, target: &str, message: String) {
         if self.quiet {
             return;
@@ -261,6 +281,9 @@ impl Ui {
                 p.doing = "not touched".into();
             }),
             Note::Sending { target } => on_board(target, |p| p.doing = "the artifact was being sent".into()),
+            Note::Fetching { target } => {
+                on_board(target, |p| p.doing = "the artifact was being fetched from the store".into())
+            }
             Note::Staged { target, release, .. } => {
                 on_board(target, |p| p.doing = format!("release {release} staged, not switched to"))
             }
@@ -380,6 +403,7 @@ impl Reporter for Ui {
         match note {
             Note::Target { .. } => {}
             Note::Sending { target } => self.target_progress(target, "sending the artifact".into()),
+            Note::Fetching { target } => self.target_progress(target, "fetching the artifact from the store".into()),
             Note::Staged { target, release, reused } => {
                 let how = if reused { "already on the target" } else { "unpacked" };
                 self.target_progress(target, format!("release {release} staged ({how})"));

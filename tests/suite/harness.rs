@@ -20,6 +20,8 @@ pub struct Project {
     pub base: PathBuf,
     repo: Repository,
     commits: std::cell::Cell<i64>,
+    /// More environment for every ship this project runs (`set_env`).
+    env: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 /// A minimal valid deploy.toml with one environment of `targets`.
@@ -39,7 +41,7 @@ impl Project {
         std::fs::create_dir_all(&root).unwrap();
         std::fs::create_dir_all(&home).unwrap();
         let repo = Repository::init(&root).unwrap();
-        Project { limit, _tmp: tmp, root, home, base, repo, commits: std::cell::Cell::new(0) }
+        Project { limit, _tmp: tmp, root, home, base, repo, commits: std::cell::Cell::new(0), env: Default::default() }
     }
 
     /// A repository with an index.html, a health script, and deploy.toml for `targets`
@@ -115,8 +117,16 @@ impl Project {
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("NO_COLOR", "1");
+        cmd.envs(self.env.borrow().iter().map(|(k, v)| (k.as_str(), v.as_str())));
         limits::default_signals(&mut cmd);
         cmd
+    }
+
+    /// Set `name` to `value` in the environment of every ship this project runs from now on.
+    pub fn set_env(&self, name: &str, value: &str) {
+        let mut env = self.env.borrow_mut();
+        env.retain(|(k, _)| k != name);
+        env.push((name.to_string(), value.to_string()));
     }
 
     /// `ship` with a hermetic environment, run in the repository, killed if it runs past

@@ -1,5 +1,6 @@
 mod harness;
 mod limits;
+mod moto;
 mod nginx;
 mod sshd;
 
@@ -18,3 +19,4 @@ mod safety;
 mod security;
 mod ssh;
 mod status;
+mod store;
