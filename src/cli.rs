@@ -156,13 +156,16 @@ exactly what counts.")]
 
     /// Remove old releases, artifacts and uploaded ships from every target of ENV
     #[command(long_about = "Remove from every target of ENV what no rollback needs: releases beyond the \
-newest N that went live (N = --keep, else deploy.toml's [release] keep, default 5), counting the live \
-release and the one a rollback goes to, which are always kept. Also removed: releases that failed \
-more than a day ago (younger failures stay as evidence), releases staged but never live, artifacts \
-no kept release came from, and ship binaries uploaded to the target that have not run there for a \
-day. Every target's lock is taken first, so nothing a deploy or `ship lock` holds is touched: a \
-locked target is exit 3, naming the holder. --dry-run lists what would go, and why the rest \
-stays, touching nothing. A successful deploy prunes the same way, with deploy.toml's keep.")]
+newest N that went live (N = --keep, else deploy.toml's [release] keep, default 5; newest in the \
+journal's order), counting the live release and the one a rollback goes to, which are always kept. \
+Also removed: releases a rollback left, releases that failed more than a day ago (younger failures \
+stay as evidence), releases that never went live, artifacts no kept release came from, and ship \
+binaries uploaded to the target that have not run there for a day. Releases the journal does not \
+know are kept. Every target's lock is taken first, so nothing a deploy or `ship lock` holds is \
+touched: a locked target is exit 3, naming the holder. A target that cannot be reached, or a \
+release that cannot be deleted, is reported and the rest pruned (exit 1). --dry-run lists what \
+would go, and why the rest stays, touching nothing. A successful deploy prunes the same way, with \
+deploy.toml's keep.")]
     Prune(PruneArgs),
 
     /// Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)

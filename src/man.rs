@@ -443,7 +443,7 @@ fn exit_status(roff: &mut Roff, command: &str) {
         }
         "rollback" => "Error, or a refused rollback (nothing to roll back to; no target changed).",
         "metrics" => "Error: a target that cannot be reached or read, or a --html file that cannot be written.",
-        "prune" => "Error: a target that cannot be reached, or one that could not be pruned (the others were).",
+        "prune" => "A target could not be reached, or a release could not be deleted; the rest was pruned.",
         _ => "Error: the build, I/O, a failed step before any switch (no target changed), a refused rollback.",
     };
     let failed = if command == "rollback" { "The rollback failed" } else { "The deploy failed" };

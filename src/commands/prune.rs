@@ -8,6 +8,7 @@ use super::Ctx;
 use crate::cli::PruneArgs;
 use crate::error::Exit;
 use crate::release::prune::{Pruning, Why};
+use crate::target::Target;
 use crate::ui::Paint;
 
 #[derive(Serialize)]
@@ -34,23 +35,43 @@ pub fn run(cx: &Ctx, args: &PruneArgs) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(&args.env)?;
     let keep = args.keep.unwrap_or(config.release.keep);
-    let mut targets = super::connect_all(env, &config)?;
+    // A target that cannot be reached is reported, and the others are pruned.
+    let connected: Vec<(String, Result<Box<dyn Target>>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = env
+            .targets
+            .iter()
+            .map(|spec| (spec.to_string(), scope.spawn(|| crate::target::connect(spec, &config.ssh))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|(name, h)| (name, h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a connection thread panicked")))))
+            .collect()
+    });
+    let mut reports: Vec<TargetReport> = Vec::new();
+    let mut targets: Vec<(usize, Box<dyn Target>)> = Vec::new();
+    for (name, target) in connected {
+        let mut report = TargetReport { target: name, pruning: None, error: None };
+        match target.and_then(|mut t| t.state().map(|state| (t, state))) {
+            // Nothing was ever deployed here: nothing to prune, and nothing is created.
+            Ok((_, state)) if state.current.is_none() && state.releases.is_empty() => {
+                report.pruning = Some(Pruning::default());
+            }
+            Ok((t, _)) => targets.push((reports.len(), t)),
+            Err(e) => report.error = Some(format!("{e:#}")),
+        }
+        reports.push(report);
+    }
+    let (order, mut locked): (Vec<usize>, Vec<Box<dyn Target>>) = targets.into_iter().unzip();
     if !args.dry_run {
-        super::lock_all(&mut targets, &format!("ship prune {}", env.name), args.lock_wait.map(|w| w.0))?;
+        super::lock_all(&mut locked, &format!("ship prune {}", env.name), args.lock_wait.map(|w| w.0))?;
     }
     // One target failing (a full disk, a permission) does not stop the others: what they
     // no longer need goes, and the failure is reported with exit 1. Pruning again is safe.
-    let reports: Vec<TargetReport> = targets
-        .iter_mut()
-        .map(|t| {
-            let target = t.spec().to_string();
-            match t.prune(keep, args.dry_run) {
-                Ok(pruning) => TargetReport { target, pruning: Some(pruning), error: None },
-                Err(e) => TargetReport { target, pruning: None, error: Some(format!("{e:#}")) },
-            }
-        })
-        .collect();
-    for t in &mut targets {
+    for (i, t) in order.iter().zip(&mut locked) {
+        match t.prune(keep, args.dry_run) {
+            Ok(pruning) => reports[*i].pruning = Some(pruning),
+            Err(e) => reports[*i].error = Some(format!("{e:#}")),
+        }
         let _ = t.unlock();
     }
     let bytes = reports.iter().filter_map(|r| r.pruning.as_ref()).map(|p| p.bytes).sum();
@@ -60,7 +81,8 @@ pub fn run(cx: &Ctx, args: &PruneArgs) -> Result<Exit> {
     } else {
         cx.ui.out(&render(cx, &report))?;
     }
-    Ok(if report.targets.iter().any(|t| t.error.is_some()) { Exit::Error } else { Exit::Success })
+    let failed = |t: &TargetReport| t.error.is_some() || t.pruning.as_ref().is_some_and(|p| !p.errors().is_empty());
+    Ok(if report.targets.iter().any(failed) { Exit::Error } else { Exit::Success })
 }
 
 fn why(why: Why, keep: usize, failed_at: Option<&str>) -> String {
@@ -70,9 +92,11 @@ fn why(why: Why, keep: usize, failed_at: Option<&str>) -> String {
         Why::Previous => "previous: a rollback goes here".into(),
         Why::Keep => format!("among the newest {keep} that went live"),
         Why::RecentFailure => format!("failed {failed}: kept a day as evidence"),
+        Why::Unknown => "not in the journal: kept, since it cannot be judged".into(),
+        Why::RolledBack => "went live, then a rollback left it".into(),
         Why::BeyondKeep => format!("older than the newest {keep} that went live"),
         Why::Failed => format!("failed {failed}, over a day ago"),
-        Why::NeverLive => "staged, never live".into(),
+        Why::NeverLive => "never went live (staged, or cut off before it was confirmed)".into(),
     }
 }
 
@@ -115,7 +139,11 @@ fn render(cx: &Ctx, r: &Report) -> String {
         }
         let width = p.releases.iter().map(|v| v.version.as_deref().unwrap_or("?").chars().count()).max().unwrap_or(0);
         for v in &p.releases {
-            let (word, paint) = if v.why.removes() { (removed, Paint::Bad) } else { (kept, Paint::Good) };
+            let (word, paint) = match (v.why.removes(), &v.error) {
+                (true, None) => (removed, Paint::Bad),
+                (true, Some(_)) => ("FAILED", Paint::Bad),
+                (false, _) => (kept, Paint::Good),
+            };
             let version = v.version.as_deref().unwrap_or("?");
             let mut line = format!(
                 "  {} {}  {version:width$}  {}",
@@ -128,9 +156,12 @@ fn render(cx: &Ctx, r: &Report) -> String {
             }
             out.push_str(line.trim_end());
             out.push('\n');
+            if let Some(error) = &v.error {
+                out.push_str(&format!("         {}\n", cx.ui.paint_out(error, Paint::Bad)));
+            }
         }
         if p.releases.is_empty() {
-            out.push_str("  no releases\n");
+            out.push_str("  nothing deployed here\n");
         }
         for (kind, files) in [("artifact", &p.artifacts), ("uploaded ship", &p.agents)] {
             for f in files {
@@ -138,7 +169,7 @@ fn render(cx: &Ctx, r: &Report) -> String {
                 out.push_str(&format!("  {word} {kind} {}  ({})\n", short(&f.file), size(f.bytes)));
             }
         }
-        releases += p.releases.iter().filter(|v| v.why.removes()).count();
+        releases += p.releases.iter().filter(|v| v.why.removes() && v.error.is_none()).count();
         artifacts += p.artifacts.len();
         agents += p.agents.len();
     }
@@ -157,24 +188,29 @@ fn render(cx: &Ctx, r: &Report) -> String {
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     };
     let on = count(r.targets.len(), "target", "targets");
-    let failed = r.targets.iter().filter(|t| t.error.is_some()).count();
+    let failed = r
+        .targets
+        .iter()
+        .filter(|t| t.error.is_some() || t.pruning.as_ref().is_some_and(|p| !p.errors().is_empty()))
+        .count();
+    let pruned = if failed == 0 { on.clone() } else { format!("{} of {on}", r.targets.len() - failed) };
     let summary = if parts.is_empty() {
-        format!("Nothing to prune in {} ({on}, keep = {}).", r.env, r.keep)
+        format!("Nothing to prune in {} ({pruned}, keep = {}).", r.env, r.keep)
     } else if r.dry_run {
         format!(
-            "Would remove {what} from {} ({on}), freeing {}; nothing was removed (--dry-run).",
+            "Would remove {what} from {} ({pruned}), freeing {}; nothing was removed (--dry-run).",
             r.env,
             size(r.bytes)
         )
     } else {
-        format!("Pruned {} ({on}): removed {what}, freeing {}.", r.env, size(r.bytes))
+        format!("Pruned {} ({pruned}): removed {what}, freeing {}.", r.env, size(r.bytes))
     };
     out.push_str(&summary);
     if failed > 0 {
         out.push('\n');
         out.push_str(&cx.ui.paint_out(
             &format!(
-                "{} could not be pruned: pruning again is safe once the cause is fixed.",
+                "{} could not be pruned, or not wholly: pruning again is safe once the cause is fixed.",
                 count(failed, "target", "targets")
             ),
             Paint::Bad,

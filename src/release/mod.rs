@@ -67,6 +67,10 @@ pub struct State {
     pub holder: Option<Holder>,
     /// The newest release that failed since a deploy last went live (shown by the next plan).
     pub last_failure: Option<ReleaseState>,
+    /// The releases on disk that went live and were not rolled back from since, newest
+    /// first, in the journal's order (not by clocks): where rollbacks go, one by one.
+    #[serde(default)]
+    pub lineage: Vec<String>,
 }
 
 /// What `ship check ENV` learns of a target.
@@ -384,7 +388,9 @@ impl Site {
             None if self.lock.is_some() => None,
             None => lock::probe(&self.lock_path())?,
         };
+        let lineage = ledger.stack.iter().rev().filter(|r| on_disk.contains(r)).cloned().collect();
         Ok(State {
+            lineage,
             confirmed: current.is_some() && ledger.stack.last() == current.as_ref(),
             current: current.as_deref().map(describe),
             previous: previous.as_deref().map(describe),
@@ -684,9 +690,6 @@ impl Site {
         Ok(crate::process::run(&shell, &mut |_| {})?.success())
     }
 
-    /// Remove old releases, keeping `keep` that went live (always the live one and the one
-    /// a rollback would go to), and every failed release younger than a day. Artifacts of
-    /// removed releases go too. Returns the removed release ids.
     /// Rehash the live release against its manifest. Returns what differs (empty: intact).
     /// Paths linked into shared/ are not compared.
     pub fn verify(&self, shared: &[String]) -> Result<Vec<String>> {

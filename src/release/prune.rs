@@ -1,10 +1,14 @@
 //! Pruning a target: which releases, artifacts and uploaded agents go, and why the rest stay.
 //!
-//! `keep` counts the releases that went live and healthy, the live one and the one a
-//! rollback would go to included; those two are always kept, whatever `keep` says. A
-//! release that failed less than a day ago stays too (evidence), and does not count.
+//! `keep` counts the releases that went live, newest first in the journal's order (never
+//! by clocks, which differ between deploying machines), the live one and the one a rollback
+//! would go to included; those two are always kept, whatever `keep` says. These are the
+//! releases rollbacks walk back through, so targets with one history keep the same ones.
+//! A release that failed less than a day ago stays too (evidence), and so does a release
+//! the journal does not know at all (a lost or damaged journal is no reason to delete).
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -36,17 +40,21 @@ pub enum Why {
     Keep,
     /// Kept: it failed less than a day ago.
     RecentFailure,
+    /// Kept: the journal does not know it.
+    Unknown,
     /// Removed: it went live, but `keep` newer ones did too.
     BeyondKeep,
+    /// Removed: it went live, then a rollback (or a failed deploy's) left it.
+    RolledBack,
     /// Removed: it failed more than a day ago.
     Failed,
-    /// Removed: it was staged but never went live.
+    /// Removed: it never went live (staged, or cut off before it was confirmed).
     NeverLive,
 }
 
 impl Why {
     pub fn removes(self) -> bool {
-        matches!(self, Why::BeyondKeep | Why::Failed | Why::NeverLive)
+        matches!(self, Why::BeyondKeep | Why::RolledBack | Why::Failed | Why::NeverLive)
     }
 }
 
@@ -62,8 +70,11 @@ pub struct ReleaseVerdict {
     /// `"keep"` or `"remove"`.
     pub action: String,
     pub why: Why,
-    /// The bytes it takes (counted only for what is removed).
+    /// The disk space it takes, as du counts it (only for what is removed).
     pub bytes: Option<u64>,
+    /// Why it could not be removed, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// A file prune removes: an artifact, or an uploaded ship.
@@ -74,15 +85,16 @@ pub struct FileGone {
 }
 
 /// What prune did (or, with `dry_run`, would do) on one target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pruning {
-    /// Every complete release on the target, newest first, each with its verdict.
+    /// Every complete release on the target, each with its verdict: the live one, the
+    /// previous one, the others that went live newest first, then the rest.
     pub releases: Vec<ReleaseVerdict>,
     /// Artifacts no kept release came from.
     pub artifacts: Vec<FileGone>,
     /// Uploaded ship binaries in `.ship/bin/` that are not needed (see [`AGENT_KEPT`]).
     pub agents: Vec<FileGone>,
-    /// What all of it takes.
+    /// The disk space of what went (or would go), as du counts it.
     pub bytes: u64,
     /// Who holds the target's lock, if someone else does (only a dry run can see one).
     pub holder: Option<Holder>,
@@ -91,35 +103,50 @@ pub struct Pruning {
 impl Pruning {
     /// The ids of the releases removed.
     pub fn removed(&self) -> Vec<String> {
-        self.releases.iter().filter(|r| r.why.removes()).map(|r| r.release.clone()).collect()
+        self.releases.iter().filter(|r| r.why.removes() && r.error.is_none()).map(|r| r.release.clone()).collect()
+    }
+
+    /// The releases that could not be removed, with why.
+    pub fn errors(&self) -> Vec<String> {
+        self.releases.iter().filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.release))).collect()
     }
 }
 
 /// Decide every release of `state`: see the module's documentation. `age` gives the
-/// seconds since an RFC 3339 time.
+/// seconds since an RFC 3339 time. The result is in the order releases are shown.
 pub fn decide(state: &State, keep: usize, age: impl Fn(&str) -> Option<u64>) -> Vec<(usize, Why)> {
-    let live = state.current.as_ref().map(|r| r.release.as_str());
-    let previous = state.previous.as_ref().map(|r| r.release.as_str());
-    let mut counted = usize::from(live.is_some()) + usize::from(previous.is_some());
-    let mut out = Vec::new();
+    let index = |id: &str| state.releases.iter().position(|r| r.release == id);
+    let live = state.current.as_ref().and_then(|r| index(&r.release));
+    let previous = state.previous.as_ref().and_then(|r| index(&r.release));
+    let mut out: Vec<(usize, Why)> = Vec::new();
+    out.extend(live.map(|i| (i, Why::Live)));
+    out.extend(previous.filter(|p| Some(*p) != live).map(|i| (i, Why::Previous)));
+    let mut counted = out.len();
+    for id in &state.lineage {
+        let Some(i) = index(id) else { continue };
+        if out.iter().any(|(j, _)| *j == i) {
+            continue;
+        }
+        let why = if counted < keep { Why::Keep } else { Why::BeyondKeep };
+        counted += 1;
+        out.push((i, why));
+    }
     for (i, r) in state.releases.iter().enumerate() {
-        let why = if Some(r.release.as_str()) == live {
-            Why::Live
-        } else if Some(r.release.as_str()) == previous {
-            Why::Previous
-        } else if let Some(failed) = &r.failed_at {
+        if out.iter().any(|(j, _)| *j == i) {
+            continue;
+        }
+        let why = if let Some(failed) = &r.failed_at {
             // A failure whose time cannot be read is kept: evidence is not guessed away.
             match age(failed) {
                 Some(secs) if secs >= FAILURE_KEPT.as_secs() => Why::Failed,
                 _ => Why::RecentFailure,
             }
-        } else if !r.went_live {
-            Why::NeverLive
-        } else if counted < keep {
-            counted += 1;
-            Why::Keep
+        } else if r.went_live {
+            Why::RolledBack
+        } else if r.version.is_none() && r.commit.is_none() && r.sha256.is_none() {
+            Why::Unknown
         } else {
-            Why::BeyondKeep
+            Why::NeverLive
         };
         out.push((i, why));
     }
@@ -140,13 +167,23 @@ impl Site {
             let r = &state.releases[i];
             let dir = self.release_dir(&r.release);
             let size = if why.removes() { Some(tree_size(&dir)?) } else { None };
+            let mut error = None;
             if why.removes() && !dry_run {
-                // Take it out of releases/ first, so a half-removed tree is never a release.
+                // Take it out of releases/ first, so a half-removed tree is never a release;
+                // what cannot be removed now is cleared from tmp/ by the next lock.
                 let doomed = self.meta().join("tmp").join(format!("prune-{}", r.release));
-                fs::rename(&dir, &doomed).with_context(|| format!("moving {} aside", dir.display()))?;
-                fs::remove_dir_all(&doomed).with_context(|| format!("removing {}", doomed.display()))?;
+                if let Err(e) = fs::rename(&dir, &doomed) {
+                    error = Some(format!("not removed: moving it out of releases/ failed: {e}"));
+                } else if let Err(e) = fs::remove_dir_all(&doomed) {
+                    error = Some(format!(
+                        "taken out of releases/, but not all of it could be deleted ({e}): the rest goes \
+                         with the next deploy or prune"
+                    ));
+                }
             }
-            bytes += size.unwrap_or(0);
+            if error.is_none() {
+                bytes += size.unwrap_or(0);
+            }
             releases.push(ReleaseVerdict {
                 release: r.release.clone(),
                 version: r.version.clone(),
@@ -156,6 +193,7 @@ impl Site {
                 action: if why.removes() { "remove" } else { "keep" }.to_string(),
                 why,
                 bytes: size,
+                error,
             });
         }
 
@@ -195,7 +233,7 @@ impl Site {
             if !entry.file_type()?.is_file() || !doomed(&name, &path) {
                 continue;
             }
-            let bytes = entry.metadata()?.len();
+            let bytes = entry.metadata()?.blocks() * 512;
             if !dry_run {
                 match fs::remove_file(&path) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -223,18 +261,17 @@ impl Site {
     }
 }
 
-/// The bytes of the files below `dir`, symlinks counted as links, never followed.
+/// The disk space of the tree at `dir`, as du counts it (blocks, directories included;
+/// symlinks counted as links, never followed).
 fn tree_size(dir: &Path) -> Result<u64> {
-    let mut total = 0;
+    let mut total = fs::symlink_metadata(dir)?.blocks() * 512;
     let mut todo: Vec<PathBuf> = vec![dir.to_path_buf()];
     while let Some(dir) = todo.pop() {
         for entry in fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
             let entry = entry?;
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
+            total += entry.metadata()?.blocks() * 512;
+            if entry.file_type()?.is_dir() {
                 todo.push(entry.path());
-            } else {
-                total += entry.metadata()?.len();
             }
         }
     }
@@ -253,7 +290,7 @@ mod tests {
     fn release(id: &str, went_live: bool, failed_at: Option<&str>) -> ReleaseState {
         ReleaseState {
             release: id.into(),
-            version: None,
+            version: Some(format!("v-{id}")),
             commit: None,
             sha256: None,
             deployed_at: None,
@@ -264,16 +301,19 @@ mod tests {
         }
     }
 
-    fn state(current: &str, previous: Option<&str>, releases: Vec<ReleaseState>) -> State {
+    /// A target's state: `releases` as the disk has them (in any order), `lineage` newest
+    /// first, current its first and previous its second.
+    fn state(releases: Vec<ReleaseState>, lineage: &[&str]) -> State {
         let find = |id: &str| releases.iter().find(|r| r.release == id).cloned();
         State {
-            current: find(current),
+            current: lineage.first().and_then(|id| find(id)),
             confirmed: true,
-            previous: previous.and_then(find),
+            previous: lineage.get(1).and_then(|id| find(id)),
             releases,
             locked: false,
             holder: None,
             last_failure: None,
+            lineage: lineage.iter().map(|s| s.to_string()).collect(),
         }
     }
 
@@ -287,11 +327,12 @@ mod tests {
     }
 
     #[test]
-    fn keep_counts_the_live_release_and_the_previous_one() {
-        let s = state("r6", Some("r5"), (1..=6).rev().map(|n| release(&format!("r{n}"), true, None)).collect());
-        let got = verdicts(&s, 4);
+    fn keep_counts_the_lineage_newest_first_the_live_and_previous_ones_included() {
+        // On disk in an order that says nothing (clocks differ between deploying machines).
+        let releases = ["r2", "r6", "r1", "r4", "r3", "r5"].map(|id| release(id, true, None)).to_vec();
+        let s = state(releases, &["r6", "r5", "r4", "r3", "r2", "r1"]);
         assert_eq!(
-            got,
+            verdicts(&s, 4),
             [
                 ("r6".into(), Why::Live),
                 ("r5".into(), Why::Previous),
@@ -310,8 +351,6 @@ mod tests {
     fn failures_are_kept_a_day_and_never_count() {
         let day = FAILURE_KEPT.as_secs();
         let s = state(
-            "live",
-            Some("prev"),
             vec![
                 release("live", true, None),
                 release("fresh-failure", true, Some(&(day - 1).to_string())),
@@ -320,27 +359,40 @@ mod tests {
                 release("staged", false, None),
                 release("prev", true, None),
                 release("older", true, None),
+                release("left-by-a-rollback", true, None),
             ],
+            &["live", "prev", "older"],
         );
         assert_eq!(
             verdicts(&s, 3),
             [
                 ("live".into(), Why::Live),
+                ("prev".into(), Why::Previous),
+                ("older".into(), Why::Keep),
                 ("fresh-failure".into(), Why::RecentFailure),
                 ("old-failure".into(), Why::Failed),
                 ("unreadable".into(), Why::RecentFailure),
                 ("staged".into(), Why::NeverLive),
-                ("prev".into(), Why::Previous),
-                ("older".into(), Why::Keep),
+                ("left-by-a-rollback".into(), Why::RolledBack),
             ]
         );
     }
 
     #[test]
+    fn a_release_the_journal_does_not_know_is_kept() {
+        let mut unknown = release("lost", false, None);
+        unknown.version = None;
+        let s = state(vec![unknown, release("live", true, None)], &["live"]);
+        assert_eq!(verdicts(&s, 1), [("live".into(), Why::Live), ("lost".into(), Why::Unknown)]);
+    }
+
+    #[test]
     fn an_unconfirmed_live_release_and_its_previous_are_kept() {
-        // A deploy cut off after its switch: the live release failed nothing yet and never
-        // went live per the journal, and the previous one is what a rollback needs.
-        let mut s = state("new", Some("old"), vec![release("new", false, None), release("old", true, None)]);
+        // A deploy cut off after its switch: `current` is not in the lineage yet, and the
+        // previous release is the lineage's newest, where a rollback goes.
+        let mut s = state(vec![release("new", false, None), release("old", true, None)], &["old"]);
+        s.current = Some(release("new", false, None));
+        s.previous = Some(release("old", true, None));
         s.confirmed = false;
         assert_eq!(verdicts(&s, 1), [("new".into(), Why::Live), ("old".into(), Why::Previous)]);
     }

@@ -225,6 +225,12 @@ fn prune_keeps_the_live_release_the_previous_one_and_the_newest_that_went_live()
     p.expect(&["rollback", "staging"], 0);
     assert_eq!(p.live("b").as_ref(), Some(&v4));
     p.expect(&["status", "staging", "--verify"], 0);
+    // v7, rolled back from, is no longer where rollbacks go: it is pruned next.
+    let (stdout, _) = p.expect(&["prune", "staging", "--keep", "3"], 0);
+    assert!(
+        stdout.contains(&format!("removed {v7}")) && stdout.contains("went live, then a rollback left it"),
+        "{stdout}"
+    );
     let (stdout, _) = p.expect(&["prune", "staging", "--keep", "3"], 0);
     assert!(stdout.contains("Nothing to prune in staging (2 targets, keep = 3)."), "{stdout}");
 }
@@ -328,4 +334,116 @@ fn the_readme_pipeline_runs_as_written() {
             assert!(page.contains("prod"), "the dashboard is prod's");
         }
     }
+}
+
+#[test]
+fn prune_keeps_what_it_cannot_judge_and_follows_the_journal_not_clocks() {
+    let p = Project::with_targets(&["a"], "[release]\nkeep = 10\n");
+    let v1 = p.json(&["deploy", "staging"], 0)["artifact"]["sha256"].as_str().unwrap()[..12].to_string();
+    let v2 = deploy_version(&p, "two\n", false, 0);
+    let v3 = deploy_version(&p, "three\n", false, 0);
+    let v4 = deploy_version(&p, "four\n", false, 0);
+    // v3's deploy was made by a machine whose clock was a day behind: it is still newer
+    // than v2 in the journal, and that is what counts.
+    let journal = p.target("a").join(".ship/journal.jsonl");
+    let mut lines = String::new();
+    let yesterday =
+        humantime::format_rfc3339_millis(std::time::SystemTime::now() - std::time::Duration::from_secs(86_400));
+    for mut record in p.journal("a") {
+        if record["release"] == v3.as_str() || record["from"] == v3.as_str() {
+            record["at"] = yesterday.to_string().into();
+        }
+        lines.push_str(&format!("{record}\n"));
+    }
+    std::fs::write(&journal, lines).unwrap();
+    let dry = p.json(&["prune", "staging", "--keep", "3", "--dry-run"], 0);
+    let order: Vec<(&str, &str)> = dry["targets"][0]["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["release"].as_str().unwrap(), r["why"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        order,
+        [(v4.as_str(), "live"), (v3.as_str(), "previous"), (v2.as_str(), "keep"), (v1.as_str(), "beyond_keep")]
+    );
+
+    // Without the journal nothing can be judged: only what `current` shows is known, and
+    // nothing is removed.
+    std::fs::rename(&journal, p.target("a").join("journal.saved")).unwrap();
+    let pruned = p.json(&["prune", "staging", "--keep", "1"], 0);
+    let whys: Vec<&str> =
+        pruned["targets"][0]["releases"].as_array().unwrap().iter().map(|r| r["why"].as_str().unwrap()).collect();
+    assert_eq!(whys, ["live", "unknown", "unknown", "unknown"]);
+    assert_eq!(p.releases("a").len(), 4);
+}
+
+#[test]
+fn after_a_fleet_rollback_every_target_keeps_the_same_releases() {
+    // v4 goes live on a, fails on b, and the fleet goes back to v3: a's v4 does not take
+    // one of a's `keep` places, so both targets keep v3, v2 and v5 and can go back alike.
+    let step = "[[step]]\nname = \"smoke\"\nwhen = \"after_switch\"\nrun = \"test ! -f $SHIP_DEPLOY_PATH/fail-here\"\n";
+    let p = Project::with_targets(&["a", "b"], &format!("[release]\nkeep = 3\n\n{step}"));
+    p.expect(&["deploy", "staging"], 0);
+    let v2 = deploy_version(&p, "two\n", false, 0);
+    let v3 = deploy_version(&p, "three\n", false, 0);
+    std::fs::write(p.target("b").join("fail-here"), "").unwrap();
+    let v4 = deploy_version(&p, "four\n", false, 4);
+    std::fs::remove_file(p.target("b").join("fail-here")).unwrap();
+    let v5 = deploy_version(&p, "five\n", false, 0);
+    assert!(p.releases("a").contains(&v2) && p.releases("b").contains(&v2));
+    assert!(!p.releases("a").contains(&v4), "a's v4 was left by the fleet's rollback");
+    assert!(p.releases("b").contains(&v4), "b's failed v4 is kept a day as evidence");
+    assert_eq!(p.releases("a"), sorted(&[&v2, &v3, &v5]));
+    let dry = p.json(&["rollback", "staging", "--to", &v2, "--dry-run"], 0);
+    assert_eq!(dry["release"], v2.as_str());
+}
+
+#[test]
+fn prune_reports_each_target_and_goes_on_past_one_that_fails() {
+    let p = Project::with_targets(&["a", "b"], "[release]\nkeep = 10\n");
+    let v1 = p.json(&["deploy", "staging"], 0)["artifact"]["sha256"].as_str().unwrap()[..12].to_string();
+    deploy_version(&p, "two\n", false, 0);
+    deploy_version(&p, "three\n", false, 0);
+    // An environment with a target never deployed to, and one that cannot be reached.
+    let never = p.target("never");
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap()
+        + &format!(
+            "\n[env.mixed]\ntargets = [\"local:{}\", \"local:{}\", \"ssh://nobody@127.0.0.1:1/srv/x\"]\n",
+            p.target("a").display(),
+            never.display()
+        );
+    p.write("deploy.toml", &config);
+    let out = p.json(&["prune", "mixed", "--keep", "2"], 1);
+    let targets = out["targets"].as_array().unwrap();
+    assert_eq!(targets[0]["releases"].as_array().unwrap().iter().filter(|r| r["action"] == "remove").count(), 1);
+    assert_eq!(p.releases("a").len(), 2, "the reachable target was pruned");
+    assert_eq!(targets[1]["releases"].as_array().unwrap().len(), 0);
+    assert!(!never.exists(), "pruning a target never deployed to creates nothing there");
+    assert!(targets[2]["error"].as_str().is_some(), "{out}");
+
+    // A release that cannot be deleted: the others go, and what happened is said.
+    assert!(p.releases("b").contains(&v1), "{:?}", p.releases("b"));
+    let stuck = p.target("b").join("releases").join(&v1).join("index.html");
+    // (cargo's LD_LIBRARY_PATH misleads chattr's libraries: it is left out.)
+    let chattr = |flag: &str, file: &std::path::Path| {
+        std::process::Command::new("chattr").env_remove("LD_LIBRARY_PATH").arg(flag).arg(file).status()
+    };
+    let immutable = chattr("+i", &stuck).is_ok_and(|s| s.success());
+    if !immutable {
+        eprintln!("notice: chattr +i is not supported here; skipping the undeletable release");
+        return;
+    }
+    let out = p.run(&["--format", "json", "prune", "staging", "--keep", "2"]);
+    // It was moved out of releases/ before the deletion failed.
+    let moved = p.target("b").join(".ship/tmp").join(format!("prune-{v1}")).join("index.html");
+    assert!(chattr("-i", &moved).is_ok_and(|s| s.success()), "{} is where it was moved", moved.display());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let b = &json["targets"][1];
+    let stuck_release = b["releases"].as_array().unwrap().iter().find(|r| r["release"] == v1.as_str()).unwrap();
+    assert!(stuck_release["error"].as_str().unwrap().contains("not all of it could be deleted"), "{b}");
+    assert_eq!(p.releases("b").len(), 2, "taken out of releases/ all the same");
+    let (stdout, _) = p.expect(&["prune", "staging", "--keep", "2"], 0);
+    assert!(stdout.contains("Nothing to prune"), "{stdout}");
 }
