@@ -197,7 +197,7 @@ _ship() {
             return 0
             ;;
         ship__subcmd__build)
-            opts="-C -f -q -v -h -V --ref --allow-dirty --file --format --color --quiet --verbose --help --version"
+            opts="-C -f -q -v -h -V --ref --allow-dirty --push --file --format --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

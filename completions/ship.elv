@@ -87,6 +87,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand --format 'What stdout carries: text for people, or one JSON document for scripts'
             cand --color 'When to colour output (NO_COLOR is honoured under auto)'
             cand --allow-dirty 'Build from a working tree with uncommitted changes (the artifact is still the commit''s)'
+            cand --push 'Also upload the artifact and its build record to deploy.toml''s [store], unless the store has it already'
             cand -q 'Print no progress or status lines on stderr (results and errors still print)'
             cand --quiet 'Print no progress or status lines on stderr (results and errors still print)'
             cand -v 'Print more: the build command''s output and the releases pruned from each target'

@@ -83,6 +83,7 @@ complete -c ship -n "__fish_ship_using_subcommand build" -l color -d 'When to co
 always\t''
 never\t''"
 complete -c ship -n "__fish_ship_using_subcommand build" -l allow-dirty -d 'Build from a working tree with uncommitted changes (the artifact is still the commit\'s)'
+complete -c ship -n "__fish_ship_using_subcommand build" -l push -d 'Also upload the artifact and its build record to deploy.toml\'s [store], unless the store has it already'
 complete -c ship -n "__fish_ship_using_subcommand build" -s q -l quiet -d 'Print no progress or status lines on stderr (results and errors still print)'
 complete -c ship -n "__fish_ship_using_subcommand build" -s v -l verbose -d 'Print more: the build command\'s output and the releases pruned from each target'
 complete -c ship -n "__fish_ship_using_subcommand build" -s h -l help -d 'Print help'

@@ -359,6 +359,16 @@ fn environment(roff: &mut Roff) {
             ),
             ("USER, LOGNAME", "Who deploys, as journals, locks and ship history name them (else the uid)."),
             (
+                "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN",
+                "Credentials for an s3:// [store]; without them, those of the profile AWS_PROFILE names (default: \
+                 default) in ~/.aws/credentials (AWS_SHARED_CREDENTIALS_FILE).",
+            ),
+            (
+                "AWS_REGION, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP",
+                "The store's region (default us-east-1, or the profile's in ~/.aws/config, AWS_CONFIG_FILE), an \
+                 S3-compatible server instead of AWS, and whether it may be plain http (true).",
+            ),
+            (
                 "COMPLETE",
                 "Set to bash, zsh, fish, elvish or powershell, ship does nothing but completion: it prints that \
                  shell's registration script (source <(COMPLETE=bash ship)) or, as that script asks, the \

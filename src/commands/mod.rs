@@ -120,7 +120,7 @@ pub(crate) fn pick(
     }
     let named = crate::ui::render::label(&version.label, &version.commit);
     if let Some(artifact) = stores.built(cx, &version.commit, &config.build)? {
-        cx.ui.status(&format!("Artifact {} of {named}: reused, not rebuilt", &artifact.sha256[..12]));
+        cx.ui.status(&format!("Artifact {} of {named}: reused from the store, not rebuilt", &artifact.sha256[..12]));
         return Ok(Picked { label: version.label, commit: version.commit, artifact });
     }
     cx.ui.status(&format!("Building {named}"));

@@ -1,6 +1,7 @@
 //! `ship promote FROM TO`: deploy to TO the very artifact that is live, confirmed healthy,
 //! on every target of FROM. The bytes that passed FROM are the bytes TO gets: the same
-//! sha256, from the local store or rebuilt to the same sha256, never a new build of a ref.
+//! sha256, from the local cache or the shared store, or rebuilt to the same sha256, never a new
+//! build of a ref.
 
 use anyhow::Result;
 

@@ -60,6 +60,7 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
         local_steps: Vec::new(),
         changes: false,
         refused: None,
+        pull: false,
     };
     let plan = Plan { changes: plan.targets.iter().any(|t| t.action != Action::Noop), ..plan };
 

@@ -119,6 +119,9 @@ pub struct Plan {
     /// Why a deploy of this plan would be refused (the `requires` gate), if it would.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// The targets fetch the artifact from the shared store themselves (`pull = true`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pull: bool,
 }
 
 /// What is being deployed.
@@ -214,6 +217,7 @@ pub fn compute(
         local_steps,
         changes,
         refused: None,
+        pull: env.pull,
     }
 }
 

@@ -60,7 +60,8 @@ pub fn plan(ui: &Ui, plan: &Plan) -> String {
         let (mark, what) = match t.action {
             Action::Noop => (ui.paint_out("=", Paint::Dim), "up to date".to_string()),
             Action::Deploy => {
-                (ui.paint_out("+", Paint::Good), format!("send, unpack and switch to release {}", plan.release))
+                let how = if plan.pull { "fetch from the store" } else { "send" };
+                (ui.paint_out("+", Paint::Good), format!("{how}, unpack and switch to release {}", plan.release))
             }
             Action::Switch => {
                 (ui.paint_out("~", Paint::Warn), format!("switch to release {} (already on the target)", plan.release))

@@ -12,8 +12,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::harness::Project;
-
 pub struct Moto {
     pub port: u16,
     venv: PathBuf,
@@ -75,13 +73,6 @@ impl Moto {
             ("AWS_ENDPOINT_URL", self.endpoint()),
             ("AWS_ALLOW_HTTP", "true".into()),
         ]
-    }
-
-    /// Give every ship `p` runs these settings.
-    pub fn configure(&self, p: &Project) {
-        for (k, v) in self.env() {
-            p.set_env(k, &v);
-        }
     }
 
     /// Run Python with boto3 against this server; `script` sees a client as `s3`.

@@ -28,6 +28,13 @@ fn project(url: impl FnOnce(&Path) -> String, extra: &str) -> Project {
     p
 }
 
+/// Give every ship `p` runs the settings that reach `moto`.
+fn configure(moto: &Moto, p: &Project) {
+    for (k, v) in moto.env() {
+        p.set_env(k, &v);
+    }
+}
+
 fn builds(p: &Project) -> usize {
     std::fs::read_to_string(p.base.join("builds.log")).map_or(0, |t| t.lines().count())
 }
@@ -57,7 +64,7 @@ fn an_artifact_built_and_pushed_once_deploys_from_another_clone_without_a_rebuil
     let Some(moto) = Moto::start() else { return };
     moto.create_bucket(BUCKET);
     let p = project(|_| format!("s3://{BUCKET}/hello"), "");
-    moto.configure(&p);
+    configure(&moto, &p);
     let built = p.json(&["build", "--push"], 0);
     let sha = built["sha256"].as_str().unwrap().to_string();
     assert_eq!(built["pushed"], format!("s3://{BUCKET}/hello"));
@@ -92,7 +99,7 @@ fn a_corrupt_object_in_the_store_is_refused_and_never_cached() {
     let Some(moto) = Moto::start() else { return };
     moto.create_bucket(BUCKET);
     let p = project(|_| format!("s3://{BUCKET}"), "");
-    moto.configure(&p);
+    configure(&moto, &p);
     let sha = p.json(&["build", "--push"], 0)["sha256"].as_str().unwrap().to_string();
     moto.put(BUCKET, &format!("artifacts/{sha}.tar.zst"), "not the artifact");
     let other = clone(&p, "runner2");
@@ -111,7 +118,7 @@ fn store_failures_say_what_to_fix_and_touch_no_target() {
     let Some(moto) = Moto::start() else { return };
     moto.create_bucket(BUCKET);
     let p = project(|_| format!("s3://{BUCKET}/x"), "");
-    moto.configure(&p);
+    configure(&moto, &p);
     let sha = p.json(&["build", "--push"], 0)["sha256"].as_str().unwrap().to_string();
     let other = clone(&p, "runner2");
     let deploy = ["--format", "json", "deploy", "staging", "--artifact", &sha];
@@ -199,7 +206,7 @@ fn targets_pull_the_artifact_themselves_over_ssh() {
     moto.create_bucket(BUCKET);
     let store = format!("\n[store]\nurl = \"s3://{BUCKET}/app\"\npull = true\n");
     let Some((p, _sshd)) = super::ssh::fleet_with_env(2, &store, |_| String::new()) else { return };
-    moto.configure(&p);
+    configure(&moto, &p);
     let out = p.run(&["--format", "json", "deploy", "staging"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
@@ -225,7 +232,7 @@ fn a_target_that_cannot_reach_the_store_is_a_clear_error_and_nothing_switches() 
     else {
         return;
     };
-    moto.configure(&p);
+    configure(&moto, &p);
     let out = p.run(&["--format", "json", "deploy", "staging"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let json = json_of(&out);
@@ -236,4 +243,62 @@ fn a_target_that_cannot_reach_the_store_is_a_clear_error_and_nothing_switches() 
     for t in ["t1", "t2"] {
         assert!(p.live(t).is_none(), "{t} switched");
     }
+}
+
+/// The `run:` commands of the README's "Build once, deploy many" workflow, in order.
+fn readme_commands() -> Vec<String> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme.split("\n## Build once, deploy many\n").nth(1).expect("README has the section");
+    let section = section.split("\n## ").next().unwrap();
+    let workflow = section.split("```yaml").nth(1).unwrap().split("```").next().unwrap();
+    workflow
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let command = l.strip_prefix("run: ").or_else(|| l.strip_prefix("- run: "))?;
+            Some(command.split(" #").next().unwrap().trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_build_once_workflow_runs_as_written() {
+    let commands = readme_commands();
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    assert!(commands[0].contains("ship build --push"), "{commands:?}");
+    assert!(commands[1].starts_with("ship deploy staging --artifact"), "{commands:?}");
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket(BUCKET);
+    let p = project(|_| format!("s3://{BUCKET}/hello"), "");
+    configure(&moto, &p);
+    let bin = assert_cmd::cargo::cargo_bin("ship");
+    let path = format!("{}:{}", bin.parent().unwrap().display(), std::env::var("PATH").unwrap());
+    let outputs = p.base.join("github-output");
+    // The build job, in the project's clone with its own cache.
+    let build = p
+        .ship_shell(&commands[0])
+        .env("PATH", &path)
+        .env("CI", "true")
+        .env("SHIP_CACHE_DIR", p.base.join("build-cache"))
+        .env("GITHUB_OUTPUT", &outputs)
+        .output()
+        .unwrap();
+    assert_eq!(build.status.code(), Some(0), "{}", text(&build.stderr));
+    let written = std::fs::read_to_string(&outputs).unwrap();
+    let sha = written.trim().strip_prefix("sha256=").unwrap().to_string();
+    assert_eq!(sha.len(), 64, "{written}");
+    // The deploy job: another clone, another empty cache.
+    let other = clone(&p, "deploy-runner");
+    let command = commands[1].replace("${{ needs.build.outputs.sha256 }}", &sha);
+    let deploy = p
+        .ship_shell(&command)
+        .current_dir(&other)
+        .env("PATH", &path)
+        .env("CI", "true")
+        .env("SHIP_CACHE_DIR", p.base.join("deploy-cache"))
+        .output()
+        .unwrap();
+    assert_eq!(deploy.status.code(), Some(0), "`{command}`: {}", text(&deploy.stderr));
+    assert_eq!(p.live("a").unwrap(), sha[..12]);
+    assert_eq!(builds(&p), 1, "built once, by the build job");
 }
