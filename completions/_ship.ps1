@@ -35,7 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented deploy.toml in the current directory (never overwrites one)')
-            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate deploy.toml; with ENV, also reach every target of ENV and check it')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate deploy.toml; with ENV, also reach every target of ENV (and the [store]) and check them')
             [CompletionResult]::new('build', 'build', [CompletionResultType]::ParameterValue, 'Build the artifact for a commit and print its sha256')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what a deploy to ENV would do, touching nothing')
             [CompletionResult]::new('deploy', 'deploy', [CompletionResultType]::ParameterValue, 'Deploy a version to every target of ENV')
@@ -348,7 +348,7 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
         }
         'ship;help' {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a commented deploy.toml in the current directory (never overwrites one)')
-            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate deploy.toml; with ENV, also reach every target of ENV and check it')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate deploy.toml; with ENV, also reach every target of ENV (and the [store]) and check them')
             [CompletionResult]::new('build', 'build', [CompletionResultType]::ParameterValue, 'Build the artifact for a commit and print its sha256')
             [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Show what a deploy to ENV would do, touching nothing')
             [CompletionResult]::new('deploy', 'deploy', [CompletionResultType]::ParameterValue, 'Deploy a version to every target of ENV')

@@ -32,7 +32,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand init 'Write a commented deploy.toml in the current directory (never overwrites one)'
-            cand check 'Validate deploy.toml; with ENV, also reach every target of ENV and check it'
+            cand check 'Validate deploy.toml; with ENV, also reach every target of ENV (and the [store]) and check them'
             cand build 'Build the artifact for a commit and print its sha256'
             cand plan 'Show what a deploy to ENV would do, touching nothing'
             cand deploy 'Deploy a version to every target of ENV'
@@ -328,7 +328,7 @@ set edit:completion:arg-completer[ship] = {|@words|
         }
         &'ship;help'= {
             cand init 'Write a commented deploy.toml in the current directory (never overwrites one)'
-            cand check 'Validate deploy.toml; with ENV, also reach every target of ENV and check it'
+            cand check 'Validate deploy.toml; with ENV, also reach every target of ENV (and the [store]) and check them'
             cand build 'Build the artifact for a commit and print its sha256'
             cand plan 'Show what a deploy to ENV would do, touching nothing'
             cand deploy 'Deploy a version to every target of ENV'

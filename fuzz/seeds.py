@@ -155,6 +155,8 @@ def protocol_seeds():
         call({"op": "record", "record": {"at": "2026-11-23T10:00:01.000Z", "run": "0f1e2d3c4b5a6978", "kind": "deploy",
                                          "event": "live", "release": SHA_A[:12], "version": "v1.2.0", "commit": COMMIT,
                                          "sha256": SHA_A, "user": "deploy", "from": SHA_B[:12]}}),
+        call({"op": "fetch", "url": "https://bucket.s3.amazonaws.com/app/artifacts/" + SHA_A
+              + ".tar.zst?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=1800", "sha256": SHA_A}),
         call({"op": "prune", "keep": 5, "dry_run": True}),
         call({"op": "prune", "keep": 5, "dry_run": False}),
         call({"op": "unlock"}),
@@ -167,7 +169,7 @@ def protocol_seeds():
         call({"op": "journal"}),
     ))
     write("protocol", "agent-replies.jsonl", lines(
-        {"hello": {"protocol": 2, "version": "0.1.0"}},
+        {"hello": {"protocol": 3, "version": "0.1.0"}},
         {"line": {"line": "migrating \u2026 done"}},
         {"reply": {"reply": {"reply": "done"}}},
         {"reply": {"reply": {"reply": "locked", "holder": HOLDER}}},

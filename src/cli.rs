@@ -78,7 +78,7 @@ pub enum Command {
     /// Write a commented deploy.toml in the current directory (never overwrites one)
     Init,
 
-    /// Validate deploy.toml; with ENV, also reach every target of ENV and check it
+    /// Validate deploy.toml; with ENV, also reach every target of ENV (and the [store]) and check them
     Check {
         /// The environment whose targets to check
         #[arg(add = ArgValueCandidates::new(crate::complete::envs))]

@@ -62,12 +62,15 @@ fn explain(url: &str, what: &str, e: object_store::Error) -> anyhow::Error {
         text = format!("{}{said}", &text[..at]);
     }
     let lower = text.to_ascii_lowercase();
-    let hint = if lower.contains("nosuchbucket") || lower.contains("bucket does not exist") {
+    let hint = if url.starts_with("file://") {
+        "check that the [store] directory exists and that this user can read and write it"
+    } else if lower.contains("nosuchbucket") || lower.contains("bucket does not exist") {
         "check the bucket name in [store] url, and that it exists in this region and endpoint"
     } else if lower.contains("invalidaccesskeyid")
         || lower.contains("signaturedoesnotmatch")
         || lower.contains("accessdenied")
-        || lower.contains("403")
+        || lower.contains("403 forbidden")
+        || lower.contains("lacked the necessary privileges")
     {
         "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the profile AWS_PROFILE names): the store refused them"
     } else if lower.contains("connect") || lower.contains("dns") || lower.contains("timed out") {
@@ -76,6 +79,15 @@ fn explain(url: &str, what: &str, e: object_store::Error) -> anyhow::Error {
         "check [store] url and the AWS settings (README: \"Build once, deploy many\")"
     };
     refusal(format!("the artifact store {url} failed to {what}: {text}"), hint)
+}
+
+/// What a push did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pushed {
+    Uploaded,
+    /// The store had an object of that name whose size was wrong: it was replaced.
+    Replaced,
+    Already,
 }
 
 pub struct Shared {
@@ -101,7 +113,14 @@ impl Shared {
                 let s3 = Arc::new(s3_builder(bucket)?.build().map_err(|e| explain(url, "open", e))?);
                 (s3.clone(), Some(s3), prefix.trim_matches('/').to_string())
             } else if let Some(path) = url.strip_prefix("file://") {
-                std::fs::create_dir_all(path).with_context(|| format!("creating the artifact store {path}"))?;
+                // Never created here: a share that is not mounted must not quietly collect
+                // artifacts on the local disk.
+                if !std::path::Path::new(path).is_dir() {
+                    return Err(refusal(
+                        format!("the artifact store {url} is not there: {path} is not a directory"),
+                        "create it (or mount the share) first",
+                    ));
+                }
                 let fs =
                     object_store::local::LocalFileSystem::new_with_prefix(path).map_err(|e| explain(url, "open", e))?;
                 (Arc::new(fs), None, String::new())
@@ -119,12 +138,24 @@ impl Shared {
         format!("artifacts/{sha256}.tar.zst")
     }
 
-    /// Whether the store has the artifact (by name; its bytes are checked when fetched).
-    pub fn has(&self, sha256: &str) -> Result<bool> {
+    /// One request that fails when the store cannot be used at all (a missing bucket, a
+    /// refused key, an endpoint that is not a store), so that later a missing object means
+    /// just that.
+    pub fn probe(&self) -> Result<()> {
+        let dir = self.key("artifacts");
+        self.runtime
+            .block_on(self.store.list_with_delimiter(Some(&dir)))
+            .map_err(|e| explain(&self.url, "answer", e))?;
+        Ok(())
+    }
+
+    /// The size of the store's object for the artifact, if it has one (its bytes are
+    /// checked when fetched).
+    pub fn size_of(&self, sha256: &str) -> Result<Option<u64>> {
         let key = self.key(&Self::artifact_key(sha256));
         match self.runtime.block_on(self.store.head(&key)) {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(explain(&self.url, "answer", e)),
         }
     }
@@ -160,36 +191,47 @@ impl Shared {
                     "the artifact store {} sent a corrupt {rel}: its bytes hash to {got}; refused, and not cached",
                     self.url
                 ),
-                "the object was changed or damaged in the store; rebuild and push it again with `ship build --push`",
+                "the object was changed or damaged in the store: `ship build --push` of its commit, on a machine whose \
+                 cache has it or that builds it, replaces it",
             ));
         }
         let tmp = buf.into_inner().map_err(|e| e.into_error())?;
         Ok(Some(local.insert(tmp, sha256)?))
     }
 
-    /// Upload the artifact at `path` unless the store has it: objects are written once and
-    /// never overwritten. Returns whether it was uploaded.
-    pub fn push(&self, sha256: &str, path: &std::path::Path, progress: &dyn Fn(u64, u64)) -> Result<bool> {
-        if self.has(sha256)? {
-            return Ok(false);
-        }
+    /// Upload the artifact at `path` unless the store has it. Objects are written once: only
+    /// an object of the wrong size (so not these bytes: damaged, or cut short) is replaced.
+    pub fn push(&self, sha256: &str, path: &std::path::Path, progress: &dyn Fn(u64, u64)) -> Result<Pushed> {
+        let local = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+        let replace = match self.size_of(sha256)? {
+            Some(size) if size == local => return Ok(Pushed::Already),
+            Some(_) => true,
+            None => false,
+        };
         let rel = Self::artifact_key(sha256);
         let key = self.key(&rel);
-        let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let total = data.len() as u64;
-        if crate::digest::sha256_hex(&data) != sha256 {
-            return Err(anyhow!("{} is not the artifact {sha256}: refusing to push it", path.display()));
-        }
+        let mut file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+        let total = file.metadata()?.len();
         let put = |what: &str| format!("store {rel} ({what})");
-        if data.len() <= PART {
-            let options = PutOptions { mode: PutMode::Create, ..Default::default() };
-            match self.runtime.block_on(self.store.put_opts(&key, PutPayload::from(data), options)) {
+        // The bytes sent are hashed on the way: a local file that changed since it was
+        // verified is never pushed under a name that is not its own.
+        let mut hasher = crate::digest::HashingWriter::new(std::io::sink());
+        if total <= PART as u64 {
+            let mut data = Vec::with_capacity(total as usize);
+            std::io::Read::read_to_end(&mut file, &mut data)?;
+            std::io::Write::write_all(&mut hasher, &data)?;
+            if hasher.finish().1 != sha256 {
+                return Err(anyhow!("{} is not the artifact {sha256}: refusing to push it", path.display()));
+            }
+            let mode = if replace { PutMode::Overwrite } else { PutMode::Create };
+            let options = PutOptions { mode, ..Default::default() };
+            let payload = PutPayload::from(data);
+            match self.runtime.block_on(self.store.put_opts(&key, payload.clone(), options)) {
                 // Someone pushed the same bytes meanwhile: it is there, and it is the same.
                 Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => {}
-                // A server without conditional writes: the name is its content, so a plain
-                // write of the same bytes is as good.
+                // A server without conditional writes: the name is its content, and it was
+                // free a moment ago, so a plain write of the same bytes is as good.
                 Err(object_store::Error::NotImplemented { .. }) | Err(object_store::Error::NotSupported { .. }) => {
-                    let payload = PutPayload::from(std::fs::read(path)?);
                     self.runtime
                         .block_on(self.store.put(&key, payload))
                         .map_err(|e| explain(&self.url, &put("once"), e))?;
@@ -198,21 +240,46 @@ impl Shared {
             }
             progress(total, total);
         } else {
+            // In parts, read one at a time: memory stays a few parts, whatever the size.
             self.runtime.block_on(async {
                 let upload = self.store.put_multipart(&key).await.map_err(|e| explain(&self.url, &put("start"), e))?;
                 let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, PART);
                 let mut sent = 0u64;
-                for chunk in data.chunks(PART) {
-                    writer.wait_for_capacity(2).await.map_err(|e| explain(&self.url, &put("a part"), e))?;
-                    writer.write(chunk);
-                    sent += chunk.len() as u64;
+                let mut chunk = vec![0u8; PART];
+                let mut failed = None;
+                loop {
+                    let n = match read_full(&mut file, &mut chunk) {
+                        Ok(n) => n,
+                        Err(e) => {
+                            failed = Some(anyhow!("reading {}: {e}", path.display()));
+                            break;
+                        }
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    let _ = std::io::Write::write_all(&mut hasher, &chunk[..n]);
+                    if let Err(e) = writer.wait_for_capacity(2).await {
+                        failed = Some(explain(&self.url, &put("a part"), e));
+                        break;
+                    }
+                    writer.write(&chunk[..n]);
+                    sent += n as u64;
                     progress(sent, total);
+                }
+                if failed.is_none() && hasher.finish().1 != sha256 {
+                    failed = Some(anyhow!("{} is not the artifact {sha256}: refusing to push it", path.display()));
+                }
+                if let Some(e) = failed {
+                    // The parts sent so far are dropped, not left to be billed.
+                    let _ = writer.abort().await;
+                    return Err(e);
                 }
                 writer.finish().await.map_err(|e| explain(&self.url, &put("finish"), e))?;
                 anyhow::Ok(())
             })?;
         }
-        Ok(true)
+        Ok(if replace { Pushed::Replaced } else { Pushed::Uploaded })
     }
 
     /// The artifact a build of `commit` with build config `key` gave on any machine.
@@ -223,6 +290,10 @@ impl Shared {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(explain(&self.url, "answer", e)),
         };
+        // A record is one line: anything longer is not one, and is not read.
+        if result.meta.size > 1024 {
+            return Ok(None);
+        }
         let bytes = self.runtime.block_on(result.bytes()).map_err(|e| explain(&self.url, "answer", e))?;
         let text = String::from_utf8_lossy(&bytes);
         Ok(Some(text.trim().to_string()).filter(|sha| is_sha256(sha)))
@@ -249,6 +320,9 @@ impl Shared {
 
     /// The artifacts whose sha256 starts with `prefix`.
     pub fn find(&self, prefix: &str) -> Result<Vec<String>> {
+        if is_sha256(prefix) {
+            return Ok(self.size_of(prefix)?.map(|_| prefix.to_string()).into_iter().collect());
+        }
         let dir = self.key("artifacts");
         let mut found = Vec::new();
         let mut list = self.store.list(Some(&dir));
@@ -282,6 +356,18 @@ impl Shared {
             .map_err(|e| explain(&self.url, "sign a URL", e))?;
         Ok(url.to_string())
     }
+}
+
+/// Fill `buf` from `file` unless it ends first; the number of bytes read.
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match std::io::Read::read(file, &mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 /// An S3 client from the standard AWS environment, then the profile files for what the
@@ -336,10 +422,13 @@ fn s3_builder(bucket: &str) -> Result<object_store::aws::AmazonS3Builder> {
         retry_timeout: Duration::from_secs(60),
         backoff: object_store::BackoffConfig::default(),
     };
+    // No limit on a whole transfer (artifacts can be large), but a connection that does not
+    // open, or goes silent, is given up.
     let client = object_store::ClientOptions::new()
         .with_allow_http(allow_http)
         .with_connect_timeout(Duration::from_secs(10))
-        .with_timeout(Duration::from_secs(300));
+        .with_timeout_disabled()
+        .with_read_timeout(Duration::from_secs(60));
     Ok(builder.with_retry(retry).with_client_options(client))
 }
 

@@ -79,6 +79,21 @@ impl Store {
         }
     }
 
+    /// The stored artifacts whose sha256 starts with `prefix` (lower-case hex).
+    pub fn matching(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut found = Vec::new();
+        for entry in fs::read_dir(self.root.join("artifacts"))? {
+            let name = entry?.file_name();
+            if let Some(sha) = name.to_str().and_then(|n| n.strip_suffix(".tar.zst"))
+                && is_sha256(sha)
+                && sha.starts_with(prefix)
+            {
+                found.push(sha.to_string());
+            }
+        }
+        Ok(found)
+    }
+
     /// Find a stored artifact by full sha256 or unique prefix.
     pub fn find(&self, prefix: &str) -> Result<String> {
         let prefix = prefix.to_ascii_lowercase();

@@ -19,7 +19,7 @@ pub fn run(cx: &Ctx, reference: &str, allow_dirty: bool, push: bool) -> Result<E
     let picked = super::pick(cx, &config, &stores, reference, None, allow_dirty)?;
     let a = &picked.artifact;
     if push {
-        stores.push(cx, a, &config.build)?;
+        stores.push(cx, a, Some(&config.build))?;
     }
     if cx.ui.json() {
         cx.ui.out_json(&serde_json::json!({

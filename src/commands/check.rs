@@ -20,7 +20,17 @@ struct Report {
     /// The `requires` gate of ENV, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     gate: Option<GateCheck>,
+    /// `[store]`, when deploy.toml has one and ENV is given: can it be used from here?
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store: Option<StoreCheck>,
     ok: bool,
+}
+
+#[derive(Serialize)]
+struct StoreCheck {
+    url: String,
+    /// Why it cannot be used, if it cannot (credentials, bucket, reachability).
+    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -57,6 +67,7 @@ pub fn run(cx: &Ctx, env_name: Option<&str>) -> Result<Exit> {
         env: env_name.map(str::to_string),
         targets: Vec::new(),
         gate: None,
+        store: None,
         ok: true,
     };
     if let Some(name) = env_name {
@@ -88,6 +99,14 @@ pub fn run(cx: &Ctx, env_name: Option<&str>) -> Result<Exit> {
             report.ok &= gate.error.is_none();
             report.gate = Some(gate);
         }
+        if let Some(store) = &config.store {
+            let error = super::Stores::open(&config).and_then(|s| s.shared().map(|_| ())).err().map(|e| {
+                let hint = crate::error::refusal_of(&e).and_then(|r| r.hint.clone());
+                format!("{e:#}{}", hint.map(|h| format!(" ({h})")).unwrap_or_default())
+            });
+            report.ok &= error.is_none();
+            report.store = Some(StoreCheck { url: store.url.clone(), error });
+        }
     }
     if cx.ui.json() {
         cx.ui.out_json(&report)?;
@@ -108,6 +127,12 @@ pub fn run(cx: &Ctx, env_name: Option<&str>) -> Result<Exit> {
                     t.holder.as_ref().map_or(String::new(), |h| format!(", locked by {h}"))
                 )),
                 Some(e) => text.push_str(&format!("  FAIL  {}: {e}\n", t.target)),
+            }
+        }
+        if let Some(store) = &report.store {
+            match &store.error {
+                None => text.push_str(&format!("  ok    store {}\n", store.url)),
+                Some(e) => text.push_str(&format!("  FAIL  store: {e}\n")),
             }
         }
         if let Some(gate) = &report.gate {

@@ -46,6 +46,17 @@ pub(crate) fn deliver(
 ) -> Result<Exit> {
     let secrets = super::read_secrets(env)?;
     let must_confirm = env.confirm && !args.yes && !args.dry_run;
+    // Pull mode: the targets fetch the artifact from the shared store themselves, so it is
+    // put there first, before any target is reached: a store that fails changes nothing.
+    let stores = super::Stores::open(config)?;
+    let pull = match (env.pull, args.dry_run) {
+        (true, false) => {
+            // Recorded for other machines only when built here, with this config.
+            stores.push(cx, &picked.artifact, (!picked.artifact.reused).then_some(&config.build))?;
+            stores.shared()?
+        }
+        _ => None,
+    };
     let mut targets = super::connect_all(env, config)?;
     if !args.dry_run {
         let command = match promoted_from {
@@ -124,17 +135,6 @@ pub(crate) fn deliver(
             promoted_from.map_or("deploy", |_| "promotion")
         ));
     }
-    // Pull mode: the targets fetch the artifact from the shared store themselves, by a
-    // presigned URL; it is pushed there first if it is not there yet.
-    let sends = plan.targets.iter().any(|t| matches!(t.action, rollout::Action::Deploy | rollout::Action::Repair));
-    let pull = if env.pull && sends {
-        let stores = super::Stores::open(config)?;
-        stores.push(cx, &picked.artifact, &config.build)?;
-        let shared = stores.shared()?.expect("pull = true is refused without [store]");
-        Some(shared.presigned(&picked.artifact.sha256)?)
-    } else {
-        None
-    };
     let kind = if promoted_from.is_some() { "promote" } else { "deploy" };
     let run = super::Run { kind, gate_skipped, promoted_from: promoted_from.map(str::to_string), pull };
     super::execute(cx, config, env, secrets, run, |rcx| rollout::deploy(rcx, &plan, &picked.artifact, targets))

@@ -221,15 +221,15 @@ pub(crate) fn watch_interrupts() {
 }
 
 /// What kind of run `execute` runs, and what its journal records say of it.
-pub(crate) struct Run {
+pub(crate) struct Run<'a> {
     /// `deploy`, `promote` or `rollback`: the webhook's `kind` and the outcome's words.
     pub kind: &'static str,
     /// Set when `--ignore-requires` skipped the environment's gate: why.
     pub gate_skipped: Option<String>,
     /// `ship promote FROM ...`: FROM.
     pub promoted_from: Option<String>,
-    /// Pull mode: the URL the targets fetch the artifact from.
-    pub pull: Option<String>,
+    /// Pull mode: the shared store the targets fetch the artifact from.
+    pub pull: Option<&'a crate::artifact::remote::Shared>,
 }
 
 /// Run a deploy, promotion or rollback under Ctrl-C handling, then notify and print its
@@ -239,7 +239,7 @@ pub(crate) fn execute(
     config: &Config,
     env: &Environment,
     secrets: Vec<(String, String)>,
-    what: Run,
+    what: Run<'_>,
     run: impl FnOnce(&crate::rollout::Context<'_>) -> crate::rollout::Outcome,
 ) -> Result<Exit> {
     let kind = what.kind;

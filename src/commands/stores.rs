@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use super::Ctx;
-use crate::artifact::remote::Shared;
+use crate::artifact::remote::{Pushed, Shared};
 use crate::artifact::{self, Artifact, Store};
 use crate::config::{Config, StoreConfig};
 use crate::ui::render::prefix;
@@ -27,7 +27,9 @@ impl<'a> Stores<'a> {
     pub fn shared(&self) -> Result<Option<&Shared>> {
         let Some(config) = self.config else { return Ok(None) };
         if self.shared.get().is_none() {
-            let _ = self.shared.set(Shared::open(&config.url)?);
+            let shared = Shared::open(&config.url)?;
+            shared.probe()?;
+            let _ = self.shared.set(shared);
         }
         Ok(self.shared.get())
     }
@@ -62,41 +64,75 @@ impl<'a> Stores<'a> {
 
     /// A full sha256 for `prefix`: the local store's, else the shared store's.
     pub fn find(&self, sha_prefix: &str) -> Result<String> {
-        let local = self.local.find(sha_prefix);
-        let Some(shared) = (if local.is_err() { self.shared()? } else { None }) else { return local };
         let wanted = sha_prefix.to_ascii_lowercase();
-        let mut found = shared.find(&wanted)?;
+        if wanted.len() < 6 || !wanted.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(crate::usage!("`{sha_prefix}` is not an artifact sha256 (give at least 6 hex digits)"));
+        }
+        let mut found = self.local.matching(&wanted)?;
+        let mut place = self.local.root().display().to_string();
+        if found.is_empty()
+            && let Some(shared) = self.shared()?
+        {
+            found = shared.find(&wanted)?;
+            place = shared.url.clone();
+        }
         match found.len() {
             1 => Ok(found.remove(0)),
             0 => Err(crate::usage!(
-                "no artifact {wanted} in the local store {} nor in {}; build and push it with `ship build --push`",
+                "no artifact {wanted} in the local store {}{}; build it with `ship build --ref REF`{}",
                 self.local.root().display(),
-                shared.url
+                self.config.map(|c| format!(" nor in {}", c.url)).unwrap_or_default(),
+                if self.config.is_some() { " --push" } else { "" }
             )),
-            n => Err(crate::usage!("{n} artifacts in {} start with {wanted}; give more digits", shared.url)),
+            n => Err(crate::usage!("{n} artifacts in {place} start with {wanted}; give more digits")),
         }
     }
 
     /// The artifact a build of this commit and build config gave, here or on any machine
-    /// that pushed it.
+    /// that pushed it. A record is only believed when the artifact it names says, in its
+    /// manifest, that it is this commit's; a record or object that fails is warned about
+    /// and the commit is built here instead.
     pub fn built(&self, cx: &Ctx, commit: &str, build: &crate::config::BuildConfig) -> Result<Option<Artifact>> {
         let key = artifact::build_key(build);
-        let sha = match self.local.lookup(commit, &key)? {
-            Some(sha) => Some(sha),
+        let (sha, from_store) = match self.local.lookup(commit, &key)? {
+            Some(sha) => (sha, false),
             None => match self.shared()? {
-                Some(shared) => shared.lookup(commit, &key)?,
-                None => None,
+                Some(shared) => match shared.lookup(commit, &key)? {
+                    Some(sha) => (sha, true),
+                    None => return Ok(None),
+                },
+                None => return Ok(None),
             },
         };
-        let Some(sha) = sha else { return Ok(None) };
-        let Some(path) = self.get(cx, &sha)? else { return Ok(None) };
+        let path = match self.get(cx, &sha) {
+            Ok(Some(path)) => path,
+            Ok(None) => return Ok(None),
+            Err(e) if from_store => {
+                cx.ui.warn(&format!("{e:#}; building the commit here instead"));
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let manifest = artifact::read_manifest(&path)?;
+        if manifest.commit != commit {
+            cx.ui.warn(&format!(
+                "the build record of commit {} names artifact {}, which is commit {}'s: ignored, and the commit is \
+                 built here",
+                prefix(commit, 12),
+                prefix(&sha, 12),
+                prefix(&manifest.commit, 12)
+            ));
+            return Ok(None);
+        }
         self.local.remember(commit, &key, &sha)?;
         let size = std::fs::metadata(&path)?.len();
         Ok(Some(Artifact { sha256: sha, path, size, commit: commit.to_string(), reused: true }))
     }
 
-    /// Upload the artifact to the shared store unless it has it, and record its build.
-    pub fn push(&self, cx: &Ctx, artifact: &Artifact, build: &crate::config::BuildConfig) -> Result<()> {
+    /// Upload the artifact to the shared store unless it has it. `built_with`: the build
+    /// config that made it from its commit here, to record for other machines (a deploy of
+    /// an artifact made elsewhere, or with another config, records nothing).
+    pub fn push(&self, cx: &Ctx, artifact: &Artifact, built_with: Option<&crate::config::BuildConfig>) -> Result<()> {
         let Some(shared) = self.shared()? else {
             return Err(crate::usage!(
                 "there is no artifact store to push to: add [store] url = \"s3://bucket/prefix\" to deploy.toml"
@@ -111,15 +147,18 @@ impl<'a> Stores<'a> {
             bar.finish_and_clear();
         }
         let short = prefix(&artifact.sha256, 12);
-        if pushed? {
-            cx.ui.status(&format!(
-                "Artifact {short} pushed to {} ({})",
-                shared.url,
-                indicatif::HumanBytes(artifact.size)
-            ));
-        } else {
-            cx.ui.status(&format!("Artifact {short} is in {} already", shared.url));
+        let size = indicatif::HumanBytes(artifact.size);
+        match pushed? {
+            Pushed::Uploaded => cx.ui.status(&format!("Artifact {short} pushed to {} ({size})", shared.url)),
+            Pushed::Replaced => cx.ui.warn(&format!(
+                "{} had a damaged object for artifact {short} (its size was wrong): replaced by these bytes ({size})",
+                shared.url
+            )),
+            Pushed::Already => cx.ui.status(&format!("Artifact {short} is in {} already", shared.url)),
         }
-        shared.remember(&artifact.commit, &artifact::build_key(build), &artifact.sha256)
+        match built_with {
+            Some(build) => shared.remember(&artifact.commit, &artifact::build_key(build), &artifact.sha256),
+            None => Ok(()),
+        }
     }
 }

@@ -271,7 +271,16 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
         None => None,
         Some(store) => {
             check_store_url(store.url.get_ref()).map_err(|why| at(store.url.span(), why))?;
-            Some(StoreConfig { url: store.url.get_ref().clone(), pull: store.pull.unwrap_or(false) })
+            if let Some(pull) = &store.pull
+                && *pull.get_ref()
+                && !store.url.get_ref().starts_with("s3://")
+            {
+                return Err(at(pull.span(), PULL_NEEDS_S3.into()));
+            }
+            Some(StoreConfig {
+                url: store.url.get_ref().clone(),
+                pull: store.pull.as_ref().is_some_and(|p| *p.get_ref()),
+            })
         }
     };
 
@@ -342,6 +351,12 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
                 ),
             ));
         }
+        if let (Some(pull), Some(store)) = (&env.pull, &store)
+            && *pull.get_ref()
+            && !store.url.starts_with("s3://")
+        {
+            return Err(at(pull.span(), PULL_NEEDS_S3.into()));
+        }
         let pull = env.pull.map(Spanned::into_inner).unwrap_or(store.as_ref().is_some_and(|s| s.pull));
         let health = base_health.clone().overridden_by(env.health.unwrap_or_default());
         envs.insert(
@@ -410,6 +425,9 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
     })
 }
 
+const PULL_NEEDS_S3: &str = "pull = true needs an s3:// [store]: targets fetch by a presigned URL, which a \
+                             file:// store cannot give; use pull = false to send artifacts over SSH";
+
 /// `[store] url`: `s3://bucket[/prefix]` or `file:///absolute/path`.
 fn check_store_url(url: &str) -> Result<(), String> {
     let expected = "expected s3://bucket/prefix or file:///absolute/path";
@@ -424,6 +442,13 @@ fn check_store_url(url: &str) -> Result<(), String> {
         }
         if rest.split('/').skip(1).any(|segment| segment == "." || segment == "..") {
             return Err(format!("invalid [store] url \"{url}\": no . or .. in the prefix"));
+        }
+        // Other characters would be percent-encoded in the keys, where other S3 tools
+        // would not find them under the prefix as written.
+        if !rest.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c)) {
+            return Err(format!(
+                "invalid [store] url \"{url}\": use letters, digits, '/', '.', '_' and '-' in the prefix"
+            ));
         }
         Ok(())
     } else if let Some(path) = url.strip_prefix("file://") {
@@ -498,7 +523,7 @@ struct Raw {
 #[serde(deny_unknown_fields)]
 struct RawStore {
     url: Spanned<String>,
-    pull: Option<bool>,
+    pull: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]

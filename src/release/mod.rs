@@ -422,32 +422,61 @@ impl Site {
 
     /// Pull mode: GET the artifact from `url` (a presigned URL of the shared store) and keep
     /// it only if its sha256 matches. The URL is a credential for a while: it is never
-    /// written into a message, only its scheme and host.
+    /// written into a message, only its scheme and host. A store that goes silent for a
+    /// minute is given up, and so is the fetch when whoever asked for it is gone.
     pub fn fetch_artifact(&self, url: &str, sha256: &str) -> Result<()> {
         self.require_lock()?;
-        if self.has_artifact(sha256) {
+        // The artifact file itself: a release unpacked from it is not enough (a repair
+        // rebuilds the release from this file).
+        if self.artifact_path(sha256).is_file() {
             return Ok(());
         }
         let shown = crate::http::redact_url(url);
+        let failed =
+            |why: String| anyhow::anyhow!("this target could not fetch the artifact from the store ({shown}): {why}");
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(None)
-            .user_agent(concat!("ship/", env!("CARGO_PKG_VERSION"), " (artifact)"))
-            .build()
-            .map_err(|e| anyhow::anyhow!("setting up the HTTP client: {e}"))?;
-        let response = client.get(url).send().map_err(|e| {
-            anyhow::anyhow!(
-                "this target could not fetch the artifact from the store ({shown}): {}",
-                crate::http::chain(&e.without_url())
-            )
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let mut tmp = tempfile::NamedTempFile::new_in(self.meta().join("tmp"))?;
+        let got = runtime.block_on(async {
+            let client = reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .read_timeout(Duration::from_secs(60))
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("ship/", env!("CARGO_PKG_VERSION"), " (artifact)"))
+                .build()
+                .map_err(|e| anyhow::anyhow!("setting up the HTTP client: {e}"))?;
+            let mut response =
+                client.get(url).send().await.map_err(|e| failed(crate::http::chain(&e.without_url())))?;
+            let status = response.status();
+            if !status.is_success() {
+                let why = if status == reqwest::StatusCode::FORBIDDEN {
+                    format!("it answered {status} (the URL expires after 30 minutes; check the clocks too)")
+                } else {
+                    format!("it answered {status}")
+                };
+                return Err(failed(why));
+            }
+            let mut writer = crate::digest::HashingWriter::new(tmp.as_file_mut());
+            loop {
+                if self.cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
+                    bail!("the fetch of the artifact was stopped: whoever asked for it is gone");
+                }
+                match response.chunk().await {
+                    Ok(Some(chunk)) => std::io::Write::write_all(&mut writer, &chunk)?,
+                    Ok(None) => break,
+                    Err(e) => return Err(failed(crate::http::chain(&e.without_url()))),
+                }
+            }
+            anyhow::Ok(writer.finish().1)
         })?;
-        let status = response.status();
-        if !status.is_success() {
-            bail!("this target could not fetch the artifact from the store ({shown}): it answered {status}");
+        if got != sha256 {
+            bail!(
+                "the artifact arrived corrupt from the store: its sha256 is {got}, expected {sha256}; nothing was unpacked"
+            );
         }
-        self.receive_artifact(sha256, response)
-            .with_context(|| format!("fetching the artifact from the store ({shown})"))
+        tmp.as_file().sync_all()?;
+        tmp.persist(self.artifact_path(sha256))?;
+        Ok(())
     }
 
     /// Make the release of `sha256` complete on disk: verify the artifact, unpack it beside

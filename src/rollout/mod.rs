@@ -213,8 +213,9 @@ pub struct Context<'a> {
     pub gate_skipped: Option<String>,
     /// `ship promote FROM TO`: FROM, recorded in the journal's `begin` record.
     pub promoted_from: Option<String>,
-    /// Pull mode: the (presigned) URL each target fetches the artifact from itself.
-    pub pull: Option<String>,
+    /// Pull mode: the shared store each target fetches the artifact from itself, by a URL
+    /// presigned for it when it is its turn (so a long rollout never outlives one URL).
+    pub pull: Option<&'a crate::artifact::remote::Shared>,
     pub reporter: &'a dyn Reporter,
     /// The HTTP client for health checks, made on first use.
     pub http: std::sync::OnceLock<Result<crate::http::Http, String>>,
@@ -238,10 +239,11 @@ impl Context<'_> {
     /// Get the artifact onto the target: sent from here, or in pull mode fetched by the
     /// target from the shared store. Either way the target checks its sha256.
     fn put_artifact(&self, slot: &mut Slot, artifact: &Artifact) -> anyhow::Result<()> {
-        match &self.pull {
-            Some(url) => {
+        match self.pull {
+            Some(store) => {
                 self.reporter.note(Note::Fetching { target: &slot.name });
-                slot.target.fetch_artifact(url, &artifact.sha256)
+                let url = store.presigned(&artifact.sha256)?;
+                slot.target.fetch_artifact(&url, &artifact.sha256)
             }
             None => {
                 self.reporter.note(Note::Sending { target: &slot.name });

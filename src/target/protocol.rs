@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::release::ops::{Reply, Request};
 
 /// Bumped whenever a message changes shape. Peers with different numbers refuse each other.
-pub const PROTOCOL: u32 = 2;
+pub const PROTOCOL: u32 = 3;
 
 /// The longest line either side accepts (a journal can be long; a step line cannot).
 pub const MAX_LINE: usize = 64 * 1024 * 1024;

@@ -27,6 +27,16 @@ fn venv() -> PathBuf {
 impl Moto {
     /// Start a server, or `None` (with a printed notice) when moto is not installed.
     pub fn start() -> Option<Moto> {
+        Moto::start_with(&[])
+    }
+
+    /// A server that checks credentials: after the first `free` requests (made by the test,
+    /// e.g. to create a bucket), only keys of its IAM users are accepted, and it has none.
+    pub fn start_checking_credentials(free: usize) -> Option<Moto> {
+        Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", &free.to_string())])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Option<Moto> {
         let venv = venv();
         let server = venv.join("bin/moto_server");
         if !server.exists() {
@@ -46,6 +56,7 @@ impl Moto {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(&server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -95,6 +95,33 @@ fn an_artifact_built_and_pushed_once_deploys_from_another_clone_without_a_rebuil
 }
 
 #[test]
+fn a_large_artifact_goes_up_in_parts_and_comes_back_whole() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket(BUCKET);
+    let p = project(|_| format!("s3://{BUCKET}/big"), "");
+    configure(&moto, &p);
+    // 40 MiB that do not compress: more than two 16 MiB parts.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let data: Vec<u8> = (0..40 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(p.root.join("big.bin"), &data).unwrap();
+    p.commit("big");
+    let built = p.json(&["build", "--push"], 0);
+    let sha = built["sha256"].as_str().unwrap().to_string();
+    assert!(built["size"].as_u64().unwrap() > 40 << 20);
+    let other = clone(&p, "runner2");
+    let out = ship_in(&p, &other, "cache2", &["deploy", "staging", "--artifact", &sha]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(p.target("a").join("current/big.bin")).unwrap(), data);
+}
+
+#[test]
 fn a_corrupt_object_in_the_store_is_refused_and_never_cached() {
     let Some(moto) = Moto::start() else { return };
     moto.create_bucket(BUCKET);
@@ -111,6 +138,39 @@ fn a_corrupt_object_in_the_store_is_refused_and_never_cached() {
     assert!(error["message"].as_str().unwrap().contains("not cached"), "{error}");
     assert_eq!(cached(&p, "cache2"), 0, "a corrupt artifact is never cached");
     assert!(!p.target("a").exists(), "no target was touched");
+    // A machine that builds the commit (or has it) mends the store, as the hint says.
+    let (_, stderr) = p.expect(&["build", "--push"], 0);
+    assert!(stderr.contains("had a damaged object") && stderr.contains("replaced"), "{stderr}");
+    let out = ship_in(&p, &other, "cache2", &["deploy", "staging", "--artifact", &sha]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // A fresh machine that meets a corrupt object through the build index builds instead.
+    moto.put(BUCKET, &format!("artifacts/{sha}.tar.zst"), "damaged again");
+    let out = ship_in(&p, &other, "cache3", &["deploy", "staging"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("building the commit here instead"), "{}", text(&out.stderr));
+    assert_eq!(builds(&p), 2);
+}
+
+#[test]
+fn a_build_record_is_believed_only_when_the_artifact_is_that_commits() {
+    let Some(moto) = Moto::start() else { return };
+    moto.create_bucket(BUCKET);
+    let p = project(|_| format!("s3://{BUCKET}"), "");
+    configure(&moto, &p);
+    p.write("index.html", "evil\n");
+    p.commit("evil");
+    let evil = p.json(&["build", "--push"], 0)["sha256"].as_str().unwrap().to_string();
+    p.write("index.html", "good\n");
+    let good = p.commit("good");
+    // Someone with write access to the bucket points the good commit's record at evil.
+    let record = moto.keys(BUCKET).into_iter().find(|k| k.starts_with("builds/")).unwrap();
+    let key = record.rsplit_once('-').unwrap().1;
+    moto.put(BUCKET, &format!("builds/{good}-{key}"), &evil);
+    let other = clone(&p, "runner2");
+    let out = ship_in(&p, &other, "cache2", &["deploy", "staging"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("which is commit"), "{}", text(&out.stderr));
+    assert_eq!(p.live_file("a", "index.html"), "good\n", "the commit's own build went live");
 }
 
 #[test]
@@ -137,11 +197,26 @@ fn store_failures_say_what_to_fix_and_touch_no_target() {
     cmd.env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
     refused(cmd.output().unwrap(), "no credentials", "AWS_ACCESS_KEY_ID");
 
-    // A bucket that does not exist.
+    // A bucket that does not exist: found out before anything is built, not taken for a
+    // store that lacks the commit.
     let config = std::fs::read_to_string(other.join("deploy.toml")).unwrap();
     std::fs::write(other.join("deploy.toml"), config.replace("s3://ship-test/x", "s3://no-such-bucket/x")).unwrap();
     refused(ship_in(&p, &other, "cache2", &deploy), "NoSuchBucket", "bucket name");
+    let plan = ["--format", "json", "plan", "staging", "--allow-dirty"];
+    refused(ship_in(&p, &other, "cache9", &plan), "NoSuchBucket", "bucket name");
+    assert_eq!(builds(&p), 1);
+    let out = ship_in(&p, &other, "cache2", &["--format", "json", "check", "staging"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(json_of(&out)["store"]["error"].as_str().unwrap().contains("NoSuchBucket"), "{}", text(&out.stdout));
     std::fs::write(other.join("deploy.toml"), &config).unwrap();
+    let out = ship_in(&p, &other, "cache2", &["--format", "json", "check", "staging"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(json_of(&out)["store"]["error"], serde_json::Value::Null);
+
+    // An artifact is named by 6 hex digits or more, in the store as in the cache.
+    let out = ship_in(&p, &other, "cache2", &["deploy", "staging", "--artifact", &sha[..1]]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("give at least 6 hex digits"), "{}", text(&out.stderr));
 
     // A store that does not answer: refused at once, not after minutes of retries.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -170,9 +245,28 @@ fn store_failures_say_what_to_fix_and_touch_no_target() {
 }
 
 #[test]
+fn wrong_credentials_are_refused_before_any_build() {
+    let Some(moto) = Moto::start_checking_credentials(1) else { return };
+    moto.create_bucket(BUCKET);
+    let p = project(|_| format!("s3://{BUCKET}/x"), "");
+    configure(&moto, &p);
+    let out = p.json(&["build", "--push"], 1);
+    let error = &out["error"];
+    assert_eq!(error["kind"], "store");
+    assert!(error["message"].as_str().unwrap().contains("InvalidAccessKeyId"), "{error}");
+    assert!(error["hint"].as_str().unwrap().contains("AWS_SECRET_ACCESS_KEY"), "{error}");
+    assert_eq!(builds(&p), 0, "nothing was built for a store that refuses the credentials");
+}
+
+#[test]
 fn a_file_store_is_shared_the_same_way() {
     let p = project(|base| format!("file://{}", base.join("shared").display()), "");
     let store = p.base.join("shared");
+    // Never created by ship: a share that is not mounted must not fill the local disk.
+    let out = p.json(&["build", "--push"], 1);
+    assert!(out["error"]["message"].as_str().unwrap().contains("is not a directory"), "{out}");
+    assert_eq!(builds(&p), 0);
+    std::fs::create_dir(&store).unwrap();
     let sha = p.json(&["build", "--push"], 0)["sha256"].as_str().unwrap().to_string();
     assert!(store.join(format!("artifacts/{sha}.tar.zst")).is_file());
     let other = clone(&p, "runner2");
@@ -218,6 +312,12 @@ fn targets_pull_the_artifact_themselves_over_ssh() {
         assert_eq!(p.live_file(t, "index.html"), "version one\n");
     }
     assert!(moto.keys(BUCKET).contains(&format!("app/artifacts/{sha}.tar.zst")), "pushed before the targets pulled");
+    // A repair rebuilds from the artifact file: fetched again when the target lost it.
+    std::fs::write(p.target("t1").join("current/index.html"), "tampered\n").unwrap();
+    std::fs::remove_file(p.target("t1").join(format!(".ship/artifacts/{sha}.tar.zst"))).unwrap();
+    let out = p.run(&["deploy", "staging", "--repair"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(p.live_file("t1", "index.html"), "version one\n");
 }
 
 #[test]
