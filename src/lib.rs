@@ -18,6 +18,7 @@ pub mod interrupt;
 pub mod man;
 pub mod metrics;
 pub mod notify;
+pub mod pool;
 pub mod process;
 pub mod redact;
 pub mod release;

@@ -190,7 +190,7 @@ fn check_gate(config: &crate::config::Config, required: &str, head: &HeadRelease
     let mut gate = GateCheck { requires: required.to_string(), admits: None, error: None };
     let states = config.env(required).and_then(|env| {
         let mut targets = super::connect_all(env, config)?;
-        super::read_states(&mut targets)
+        super::read_states(&mut targets, env.workers)
     });
     let states = match states {
         Ok(states) => states,

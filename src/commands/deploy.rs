@@ -204,7 +204,7 @@ fn stale(env: &str, drift: Vec<Drift>) -> anyhow::Error {
 pub(crate) fn check_requires(config: &crate::config::Config, required: &str, sha256: &str) -> Result<()> {
     let env = config.env(required)?;
     let mut targets = super::connect_all(env, config)?;
-    let states = super::read_states(&mut targets)?;
+    let states = super::read_states(&mut targets, env.workers)?;
     for (spec, state) in env.targets.iter().zip(states) {
         let live = state.current.as_ref().filter(|_| state.confirmed);
         if live.and_then(|c| c.sha256.as_deref()) != Some(sha256) {

@@ -55,7 +55,7 @@ pub fn run(cx: &Ctx, env_name: &str, limit: usize) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(env_name)?;
     let mut targets = super::connect_all(env, &config)?;
-    let events: Vec<HistoryEvent> = events(&mut targets)?.into_iter().take(limit).collect();
+    let events: Vec<HistoryEvent> = events(&mut targets, env.workers)?.into_iter().take(limit).collect();
     let history = History { env: env.name.clone(), events };
     if cx.ui.json() {
         cx.ui.out_json(&history)?;
@@ -66,13 +66,15 @@ pub fn run(cx: &Ctx, env_name: &str, limit: usize) -> Result<Exit> {
 }
 
 /// Every deploy and rollback in the journals of `targets`, one event per run, newest first.
-pub(crate) fn events(targets: &mut [Box<dyn Target>]) -> Result<Vec<HistoryEvent>> {
+pub(crate) fn events(targets: &mut [Box<dyn Target>], workers: usize) -> Result<Vec<HistoryEvent>> {
+    // Every journal read at once (up to `workers`).
+    let journals = crate::pool::map(targets, workers, |t| t.journal().map(|j| (t.spec().to_string(), j)));
     // Each run's records, and its latest position in any target's journal: within one
     // target, journal order is exact, so it breaks ties between runs of the same instant.
     let mut runs: BTreeMap<String, (usize, Vec<(String, Record)>)> = BTreeMap::new();
-    for target in targets {
-        let name = target.spec().to_string();
-        for (pos, record) in target.journal()?.into_iter().enumerate() {
+    for journal in journals {
+        let (name, journal) = journal?;
+        for (pos, record) in journal.into_iter().enumerate() {
             let run = runs.entry(record.run.clone()).or_default();
             run.0 = run.0.max(pos);
             run.1.push((name.clone(), record));

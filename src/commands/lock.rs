@@ -38,7 +38,7 @@ pub fn unlock(cx: &Ctx, env_name: &str, force: bool) -> Result<Exit> {
     let me = Holder::me(&format!("ship unlock {env_name}"));
     // Someone else's lock is theirs to lift: refused, touching nothing, unless --force.
     if !force {
-        let states = super::read_states(&mut targets)?;
+        let states = super::read_states(&mut targets, env.workers)?;
         for (target, state) in targets.iter().zip(states) {
             if let Some(holder) = state.holder.filter(|h| !h.is_same_person(&me)) {
                 let refusal = crate::error::Refusal::locked(&target.spec().to_string(), Some(&holder));

@@ -21,9 +21,10 @@ pub fn run(cx: &Ctx, args: &MetricsArgs) -> Result<Exit> {
     let mut targets = super::connect_all(env, &config)?;
     cx.ui.status(&format!("Reading the journals of {} target(s) of {}", targets.len(), env.name));
     // history gives newest first; a run whose times do not parse cannot be placed, and is left out.
-    let mut runs: Vec<Run> = super::history::events(&mut targets)?.into_iter().rev().filter_map(run_of).collect();
+    let mut runs: Vec<Run> =
+        super::history::events(&mut targets, env.workers)?.into_iter().rev().filter_map(run_of).collect();
     // A deploy or rollback under way has no end yet: it is not a failure, and waits for its end.
-    let busy = super::read_states(&mut targets)?.into_iter().any(|s| {
+    let busy = super::read_states(&mut targets, env.workers)?.into_iter().any(|s| {
         s.locked
             && s.holder
                 .as_ref()

@@ -173,14 +173,14 @@ pub(crate) fn lock_all(
     Ok(())
 }
 
-pub(crate) fn read_states(targets: &mut [Box<dyn Target>]) -> Result<Vec<State>> {
-    targets
-        .iter_mut()
-        .map(|t| {
-            let name = t.spec().to_string();
-            t.state().with_context(|| format!("reading the state of {name}"))
-        })
-        .collect()
+/// Every target's state, read at once (up to `workers` at a time).
+pub(crate) fn read_states(targets: &mut [Box<dyn Target>], workers: usize) -> Result<Vec<State>> {
+    crate::pool::map(targets, workers, |t| {
+        let name = t.spec().to_string();
+        t.state().with_context(|| format!("reading the state of {name}"))
+    })
+    .into_iter()
+    .collect()
 }
 
 /// The secrets an environment names, read from ship's own environment.

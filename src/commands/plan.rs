@@ -110,7 +110,7 @@ pub(crate) fn compute(
     targets: &mut [Box<dyn Target>],
     force: bool,
 ) -> Result<Plan> {
-    let states = super::read_states(targets)?;
+    let states = super::read_states(targets, env.workers)?;
     let release = crate::release::release_id(&picked.artifact.sha256);
     let subject = || plan::Subject { version: &picked.label, commit: &picked.commit, sha256: &picked.artifact.sha256 };
     // `unless` sees what it will see during the deploy (secrets that are set, too).

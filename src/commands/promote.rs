@@ -59,7 +59,7 @@ fn live_everywhere(
     env: &crate::config::Environment,
 ) -> Result<crate::release::ReleaseState> {
     let mut targets = super::connect_all(env, config)?;
-    let states = super::read_states(&mut targets)?;
+    let states = super::read_states(&mut targets, env.workers)?;
     let describe = |s: &crate::release::State| match (&s.current, s.confirmed) {
         (None, _) => "nothing live".to_string(),
         (Some(c), confirmed) => format!(

@@ -67,12 +67,16 @@ pub fn run(cx: &Ctx, args: &PruneArgs) -> Result<Exit> {
     }
     // One target failing (a full disk, a permission) does not stop the others: what they
     // no longer need goes, and the failure is reported with exit 1. Pruning again is safe.
-    for (i, t) in order.iter().zip(&mut locked) {
-        match t.prune(keep, args.dry_run) {
+    let pruned = crate::pool::map(&mut locked, env.workers, |t| {
+        let pruning = t.prune(keep, args.dry_run);
+        let _ = t.unlock();
+        pruning
+    });
+    for (i, pruning) in order.iter().zip(pruned) {
+        match pruning {
             Ok(pruning) => reports[*i].pruning = Some(pruning),
             Err(e) => reports[*i].error = Some(format!("{e:#}")),
         }
-        let _ = t.unlock();
     }
     let bytes = reports.iter().filter_map(|r| r.pruning.as_ref()).map(|p| p.bytes).sum();
     let report = Report { env: env.name.clone(), dry_run: args.dry_run, keep, bytes, targets: reports };

@@ -24,7 +24,7 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
     if !args.dry_run {
         super::lock_all(&mut targets, &format!("ship rollback {}", env.name), args.lock_wait.map(|w| w.0))?;
     }
-    let states = super::read_states(&mut targets)?;
+    let states = super::read_states(&mut targets, env.workers)?;
     let names: Vec<String> = env.targets.iter().map(|t| t.to_string()).collect();
     let (to, refusals) = choose(&names, &states, args.to.as_deref())?;
     let plan = Plan {

@@ -43,16 +43,22 @@ pub fn run(cx: &Ctx, env_name: &str, verify: bool) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(env_name)?;
     let mut targets = super::connect_all(env, &config)?;
-    let states = super::read_states(&mut targets)?;
-    let mut rows = Vec::new();
-    for (target, state) in targets.iter_mut().zip(&states) {
-        let (verified, problems) = match (&state.current, verify) {
+    let states = super::read_states(&mut targets, env.workers)?;
+    // Every target's files rehashed at once (up to `workers`).
+    let mut pairs: Vec<(&mut Box<dyn crate::target::Target>, &crate::release::State)> =
+        targets.iter_mut().zip(&states).collect();
+    let shared = &config.release.shared;
+    let verified: Vec<Result<(Option<bool>, Vec<String>)>> =
+        crate::pool::map(&mut pairs, env.workers, |(target, state)| match (&state.current, verify) {
             (Some(_), true) => {
-                let problems = target.verify(&config.release.shared)?;
-                (Some(problems.is_empty()), problems)
+                let problems = target.verify(shared)?;
+                Ok((Some(problems.is_empty()), problems))
             }
-            _ => (None, Vec::new()),
-        };
+            _ => Ok((None, Vec::new())),
+        });
+    let mut rows = Vec::new();
+    for ((target, state), verified) in targets.iter().zip(&states).zip(verified) {
+        let (verified, problems) = verified?;
         rows.push(TargetStatus {
             target: target.spec().to_string(),
             current: state.current.as_ref().map(|c| Live {

@@ -18,6 +18,9 @@ use toml::Spanned;
 pub use diag::{ConfigError, did_you_mean};
 pub use values::{AppName, On, Span, TargetSpec, When};
 
+/// Targets staged (and read, journaled, pruned) at once unless `workers` says otherwise.
+pub const DEFAULT_WORKERS: usize = 32;
+
 /// The file name looked for when `-f` is not given.
 pub const FILE_NAME: &str = "deploy.toml";
 
@@ -104,6 +107,9 @@ pub struct Environment {
     pub name: String,
     pub targets: Vec<TargetSpec>,
     pub parallel: usize,
+    /// How many targets are worked on at once where that is safe: staging (send, unpack,
+    /// before_switch steps), reading states, journaling the end, pruning.
+    pub workers: usize,
     pub canary: usize,
     pub max_failures: usize,
     pub requires: Option<String>,
@@ -307,6 +313,11 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
         {
             return Err(at(parallel.span(), "parallel must be at least 1".into()));
         }
+        if let Some(workers) = &env.workers
+            && *workers.get_ref() == 0
+        {
+            return Err(at(workers.span(), "workers must be at least 1".into()));
+        }
         if let Some(canary) = &env.canary
             && *canary.get_ref() > env.targets.get_ref().len()
         {
@@ -365,6 +376,7 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
                 name,
                 targets,
                 parallel: env.parallel.map_or(1, |p| p.into_inner()),
+                workers: env.workers.map_or(DEFAULT_WORKERS, |w| w.into_inner()),
                 canary: env.canary.map_or(0, |c| c.into_inner()),
                 max_failures: env.max_failures.unwrap_or(0),
                 requires: env.requires.map(Spanned::into_inner),
@@ -613,6 +625,7 @@ struct RawNotify {
 struct RawEnv {
     targets: Spanned<Vec<Spanned<String>>>,
     parallel: Option<Spanned<usize>>,
+    workers: Option<Spanned<usize>>,
     canary: Option<Spanned<usize>>,
     max_failures: Option<usize>,
     requires: Option<Spanned<String>>,

@@ -556,6 +556,14 @@ fn in_batches(slots: &mut [Slot], indices: &[usize], width: usize, work: &(dyn F
     }
 }
 
+/// `work` on the slots at `indices`, at most `workers` at a time, each worker taking the
+/// next slot as soon as it is free.
+fn in_pool(slots: &mut [Slot], indices: &[usize], workers: usize, work: &(dyn Fn(&mut Slot) + Sync)) {
+    let mut picked: Vec<&mut Slot> =
+        slots.iter_mut().enumerate().filter(|(i, _)| indices.contains(i)).map(|(_, s)| s).collect();
+    crate::pool::each(&mut picked, workers, &|slot| work(slot));
+}
+
 /// Deploy `plan` to `targets` (locked, in plan order).
 pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<Box<dyn Target>>) -> Outcome {
     let head = Head::of(plan);
@@ -581,7 +589,9 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
             let _ = cx.record(slot, RunKind::Deploy, Event::Failed, &head, |r| r.message = message);
         }
     };
-    in_batches(&mut slots, &active, cx.env.parallel, &stage);
+    // Every target at once (up to `workers`), whatever `parallel` says: staging changes
+    // nothing live, and a slow target holds up no other.
+    in_pool(&mut slots, &active, cx.env.workers, &stage);
     if crate::interrupt::requested() {
         slots[first].error.get_or_insert_with(|| "interrupted before any switch".to_string());
     }
@@ -683,16 +693,13 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
     };
 
     if outcome == FleetOutcome::Succeeded {
-        for i in &active {
-            let slot = &mut slots[*i];
-            match slot.target.prune(cx.config.release.keep, false) {
-                Ok(pruning) if !pruning.removed().is_empty() => {
-                    cx.reporter.note(Note::Pruned { target: &slot.name, releases: &pruning.removed() })
-                }
-                Ok(_) => {}
-                Err(e) => cx.reporter.note(Note::Warning { message: &format!("{}: pruning failed: {e:#}", slot.name) }),
+        in_pool(&mut slots, &active, cx.env.workers, &|slot| match slot.target.prune(cx.config.release.keep, false) {
+            Ok(pruning) if !pruning.removed().is_empty() => {
+                cx.reporter.note(Note::Pruned { target: &slot.name, releases: &pruning.removed() })
             }
-        }
+            Ok(_) => {}
+            Err(e) => cx.reporter.note(Note::Warning { message: &format!("{}: pruning failed: {e:#}", slot.name) }),
+        });
     }
     let mut outcome = finish(cx, plan, slots, outcome, &head, RunKind::Deploy);
     outcome.rolled_back_to = restored.map(|h| h.as_current());
@@ -844,7 +851,7 @@ fn finish(
     head: &Head,
     kind: RunKind,
 ) -> Outcome {
-    for slot in &mut slots {
+    crate::pool::each(&mut slots, cx.env.workers, &|slot| {
         if slot.begun {
             let target_outcome = Some(slot.outcome.as_str().to_string());
             let ms = slot.started.elapsed().as_millis() as u64;
@@ -864,7 +871,7 @@ fn finish(
             }
         }
         let _ = slot.target.unlock();
-    }
+    });
     Outcome {
         env: plan.env.clone(),
         outcome,

@@ -98,12 +98,22 @@ run = 'echo "rollback step ran" >> {log}'
     let lines: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_string).collect();
     let (ta, tb) = (format!("local:{}", a.display()), format!("local:{}", b.display()));
     let version = &commit[..7];
+    // Both targets stage at once: a's steps run in their order, b's beside them.
+    let staged = [
+        format!("before {ta} none {}/releases/{release}", a.display()),
+        format!("first {ta}"),
+        format!("before {tb} none {}/releases/{release}", b.display()),
+    ];
+    let mut first_three = lines[..3].to_vec();
+    first_three.sort();
+    let mut expected = staged.to_vec();
+    expected.sort();
+    assert_eq!(first_three, expected, "{lines:#?}");
+    let at = |line: &String| lines.iter().position(|l| l == line).unwrap();
+    assert!(at(&staged[0]) < at(&staged[1]), "a's before_switch steps run in order: {lines:#?}");
     assert_eq!(
-        lines,
+        lines[3..],
         [
-            format!("before {ta} none {}/releases/{release}", a.display()),
-            format!("first {ta}"),
-            format!("before {tb} none {}/releases/{release}", b.display()),
             format!("local {} {version}", p.root.display()),
             format!(
                 "after {ta} releases/{release} hello staging localhost {version} {commit} {sha} {}/releases/{release} prev= hello; rm -rf /",
@@ -330,4 +340,38 @@ fn the_quickstart_config_deploys() {
     let log = std::fs::read_to_string(p.base.join("demo/b/shared/log/deploys.log")).unwrap();
     assert!(log.contains("now serves"), "{log}");
     assert_eq!(p.json(&["deploy", "demo"], 0)["outcome"], "noop");
+}
+
+#[test]
+fn every_target_is_staged_at_once_whatever_parallel_says() {
+    // Each target's before_switch step waits until all four have started it: staged one at
+    // a time (parallel = 1, the default) it would wait in vain and fail.
+    let p = Project::with_targets(&["a", "b", "c", "d"], "");
+    let dir = p.base.join("started");
+    std::fs::create_dir_all(&dir).unwrap();
+    let step = |wait: u32| {
+        format!(
+            "[[step]]\nname = \"barrier\"\nrun = \"touch {d}/$(basename $SHIP_DEPLOY_PATH); n=0; \
+             while [ $(ls {d} | wc -l) -lt 4 ]; do n=$((n+1)); [ $n -gt {wait} ] && exit 1; sleep 0.05; done\"\n",
+            d = dir.display()
+        )
+    };
+    p.add_to_config(&step(400));
+    p.commit("barrier");
+    let out = p.json(&["deploy", "staging"], 0);
+    assert_eq!(out["outcome"], "succeeded");
+    // `workers = 1` stages one target at a time: the barrier is never met.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
+    p.write(
+        "deploy.toml",
+        &config.replace("n -gt 400", "n -gt 40").replace("[env.staging]\n", "[env.staging]\nworkers = 1\n"),
+    );
+    p.write("index.html", "two\n");
+    p.commit("one at a time");
+    let out = p.json(&["deploy", "staging"], 1);
+    assert_eq!(out["outcome"], "failed", "{out}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "one target at a time");
 }
