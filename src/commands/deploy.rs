@@ -63,7 +63,7 @@ pub(crate) fn deliver(
             Some(from) => format!("ship promote {from} {}", env.name),
             None => format!("ship deploy {}", env.name),
         };
-        super::lock_all(&mut targets, &command, args.lock_wait.map(|w| w.0))?;
+        super::lock_all(cx, &mut targets, &command, args.lock_wait.map(|w| w.0))?;
     }
     let mut plan = super::plan::compute(config, env, &picked, &mut targets, args.force)?;
     if args.repair {

@@ -155,6 +155,7 @@ pub(crate) fn connect_all(env: &Environment, config: &Config) -> Result<Vec<Box<
 /// Take every target's lock, in a fixed order (sorted by address) so that two deploys never
 /// each hold half. On a conflict, the locks already taken are released and exit 3 follows.
 pub(crate) fn lock_all(
+    cx: &Ctx,
     targets: &mut [Box<dyn Target>],
     command: &str,
     wait: Option<std::time::Duration>,
@@ -163,7 +164,13 @@ pub(crate) fn lock_all(
     let mut order: Vec<usize> = (0..targets.len()).collect();
     order.sort_by_key(|i| targets[*i].spec().to_string());
     for (n, i) in order.iter().enumerate() {
-        if let Err(e) = targets[*i].lock(&holder, wait) {
+        let name = targets[*i].spec().to_string();
+        let mut waiting = |by: Option<&Holder>| {
+            let who = by.map_or_else(|| "another process".to_string(), |h| h.to_string());
+            let limit = wait.map(|w| humantime::format_duration(w).to_string()).unwrap_or_default();
+            cx.ui.status(&format!("{name} is locked by {who}: waiting for it (--lock-wait {limit})"));
+        };
+        if let Err(e) = targets[*i].lock(&holder, wait, &mut waiting) {
             for j in &order[..n] {
                 let _ = targets[*j].unlock();
             }

@@ -22,7 +22,7 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
     }
     let mut targets = super::connect_all(env, &config)?;
     if !args.dry_run {
-        super::lock_all(&mut targets, &format!("ship rollback {}", env.name), args.lock_wait.map(|w| w.0))?;
+        super::lock_all(cx, &mut targets, &format!("ship rollback {}", env.name), args.lock_wait.map(|w| w.0))?;
     }
     let states = super::read_states(&mut targets, env.workers)?;
     let names: Vec<String> = env.targets.iter().map(|t| t.to_string()).collect();

@@ -51,14 +51,25 @@ impl dyn Target + '_ {
             .into()
     }
 
-    /// Take the target's lock for this connection. With `wait`, keep trying that long.
-    pub fn lock(&mut self, holder: &Holder, wait: Option<std::time::Duration>) -> Result<()> {
+    /// Take the target's lock for this connection. With `wait`, keep trying that long;
+    /// `waiting` hears once who holds it, when it has to wait.
+    pub fn lock(
+        &mut self,
+        holder: &Holder,
+        wait: Option<std::time::Duration>,
+        waiting: &mut dyn FnMut(Option<&Holder>),
+    ) -> Result<()> {
         let deadline = wait.map(|w| std::time::Instant::now() + w);
+        let mut told = false;
         loop {
             match self.ask(Request::Lock { holder: holder.clone() })? {
                 Reply::Done => return Ok(()),
                 Reply::Locked { holder } => match deadline {
                     Some(d) if std::time::Instant::now() < d => {
+                        if !told {
+                            waiting(holder.as_ref());
+                            told = true;
+                        }
                         std::thread::sleep(std::time::Duration::from_millis(200))
                     }
                     _ => return Err(self.locked(holder)),

@@ -245,11 +245,11 @@ fn the_first_ctrl_c_lets_the_running_step_finish_then_rolls_back() {
     p.write("deploy.toml", &config);
     p.write("index.html", "two\n");
     p.commit("two");
-    let child = p.spawn(&["--format", "json", "deploy", "staging"]);
+    let mut child = p.spawn(&["--format", "json", "deploy", "staging"]);
     gate.wait_started();
     signal(&child, rustix::process::Signal::INT);
     std::thread::sleep(Duration::from_millis(300));
-    assert!(!done.exists());
+    assert!(child.try_wait().unwrap().is_none(), "ship exited at the first Ctrl-C instead of letting the step finish");
     gate.open();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
@@ -275,9 +275,9 @@ fn a_second_ctrl_c_exits_at_once_leaving_complete_releases() {
     p.write("deploy.toml", &config);
     p.write("index.html", "two\n");
     p.commit("two");
-    let child = p.spawn(&["deploy", "staging"]);
+    let mut child = p.spawn(&["deploy", "staging"]);
     gate.wait_started();
-    ctrl_c_twice(&child);
+    ctrl_c_twice(&mut child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let live = p.live("a").unwrap();
@@ -373,10 +373,19 @@ fn gate_after_switch_on(p: &Project, gate: &Gate, only: &str) {
 }
 
 /// Ctrl-C, then a second one while the first is being honoured: stop at once.
-fn ctrl_c_twice(child: &std::process::Child) {
-    signal(child, rustix::process::Signal::INT);
-    std::thread::sleep(Duration::from_millis(200));
-    signal(child, rustix::process::Signal::INT);
+fn ctrl_c_twice(child: &mut std::process::Child) {
+    // Two signals sent close together can merge into one pending signal, and then ship
+    // would wait for the gate for ever: keep sending until it has exited (it exits at the
+    // second one it sees).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        signal(child, rustix::process::Signal::INT);
+        std::thread::sleep(Duration::from_millis(200));
+        if child.try_wait().unwrap().is_some() {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "ship did not exit on a second Ctrl-C");
+    }
 }
 
 /// A fleet split by a second Ctrl-C: the run says where it left each target, `status` marks
@@ -392,9 +401,9 @@ fn a_fleet_split_by_a_second_ctrl_c_is_shown_and_rolled_back() {
     gate_after_switch_on(&p, &gate, "b");
     p.write("index.html", "two\n");
     p.commit("two");
-    let child = p.spawn(&["--format", "json", "deploy", "staging"]);
+    let mut child = p.spawn(&["--format", "json", "deploy", "staging"]);
     gate.wait_started();
-    ctrl_c_twice(&child);
+    ctrl_c_twice(&mut child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     p.wait_lock_free("b");
@@ -469,9 +478,9 @@ fn rollback_restores_what_it_can_of_a_split_fleet_and_never_splits_one() {
     gate_after_switch_on(&p, &gate, "c");
     p.write("index.html", "three\n");
     p.commit("three");
-    let child = p.spawn(&["deploy", "staging"]);
+    let mut child = p.spawn(&["deploy", "staging"]);
     gate.wait_started();
-    ctrl_c_twice(&child);
+    ctrl_c_twice(&mut child);
     assert_eq!(child.wait_with_output().unwrap().status.code(), Some(130));
     p.wait_lock_free("c");
     gate.open();
