@@ -1,7 +1,8 @@
-//! `ship agent`: serves on-target operations over stdin/stdout for a ship on another machine.
+//! `ship agent`: serves on-target operations over stdin/stdout for the ship that started it.
 //!
-//! It is started by ship itself through OpenSSH. The same [`ops::handle`] serves local
-//! targets in-process, so there is one implementation of every operation. When the
+//! It is started by ship itself: through OpenSSH for an `ssh://` target, as a child process
+//! over pipes for a `local:` one. Both speak the same protocol to this one server, so there
+//! is one implementation of every operation ([`ops::handle`]). When the
 //! connection drops, stdin ends: the agent notices at once, stops the steps it started
 //! (and everything they started), and exits, which releases the target's lock.
 

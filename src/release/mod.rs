@@ -1,7 +1,8 @@
 //! Every on-target operation, in one implementation: layout, lock, receive and verify an
 //! artifact, unpack, link shared paths, switch, run steps, journal, prune and verify.
 //!
-//! A local target calls these in-process; a remote one reaches them through `ship agent`.
+//! Every target reaches these through `ship agent`: a child process for a local target, a
+//! process on the host for an SSH one.
 //! This layer never knows how it was reached, and never prints.
 
 pub mod journal;

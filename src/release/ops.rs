@@ -1,6 +1,7 @@
 //! The on-target operations as data: a [`Request`] and its [`Reply`], and [`handle`], the one
-//! dispatch that serves them. Local targets call `handle` in-process; `ship agent` serves
-//! the same requests over SSH, so there is exactly one implementation of each operation.
+//! dispatch that serves them. `ship agent` calls `handle` for every target, local (a child
+//! process over pipes) or remote (over SSH), so there is exactly one implementation of each
+//! operation.
 
 use serde::{Deserialize, Serialize};
 
