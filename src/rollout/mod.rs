@@ -1009,3 +1009,6 @@ mod tests {
         assert_eq!(common(std::iter::empty::<u8>()), None);
     }
 }
+
+#[cfg(test)]
+mod scheduler_tests;
