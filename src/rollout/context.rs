@@ -1,0 +1,386 @@
+//! What a rollout runs with ([`Context`]), one target's place in it ([`Slot`]), and the
+//! work done on one target: recording to its journal, running steps, checking health, the
+//! steps' environment.
+
+use super::*;
+
+/// Everything a rollout needs besides the targets themselves.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub env: &'a Environment,
+    /// One id for this whole run, the same in every target's journal.
+    pub run: String,
+    pub user: String,
+    /// Secret names and values: passed to steps, and blanked out of what they print.
+    pub secrets: Vec<(String, String)>,
+    /// Blanks the secrets' values (and each line of a multi-line one) out of what is shown.
+    pub redactor: crate::redact::Redactor,
+    /// Set when `--ignore-requires` skipped the environment's gate: why, for the journal.
+    pub gate_skipped: Option<String>,
+    /// `ship promote FROM TO`: FROM, recorded in the journal's `begin` record.
+    pub promoted_from: Option<String>,
+    /// Pull mode: the shared store each target fetches the artifact from itself, by a URL
+    /// presigned for it when it is its turn (so a long rollout never outlives one URL).
+    pub pull: Option<&'a crate::artifact::remote::Shared>,
+    pub reporter: &'a dyn Reporter,
+    /// The HTTP client for health checks, made on first use.
+    pub http: std::sync::OnceLock<Result<crate::http::Http, String>>,
+}
+
+/// One target during a rollout.
+pub(crate) struct Slot {
+    pub(crate) target: Box<dyn Target>,
+    pub(crate) name: String,
+    pub(crate) plan: TargetPlan,
+    pub(crate) started: Instant,
+    pub(crate) begun: bool,
+    /// `Some(before)` once switched: what `current` pointed at before this run switched it.
+    pub(crate) switched_from: Option<Option<String>>,
+    pub(crate) outcome: TargetOutcome,
+    pub(crate) live: Option<String>,
+    pub(crate) error: Option<String>,
+}
+
+impl Context<'_> {
+    /// Get the artifact onto the target: sent from here, or in pull mode fetched by the
+    /// target from the shared store. Either way the target checks its sha256.
+    pub(crate) fn put_artifact(&self, slot: &mut Slot, artifact: &Artifact) -> anyhow::Result<()> {
+        match self.pull {
+            Some(store) => {
+                self.reporter.note(Note::Fetching { target: &slot.name });
+                let url = store.presigned(&artifact.sha256)?;
+                slot.target.fetch_artifact(&url, &artifact.sha256)
+            }
+            None => {
+                self.reporter.note(Note::Sending { target: &slot.name });
+                slot.target.send_artifact(artifact)
+            }
+        }
+    }
+
+    pub(crate) fn redact(&self, text: &str) -> String {
+        self.redactor.redact(text)
+    }
+
+    /// The environment of a step in `release` on this slot's target, about `subject`.
+    pub(crate) fn step_env(
+        &self,
+        slot: &Slot,
+        subject: &Head,
+        release: &str,
+        previous: Option<&str>,
+    ) -> Vec<(String, String)> {
+        let about = plan::Subject { version: &subject.version, commit: &subject.commit, sha256: &subject.sha256 };
+        step_env(self.config, self.env, slot.target.spec(), &about, release, previous, &self.secrets)
+    }
+
+    /// The environment of an `after_rollback` step or health check: the release being
+    /// restored is the subject (`SHIP_VERSION`, `SHIP_RELEASE_DIR`, ...), and the release
+    /// left behind is `SHIP_ROLLED_BACK_FROM_*` and `SHIP_PREVIOUS_RELEASE_DIR`.
+    pub(crate) fn rollback_env(&self, slot: &Slot, restored: &Head, from: Option<&Head>) -> Vec<(String, String)> {
+        let mut vars = self.step_env(slot, restored, &restored.release, from.map(|f| f.release.as_str()));
+        let dir = from.map(|f| slot.target.spec().path().join("releases").join(&f.release).display().to_string());
+        vars.extend(rolled_back_from(from, dir));
+        vars
+    }
+
+    /// Run one step on a target; `Err` says what failed.
+    pub(crate) fn run_step(
+        &self,
+        slot: &mut Slot,
+        step: &Step,
+        release: &str,
+        env: &[(String, String)],
+    ) -> Result<(), String> {
+        let (target, name) = (slot.name.clone(), step.name.as_str());
+        self.reporter.note(Note::StepStarted { target: &target, step: name });
+        let request = StepRequest {
+            name: step.name.clone(),
+            run: step.run.clone(),
+            unless: step.unless.clone(),
+            release: release.to_string(),
+            env: env.to_vec(),
+            timeout_ms: step.timeout.map(|t| t.as_millis() as u64),
+        };
+        let mut on_line = |line: &str| {
+            let line = self.redact(line);
+            self.reporter.note(Note::Output { target: &target, step: name, line: &line });
+        };
+        let result = slot.target.run_step(request, &mut on_line).map_err(|e| self.redact(&format!("{e:#}")))?;
+        if result.skipped {
+            self.reporter.note(Note::StepSkipped { target: &target, step: name });
+            Ok(())
+        } else if result.ended.success() {
+            self.reporter.note(Note::StepDone { target: &target, step: name, ms: result.duration_ms });
+            Ok(())
+        } else {
+            Err(format!("step `{name}` failed ({})", result.ended.describe(step.timeout)))
+        }
+    }
+
+    /// Run the steps of `when` that apply to this target (`first`: it is the first target).
+    pub(crate) fn run_steps(
+        &self,
+        slot: &mut Slot,
+        when: When,
+        first: bool,
+        release: &str,
+        env: &[(String, String)],
+    ) -> Result<(), String> {
+        let steps: Vec<&Step> =
+            self.config.steps_at(when).filter(|s| s.on == On::Each || (s.on == On::First && first)).collect();
+        for step in steps {
+            self.run_step(slot, step, release, env)?;
+        }
+        Ok(())
+    }
+
+    /// The `on = "local"` steps of `when`, run once on this machine in deploy.toml's directory.
+    pub(crate) fn run_local_steps(&self, when: When, base_env: &[(String, String)]) -> Result<(), String> {
+        for step in self.config.steps_at(when).filter(|s| s.on == On::Local) {
+            let target = "local";
+            self.reporter.note(Note::StepStarted { target, step: &step.name });
+            let shell = crate::process::Shell {
+                script: &step.run,
+                cwd: &self.config.dir,
+                env: base_env,
+                inherit: crate::process::Inherit::Login,
+                timeout: step.timeout,
+                cancel: None,
+            };
+            if let Some(unless) = &step.unless {
+                let check = crate::process::Shell { script: unless, ..shell };
+                if crate::process::run(&check, &mut |_| {}).map_err(|e| format!("{e:#}"))?.success() {
+                    self.reporter.note(Note::StepSkipped { target, step: &step.name });
+                    continue;
+                }
+            }
+            let start = Instant::now();
+            let ended = crate::process::run(&shell, &mut |line| {
+                let line = self.redact(line);
+                self.reporter.note(Note::Output { target, step: &step.name, line: &line });
+            })
+            .map_err(|e| format!("{e:#}"))?;
+            if !ended.success() {
+                return Err(format!("local step `{}` failed ({})", step.name, ended.describe(step.timeout)));
+            }
+            self.reporter.note(Note::StepDone { target, step: &step.name, ms: start.elapsed().as_millis() as u64 });
+        }
+        Ok(())
+    }
+
+    /// The health check of the environment on `release`: `http` from this machine and/or
+    /// `command` on the target, retried every `interval` until both pass or `timeout` ends.
+    pub(crate) fn health(&self, slot: &mut Slot, release: &str, env: &[(String, String)]) -> Result<(), String> {
+        let health = &self.env.health;
+        if !health.is_set() {
+            return Ok(());
+        }
+        let deadline = Instant::now() + health.timeout;
+        let target = slot.name.clone();
+        let url = health.http.as_ref().map(|u| u.replace("{host}", slot.target.spec().host()));
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
+            let failure = self.health_once(slot, url.as_deref(), release, env, remaining)?;
+            let Some(why) = failure else {
+                self.reporter.note(Note::Healthy { target: &target });
+                return Ok(());
+            };
+            if crate::interrupt::requested() {
+                return Err(format!("health check interrupted while failing: {why}"));
+            }
+            if Instant::now() + health.interval >= deadline {
+                return Err(format!(
+                    "health check still failing after {}: {why}",
+                    humantime::format_duration(health.timeout)
+                ));
+            }
+            std::thread::sleep(health.interval);
+        }
+    }
+
+    /// One try of every configured check. `Ok(Some(why))`: unhealthy; `Err`: the target
+    /// could not be asked at all.
+    pub(crate) fn health_once(
+        &self,
+        slot: &mut Slot,
+        url: Option<&str>,
+        release: &str,
+        env: &[(String, String)],
+        remaining: Duration,
+    ) -> Result<Option<String>, String> {
+        if let Some(url) = url {
+            let http = self.http.get_or_init(crate::http::Http::new).as_ref().map_err(Clone::clone)?;
+            if let Err(why) = http.check(url, remaining.min(Duration::from_secs(10)), &|text| self.redact(text)) {
+                return Ok(Some(self.redact(&why)));
+            }
+        }
+        if let Some(command) = &self.env.health.command {
+            let request = StepRequest {
+                name: "health".to_string(),
+                run: command.clone(),
+                unless: None,
+                release: release.to_string(),
+                env: env.to_vec(),
+                timeout_ms: Some(remaining.as_millis() as u64),
+            };
+            let mut last = Vec::new();
+            let result = slot.target.run_step(request, &mut |line| last.push(self.redact(line)));
+            let r = result.map_err(|e| self.redact(&format!("{e:#}")))?;
+            if !r.ended.success() {
+                let tail = last.iter().rev().take(5).rev().cloned().collect::<Vec<_>>().join(" | ");
+                let mut why = format!("`{command}` ended with {}", r.ended.describe(None));
+                if !tail.is_empty() {
+                    why.push_str(&format!(": {tail}"));
+                }
+                return Ok(Some(why));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A journal record of this run, about `head` when given.
+    pub(crate) fn base_record(&self, kind: RunKind, event: Event, head: Option<&Head>) -> Record {
+        let mut record = Record::new(&self.run, kind, event);
+        record.user = Some(self.user.clone());
+        if let Some(head) = head {
+            record.release = Some(head.release.clone());
+            record.version = Some(head.version.clone());
+            record.commit = Some(head.commit.clone());
+            record.sha256 = Some(head.sha256.clone());
+        }
+        record
+    }
+
+    pub(crate) fn record(
+        &self,
+        slot: &mut Slot,
+        kind: RunKind,
+        event: Event,
+        head: &Head,
+        fill: impl FnOnce(&mut Record),
+    ) -> Result<(), String> {
+        let mut record = self.base_record(kind, event, Some(head));
+        fill(&mut record);
+        slot.target.record(&record).map_err(|e| format!("{e:#}"))
+    }
+
+    pub(crate) fn fail(&self, slot: &mut Slot, error: String) {
+        self.reporter.note(Note::Failed { target: &slot.name, error: &error });
+        slot.error = Some(error);
+    }
+}
+
+/// What a run is about: the release it deploys or restores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Head {
+    pub(crate) release: String,
+    pub(crate) version: String,
+    pub(crate) commit: String,
+    pub(crate) sha256: String,
+}
+
+/// The environment of a step or health command on `spec`, running in `release`.
+pub fn step_env(
+    config: &Config,
+    env: &Environment,
+    spec: &crate::config::TargetSpec,
+    subject: &plan::Subject<'_>,
+    release: &str,
+    previous: Option<&str>,
+    secrets: &[(String, String)],
+) -> Vec<(String, String)> {
+    let root = spec.path().to_path_buf();
+    let dir = |r: &str| root.join("releases").join(r).display().to_string();
+    let mut vars = vec![
+        ("SHIP_APP".to_string(), config.app.clone()),
+        ("SHIP_ENV".to_string(), env.name.clone()),
+        ("SHIP_TARGET".to_string(), spec.to_string()),
+        ("SHIP_HOST".to_string(), spec.host().to_string()),
+        ("SHIP_DEPLOY_PATH".to_string(), root.display().to_string()),
+        ("SHIP_RELEASE_DIR".to_string(), dir(release)),
+        ("SHIP_PREVIOUS_RELEASE_DIR".to_string(), previous.map(dir).unwrap_or_default()),
+        ("SHIP_VERSION".to_string(), subject.version.to_string()),
+        ("SHIP_COMMIT".to_string(), subject.commit.to_string()),
+        ("SHIP_ARTIFACT_SHA256".to_string(), subject.sha256.to_string()),
+    ];
+    vars.extend(env.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    vars.extend(secrets.iter().cloned());
+    vars
+}
+
+/// `SHIP_ROLLED_BACK_FROM_*`: the release a rollback leaves (empty when unknown).
+pub(crate) fn rolled_back_from(from: Option<&Head>, dir: Option<String>) -> Vec<(String, String)> {
+    let field = |f: fn(&Head) -> &str| from.map(f).unwrap_or_default().to_string();
+    vec![
+        ("SHIP_ROLLED_BACK_FROM_VERSION".to_string(), field(|h| &h.version)),
+        ("SHIP_ROLLED_BACK_FROM_COMMIT".to_string(), field(|h| &h.commit)),
+        ("SHIP_ROLLED_BACK_FROM_ARTIFACT_SHA256".to_string(), field(|h| &h.sha256)),
+        ("SHIP_ROLLED_BACK_FROM_RELEASE_DIR".to_string(), dir.unwrap_or_default()),
+    ]
+}
+
+/// The one value every item has, if they all have the same.
+pub(crate) fn common<T: PartialEq + Clone>(mut items: impl Iterator<Item = T>) -> Option<T> {
+    let first = items.next()?;
+    items.all(|x| x == first).then_some(first)
+}
+
+impl Head {
+    /// A release as journaled on a target; what the journal does not know stays empty.
+    pub(crate) fn of_current(c: &Current) -> Head {
+        Head {
+            release: c.release.clone(),
+            version: c.version.clone().unwrap_or_default(),
+            commit: c.commit.clone().unwrap_or_default(),
+            sha256: c.sha256.clone().unwrap_or_default(),
+        }
+    }
+
+    pub(crate) fn as_current(&self) -> Current {
+        let some = |s: &String| (!s.is_empty()).then(|| s.clone());
+        Current {
+            release: self.release.clone(),
+            version: some(&self.version),
+            commit: some(&self.commit),
+            sha256: some(&self.sha256),
+        }
+    }
+
+    pub(crate) fn of(plan: &Plan) -> Head {
+        Head {
+            release: plan.release.clone(),
+            version: plan.version.clone(),
+            commit: plan.commit.clone(),
+            sha256: plan.artifact.sha256.clone(),
+        }
+    }
+}
+
+/// The environment of local `after_rollback` steps: the restored release when every target
+/// went back to the same one (else its fields are empty), and the one left behind.
+pub(crate) fn local_rollback_env(
+    cx: &Context<'_>,
+    restored: Option<&Head>,
+    from: Option<&Head>,
+) -> Vec<(String, String)> {
+    let blank = Head { release: String::new(), version: String::new(), commit: String::new(), sha256: String::new() };
+    let mut env = local_env(cx, restored.unwrap_or(&blank));
+    let at = env.iter().position(|(k, _)| k == "SHIP_ARTIFACT_SHA256").map_or(env.len(), |i| i + 1);
+    let from_vars: Vec<_> = rolled_back_from(from, None).into_iter().filter(|(k, _)| !k.ends_with("_DIR")).collect();
+    env.splice(at..at, from_vars);
+    env
+}
+
+pub(crate) fn local_env(cx: &Context<'_>, head: &Head) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("SHIP_APP".to_string(), cx.config.app.clone()),
+        ("SHIP_ENV".to_string(), cx.env.name.clone()),
+        ("SHIP_VERSION".to_string(), head.version.clone()),
+        ("SHIP_COMMIT".to_string(), head.commit.clone()),
+        ("SHIP_ARTIFACT_SHA256".to_string(), head.sha256.clone()),
+    ];
+    env.extend(cx.env.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env.extend(cx.secrets.iter().cloned());
+    env
+}

@@ -1,0 +1,233 @@
+//! A deploy across a fleet: stage every target (a pool), switch canaries then `parallel` at
+//! a time, and past `max_failures` roll back what this run switched.
+
+use super::*;
+
+/// Run `work` on every slot of `indices`, `width` at a time.
+pub(crate) fn in_batches(slots: &mut [Slot], indices: &[usize], width: usize, work: &(dyn Fn(&mut Slot) + Sync)) {
+    let mut picked: Vec<&mut Slot> =
+        slots.iter_mut().enumerate().filter(|(i, _)| indices.contains(i)).map(|(_, s)| s).collect();
+    for batch in picked.chunks_mut(width.max(1)) {
+        if batch.len() == 1 {
+            work(batch[0]);
+            continue;
+        }
+        std::thread::scope(|scope| {
+            for slot in batch.iter_mut() {
+                scope.spawn(|| work(slot));
+            }
+        });
+    }
+}
+
+/// `work` on the slots at `indices`, at most `workers` at a time, each worker taking the
+/// next slot as soon as it is free.
+pub(crate) fn in_pool(slots: &mut [Slot], indices: &[usize], workers: usize, work: &(dyn Fn(&mut Slot) + Sync)) {
+    let mut picked: Vec<&mut Slot> =
+        slots.iter_mut().enumerate().filter(|(i, _)| indices.contains(i)).map(|(_, s)| s).collect();
+    crate::pool::each(&mut picked, workers, &|slot| work(slot));
+}
+
+/// Deploy `plan` to `targets` (locked, in plan order).
+pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<Box<dyn Target>>) -> Outcome {
+    let head = Head::of(plan);
+    let mut slots = slots_for(cx, plan, targets);
+    let active: Vec<usize> = (0..slots.len()).filter(|i| slots[*i].plan.action != Action::Noop).collect();
+    if active.is_empty() {
+        return finish(cx, plan, slots, FleetOutcome::Noop, &head, RunKind::Deploy);
+    }
+    let first = active[0];
+    let local_env = local_env(cx, &head);
+
+    // 1. Stage everywhere before the first switch.
+    let abort = AtomicBool::new(false);
+    let stage = |slot: &mut Slot| {
+        if abort.load(Ordering::SeqCst) || crate::interrupt::requested() {
+            return; // another target failed, or the user asked to stop: stage no more
+        }
+        let is_first = slot.name == plan.targets[first].target;
+        if let Err(e) = stage_one(cx, slot, &head, artifact, is_first) {
+            abort.store(true, Ordering::SeqCst);
+            cx.fail(slot, e);
+            let message = slot.error.clone();
+            let _ = cx.record(slot, RunKind::Deploy, Event::Failed, &head, |r| r.message = message);
+        }
+    };
+    // Every target at once (up to `workers`), whatever `parallel` says: staging changes
+    // nothing live, and a slow target holds up no other.
+    in_pool(&mut slots, &active, cx.env.workers, &stage);
+    if crate::interrupt::requested() {
+        slots[first].error.get_or_insert_with(|| "interrupted before any switch".to_string());
+    }
+    let mut failed = active.iter().any(|i| slots[*i].error.is_some());
+    if !failed && let Err(e) = cx.run_local_steps(When::BeforeSwitch, &local_env) {
+        cx.reporter.note(Note::Failed { target: "local", error: &e });
+        slots[first].error = Some(e);
+        failed = true;
+    }
+    if failed {
+        // Nothing was switched: every target still runs what it ran before.
+        for i in &active {
+            if slots[*i].error.is_some() {
+                slots[*i].outcome = TargetOutcome::Failed;
+            }
+        }
+        return finish(cx, plan, slots, FleetOutcome::Failed, &head, RunKind::Deploy);
+    }
+
+    // 2. Switch: canaries alone, then `parallel` at a time; stop past max_failures.
+    let mut order: Vec<Vec<usize>> = Vec::new();
+    for i in active.iter().filter(|i| slots[**i].plan.canary) {
+        order.push(vec![*i]);
+    }
+    let rest: Vec<usize> = active.iter().copied().filter(|i| !slots[*i].plan.canary).collect();
+    for chunk in rest.chunks(cx.env.parallel.max(1)) {
+        order.push(chunk.to_vec());
+    }
+    let failures = Mutex::new(0usize);
+    let mut stopped = false;
+    let switch = |slot: &mut Slot| {
+        let is_first = slot.name == plan.targets[first].target;
+        if let Err(e) = switch_one(cx, slot, &head, is_first) {
+            cx.fail(slot, e);
+            let message = slot.error.clone();
+            let _ = cx.record(slot, RunKind::Deploy, Event::Failed, &head, |r| r.message = message);
+            let mut count = failures.lock().unwrap_or_else(|p| p.into_inner());
+            *count += 1;
+            if slot.switched_from.is_none() {
+                // It failed before its switch: it still runs what it ran, and counts as failed.
+                slot.outcome = TargetOutcome::Failed;
+            } else if *count <= cx.env.max_failures {
+                // Tolerated: this target alone goes back to what it ran.
+                restore_one(cx, slot, &head, is_first);
+            }
+        }
+    };
+    for group in &order {
+        if crate::interrupt::requested() {
+            stopped = true;
+            cx.reporter.note(Note::Warning {
+                message: "interrupted: switching no more targets, rolling back what this deploy switched",
+            });
+            break;
+        }
+        in_batches(&mut slots, group, group.len(), &switch);
+        if *failures.lock().unwrap_or_else(|p| p.into_inner()) > cx.env.max_failures {
+            stopped = true;
+            break;
+        }
+    }
+
+    // A local after_switch step that fails fails the deploy like any after_switch step.
+    if !stopped
+        && active.iter().all(|i| slots[*i].outcome == TargetOutcome::Succeeded)
+        && let Err(e) = cx.run_local_steps(When::AfterSwitch, &local_env)
+    {
+        cx.reporter.note(Note::Failed { target: "local", error: &e });
+        slots[first].error.get_or_insert(e);
+        stopped = true;
+    }
+    let mut restored = None;
+    let outcome = if stopped {
+        // 3. The rollout failed: every target this run switched goes back, in parallel.
+        let switched: Vec<usize> = active
+            .iter()
+            .copied()
+            .filter(|i| slots[*i].switched_from.is_some() && slots[*i].outcome != TargetOutcome::RolledBack)
+            .collect();
+        let restore = |slot: &mut Slot| {
+            let is_first = slot.name == plan.targets[first].target;
+            restore_one(cx, slot, &head, is_first);
+        };
+        in_batches(&mut slots, &switched, switched.len().max(1), &restore);
+        let went_back = slots.iter().filter_map(|s| s.switched_from.as_ref().map(|to| (s, to.clone())));
+        restored = common(went_back.map(|(s, to)| to.map(|r| restored_head(s, &r)))).flatten();
+        let rollback_env = local_rollback_env(cx, restored.as_ref(), Some(&head));
+        if let Err(e) = cx.run_local_steps(When::AfterRollback, &rollback_env) {
+            cx.reporter.note(Note::Failed { target: "local", error: &e });
+        }
+        // Every target is back where it was: never switched, or switched back successfully.
+        let back = |s: &Slot| s.switched_from.is_none() || s.outcome == TargetOutcome::RolledBack;
+        if active.iter().all(|i| back(&slots[*i])) { FleetOutcome::RolledBack } else { FleetOutcome::Inconsistent }
+    } else if active.iter().all(|i| slots[*i].outcome == TargetOutcome::Succeeded) {
+        FleetOutcome::Succeeded
+    } else {
+        // Failures within max_failures: those targets went back, the others moved on.
+        FleetOutcome::Inconsistent
+    };
+
+    if outcome == FleetOutcome::Succeeded {
+        in_pool(&mut slots, &active, cx.env.workers, &|slot| match slot.target.prune(cx.config.release.keep, false) {
+            Ok(pruning) if !pruning.removed().is_empty() => {
+                cx.reporter.note(Note::Pruned { target: &slot.name, releases: &pruning.removed() })
+            }
+            Ok(_) => {}
+            Err(e) => cx.reporter.note(Note::Warning { message: &format!("{}: pruning failed: {e:#}", slot.name) }),
+        });
+    }
+    let mut outcome = finish(cx, plan, slots, outcome, &head, RunKind::Deploy);
+    outcome.rolled_back_to = restored.map(|h| h.as_current());
+    outcome
+}
+
+pub(crate) fn stage_one(
+    cx: &Context<'_>,
+    slot: &mut Slot,
+    head: &Head,
+    artifact: &Artifact,
+    first: bool,
+) -> Result<(), String> {
+    slot.begun = true;
+    slot.started = Instant::now();
+    let from = slot.plan.current.as_ref().map(|c| c.release.clone());
+    let skipped = cx.gate_skipped.clone();
+    let promoted_from = cx.promoted_from.clone();
+    cx.record(slot, RunKind::Deploy, Event::Begin, head, |r| {
+        r.from = from;
+        r.message = skipped;
+        r.promoted_from = promoted_from;
+    })?;
+    let err = |e: anyhow::Error| format!("{e:#}");
+    let release = if slot.plan.action == Action::Repair {
+        // The live release's files changed: rebuilt from the artifact (sent again, so it is
+        // the very bytes) and exchanged with the changed tree in one step.
+        cx.put_artifact(slot, artifact).map_err(err)?;
+        slot.target.repair(&head.sha256, &cx.config.release.shared).map_err(err)?;
+        let changed = slot.plan.changed.join(", ");
+        cx.record(slot, RunKind::Deploy, Event::Repaired, head, |r| {
+            r.message = Some(format!("rebuilt from the artifact; changed were: {changed}"));
+        })?;
+        cx.reporter.note(Note::Repaired { target: &slot.name, release: &head.release });
+        head.release.clone()
+    } else {
+        if !slot.target.has_artifact(&head.sha256).map_err(err)? {
+            cx.put_artifact(slot, artifact).map_err(err)?;
+        }
+        let (release, reused) = slot.target.stage(&head.sha256, &cx.config.release.shared).map_err(err)?;
+        cx.reporter.note(Note::Staged { target: &slot.name, release: &release, reused });
+        release
+    };
+    let previous = slot.plan.current.as_ref().map(|c| c.release.clone());
+    let env = cx.step_env(slot, head, &release, previous.as_deref());
+    cx.run_steps(slot, When::BeforeSwitch, first, &release, &env)?;
+    cx.record(slot, RunKind::Deploy, Event::Staged, head, |_| {})
+}
+
+pub(crate) fn switch_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) -> Result<(), String> {
+    // Counted as switched before the call: a switch that happened but whose answer was lost
+    // (a dropped connection) must still be rolled back.
+    slot.switched_from = Some(slot.plan.rollback_to.clone());
+    let before = slot.target.switch(&head.release).map_err(|e| format!("{e:#}"))?;
+    slot.live = Some(head.release.clone());
+    cx.reporter.note(Note::Switched { target: &slot.name, release: &head.release });
+    let from = before.clone();
+    cx.record(slot, RunKind::Deploy, Event::Switched, head, |r| r.from = from)?;
+    let previous = before.filter(|b| *b != head.release);
+    let env = cx.step_env(slot, head, &head.release, previous.as_deref());
+    cx.run_steps(slot, When::AfterSwitch, first, &head.release, &env)?;
+    cx.health(slot, &head.release, &env)?;
+    cx.record(slot, RunKind::Deploy, Event::Live, head, |_| {})?;
+    cx.reporter.note(Note::Live { target: &slot.name });
+    slot.outcome = TargetOutcome::Succeeded;
+    Ok(())
+}
