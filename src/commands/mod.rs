@@ -262,6 +262,7 @@ pub(crate) fn execute(
         pull: what.pull,
         reporter: &cx.ui,
         http: Default::default(),
+        stopping: Default::default(),
     };
     watch_interrupts();
     let mut outcome = run(&rcx);

@@ -25,7 +25,14 @@ pub struct Context<'a> {
     pub reporter: &'a dyn Reporter,
     /// The HTTP client for health checks, made on first use.
     pub http: std::sync::OnceLock<Result<crate::http::Http, String>>,
+    /// Set when staging must stop (a target failed to stage, or Ctrl-C): no target starts
+    /// a next step of staging, and none starts staging.
+    pub stopping: std::sync::atomic::AtomicBool,
 }
+
+/// Why a target's staging ended early: another target failed, or Ctrl-C. Not a failure of
+/// its own.
+pub(crate) const STOPPED: &str = "staging stopped: another target failed to stage, or Ctrl-C";
 
 /// One target during a rollout.
 pub(crate) struct Slot {
@@ -119,6 +126,10 @@ impl Context<'_> {
     }
 
     /// Run the steps of `when` that apply to this target (`first`: it is the first target).
+    pub(crate) fn staging_stopped(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst) || crate::interrupt::requested()
+    }
+
     pub(crate) fn run_steps(
         &self,
         slot: &mut Slot,
@@ -130,6 +141,11 @@ impl Context<'_> {
         let steps: Vec<&Step> =
             self.config.steps_at(when).filter(|s| s.on == On::Each || (s.on == On::First && first)).collect();
         for step in steps {
+            // During staging no step starts once staging is stopping (a migration of a
+            // deploy that already failed elsewhere must not run). Running steps finish.
+            if when == When::BeforeSwitch && self.staging_stopped() {
+                return Err(STOPPED.to_string());
+            }
             self.run_step(slot, step, release, env)?;
         }
         Ok(())

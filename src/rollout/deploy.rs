@@ -40,22 +40,28 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
     let local_env = local_env(cx, &head);
 
     // 1. Stage everywhere before the first switch.
-    let abort = AtomicBool::new(false);
     let stage = |slot: &mut Slot| {
-        if abort.load(Ordering::SeqCst) || crate::interrupt::requested() {
+        if cx.staging_stopped() {
             return; // another target failed, or the user asked to stop: stage no more
         }
         let is_first = slot.name == plan.targets[first].target;
-        if let Err(e) = stage_one(cx, slot, &head, artifact, is_first) {
-            abort.store(true, Ordering::SeqCst);
-            cx.fail(slot, e);
-            let message = slot.error.clone();
-            let _ = cx.record(slot, RunKind::Deploy, Event::Failed, &head, |r| r.message = message);
+        match stage_one(cx, slot, &head, artifact, is_first) {
+            Ok(()) => {}
+            // Stopped between steps because of another target: not a failure of its own.
+            Err(e) if e == STOPPED => {}
+            Err(e) => {
+                cx.stopping.store(true, Ordering::SeqCst);
+                cx.fail(slot, e);
+                let message = slot.error.clone();
+                let _ = cx.record(slot, RunKind::Deploy, Event::Failed, &head, |r| r.message = message);
+            }
         }
     };
     // Every target at once (up to `workers`), whatever `parallel` says: staging changes
-    // nothing live, and a slow target holds up no other.
-    in_pool(&mut slots, &active, cx.env.workers, &stage);
+    // nothing live, and a slow target holds up no other. A repair is the exception: it
+    // rebuilds the live release in place, so it goes `parallel` at a time, as switches do.
+    let repairs = active.iter().any(|i| slots[*i].plan.action == Action::Repair);
+    in_pool(&mut slots, &active, if repairs { cx.env.parallel } else { cx.env.workers }, &stage);
     if crate::interrupt::requested() {
         slots[first].error.get_or_insert_with(|| "interrupted before any switch".to_string());
     }

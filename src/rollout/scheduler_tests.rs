@@ -130,6 +130,7 @@ impl World {
             pull: None,
             reporter: &quiet,
             http: Default::default(),
+            stopping: Default::default(),
         };
         deploy(&cx, &plan, artifact, targets)
     }

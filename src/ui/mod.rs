@@ -26,8 +26,9 @@ pub struct Ui {
     interactive: bool,
     github: bool,
     bars: Option<Bars>,
-    /// Under GitHub Actions: each running step's output, printed as one group when it ends.
-    groups: Mutex<Vec<Group>>,
+    /// Under GitHub Actions: each running step's output, printed as one group when it ends
+    /// (or, on a hard stop, by `print_board`).
+    groups: &'static Mutex<Vec<Group>>,
 }
 
 /// A step's output under GitHub Actions: ((target, step), lines).
@@ -77,7 +78,7 @@ impl Ui {
             interactive,
             github: env_set("GITHUB_ACTIONS"),
             bars,
-            groups: Mutex::new(Vec::new()),
+            groups: &GROUPS,
         }
     }
 
@@ -358,7 +359,22 @@ fn on_board(target: &str, update: impl FnOnce(&mut Place)) {
 
 /// Print, on stderr, where each target of the run was left: what `current` points at and
 /// what was under way.
+/// The open step-output groups of GitHub Actions (see `Ui::groups`).
+static GROUPS: Mutex<Vec<Group>> = Mutex::new(Vec::new());
+
 pub fn print_board(exit: i32) {
+    // What the steps still running have printed so far is not lost with them.
+    {
+        let mut groups = GROUPS.lock().unwrap_or_else(|p| p.into_inner());
+        let mut err = std::io::stderr().lock();
+        for ((target, step), lines) in groups.drain(..) {
+            let _ = writeln!(err, "::group::{target} | {step} (cut off)");
+            for line in lines {
+                let _ = writeln!(err, "{line}");
+            }
+            let _ = writeln!(err, "::endgroup::");
+        }
+    }
     let board = BOARD.lock().unwrap_or_else(|p| p.into_inner());
     if board.is_empty() {
         return;

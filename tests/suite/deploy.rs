@@ -375,3 +375,45 @@ fn every_target_is_staged_at_once_whatever_parallel_says() {
     assert_eq!(out["outcome"], "failed", "{out}");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "one target at a time");
 }
+
+#[test]
+fn a_target_that_fails_to_stage_stops_the_others_before_their_next_step() {
+    // b fails its first step at once; a and c are still in theirs. The migration (on the
+    // first target, after) must not start for a deploy that has already failed.
+    let p = Project::with_targets(&["a", "b", "c"], "");
+    let marker = p.base.join("migrated");
+    p.add_to_config(&format!(
+        "[[step]]\nname = \"check\"\nrun = \"case $SHIP_DEPLOY_PATH in */b) exit 3;; esac; sleep 1\"\n\n\
+         [[step]]\nname = \"migrate\"\non = \"first\"\nrun = \"touch {}\"\n",
+        marker.display()
+    ));
+    p.commit("steps");
+    let out = p.json(&["deploy", "staging"], 1);
+    assert_eq!(out["outcome"], "failed");
+    let outcomes: Vec<&str> =
+        out["targets"].as_array().unwrap().iter().map(|t| t["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["skipped", "failed", "skipped"], "{out}");
+    assert!(!marker.exists(), "the migration ran for a deploy that had already failed");
+    for t in ["a", "b", "c"] {
+        assert!(p.live(t).is_none(), "{t} switched");
+    }
+}
+
+#[test]
+fn a_repair_goes_parallel_at_a_time_and_stops_at_a_failure() {
+    // --repair rebuilds live files in place: like a switch, it goes `parallel` (1) at a
+    // time, so a failure on the first target leaves the others' files as they are.
+    let p = Project::with_targets(&["a", "b"], "");
+    p.add_to_config(&format!(
+        "[[step]]\nname = \"check\"\nrun = \"test ! -f {}/fail-$(basename $SHIP_DEPLOY_PATH)\"\n",
+        p.base.display()
+    ));
+    p.commit("steps");
+    p.expect(&["deploy", "staging"], 0);
+    for t in ["a", "b"] {
+        std::fs::write(p.target(t).join("current/index.html"), "hotfix\n").unwrap();
+    }
+    std::fs::write(p.base.join("fail-a"), "").unwrap();
+    p.expect(&["deploy", "staging", "--repair"], 1);
+    assert_eq!(p.live_file("b", "index.html"), "hotfix\n", "b was not touched");
+}

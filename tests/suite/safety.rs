@@ -502,3 +502,23 @@ fn rollback_restores_what_it_can_of_a_split_fleet_and_never_splits_one() {
     assert_eq!(p.live("c").as_ref(), Some(&v3), "c is left as it is");
     assert_ne!(v1, v2);
 }
+
+#[test]
+fn under_github_actions_a_hard_stop_keeps_what_running_steps_printed() {
+    let p = Project::with_targets(&["a"], "");
+    let gate = Gate::new(&p);
+    let step = gate.step().replace("run = \"", "run = \"echo printed before the stop; ");
+    p.new_version(&step, "two\n");
+    let mut cmd = p.std_command();
+    cmd.args(["deploy", "staging"]).env("GITHUB_ACTIONS", "true").env("CI", "true");
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    p.watch(&child);
+    gate.wait_started();
+    ctrl_c_twice(&mut child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("printed before the stop"), "{stderr}");
+    assert!(stderr.contains("::group::local:") && stderr.contains("(cut off)"), "{stderr}");
+}
