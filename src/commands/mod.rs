@@ -152,6 +152,22 @@ pub(crate) fn connect_all(env: &Environment, config: &Config) -> Result<Vec<Box<
     })
 }
 
+/// Reach every target of `env` at once, each on its own: a target that cannot be reached
+/// is its own error, and the others are still reached. In the config's order.
+pub(crate) fn connect_each(env: &Environment, config: &Config) -> Vec<(String, Result<Box<dyn Target>>)> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = env
+            .targets
+            .iter()
+            .map(|spec| (spec.to_string(), scope.spawn(|| target::connect(spec, &config.ssh))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|(name, h)| (name, h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a connection thread panicked")))))
+            .collect()
+    })
+}
+
 /// Take every target's lock, in a fixed order (sorted by address) so that two deploys never
 /// each hold half. On a conflict, the locks already taken are released and exit 3 follows.
 pub(crate) fn lock_all(

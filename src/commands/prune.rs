@@ -36,17 +36,7 @@ pub fn run(cx: &Ctx, args: &PruneArgs) -> Result<Exit> {
     let env = config.env(&args.env)?;
     let keep = args.keep.unwrap_or(config.release.keep);
     // A target that cannot be reached is reported, and the others are pruned.
-    let connected: Vec<(String, Result<Box<dyn Target>>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = env
-            .targets
-            .iter()
-            .map(|spec| (spec.to_string(), scope.spawn(|| crate::target::connect(spec, &config.ssh))))
-            .collect();
-        handles
-            .into_iter()
-            .map(|(name, h)| (name, h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a connection thread panicked")))))
-            .collect()
-    });
+    let connected = super::connect_each(env, &config);
     let mut reports: Vec<TargetReport> = Vec::new();
     let mut targets: Vec<(usize, Box<dyn Target>)> = Vec::new();
     for (name, target) in connected {
@@ -96,7 +86,7 @@ fn why(why: Why, keep: usize, failed_at: Option<&str>) -> String {
         Why::Previous => "previous: a rollback goes here".into(),
         Why::Keep => format!("among the newest {keep} that went live"),
         Why::RecentFailure => format!("failed {failed}: kept a day as evidence"),
-        Why::Unknown => "not in the journal: kept, since it cannot be judged".into(),
+        Why::Unknown => "not judged (the journal does not know it, or is damaged): kept".into(),
         Why::RolledBack => "went live, then a rollback left it".into(),
         Why::BeyondKeep => format!("older than the newest {keep} that went live"),
         Why::Failed => format!("failed {failed}, over a day ago"),

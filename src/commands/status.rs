@@ -1,7 +1,7 @@
 //! `ship status`: what is live on each target, whether the targets agree, and with --verify
 //! whether the live files are still what was deployed.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::Ctx;
@@ -24,6 +24,12 @@ struct TargetStatus {
     holder: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     problems: Vec<String>,
+    /// The journal's damaged lines (numbered from 1), if any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    journal_damaged: Vec<usize>,
+    /// Why the target could not be read, if it could not (the others still are).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -42,42 +48,66 @@ struct Live {
 pub fn run(cx: &Ctx, env_name: &str, verify: bool) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(env_name)?;
-    let mut targets = super::connect_all(env, &config)?;
-    let states = super::read_states(&mut targets, env.workers)?;
-    // Every target's files rehashed at once (up to `workers`).
-    let mut pairs: Vec<(&mut Box<dyn crate::target::Target>, &crate::release::State)> =
-        targets.iter_mut().zip(&states).collect();
+    // Each target on its own: one that cannot be reached or read is reported, and the
+    // others are still shown.
+    let mut reached: Vec<(String, Result<Box<dyn crate::target::Target>>)> = super::connect_each(env, &config);
     let shared = &config.release.shared;
-    let verified: Vec<Result<(Option<bool>, Vec<String>)>> =
-        crate::pool::map(&mut pairs, env.workers, |(target, state)| match (&state.current, verify) {
+    type Read = Result<(crate::release::State, Option<bool>, Vec<String>)>;
+    let read: Vec<Read> = crate::pool::map(&mut reached, env.workers, |(name, target)| {
+        let target = target.as_mut().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let state = target.state().with_context(|| format!("reading the state of {name}"))?;
+        let (verified, problems) = match (&state.current, verify) {
             (Some(_), true) => {
                 let problems = target.verify(shared)?;
-                Ok((Some(problems.is_empty()), problems))
+                (Some(problems.is_empty()), problems)
             }
-            _ => Ok((None, Vec::new())),
-        });
+            _ => (None, Vec::new()),
+        };
+        Ok((state, verified, problems))
+    });
     let mut rows = Vec::new();
-    for ((target, state), verified) in targets.iter().zip(&states).zip(verified) {
-        let (verified, problems) = verified?;
-        rows.push(TargetStatus {
-            target: target.spec().to_string(),
-            current: state.current.as_ref().map(|c| Live {
-                release: c.release.clone(),
-                version: c.version.clone(),
-                commit: c.commit.clone(),
-                sha256: c.sha256.clone(),
-                deployed_at: c.deployed_at.clone(),
-                deployed_by: c.deployed_by.clone(),
-                confirmed: state.confirmed,
-            }),
-            locked: state.locked,
-            verified,
-            holder: state.holder.as_ref().map(|h| h.to_string()),
-            problems,
-        });
+    let mut states = Vec::new();
+    for ((name, _), read) in reached.iter().zip(read) {
+        let row = match read {
+            Ok((state, verified, problems)) => {
+                let row = TargetStatus {
+                    target: name.clone(),
+                    current: state.current.as_ref().map(|c| Live {
+                        release: c.release.clone(),
+                        version: c.version.clone(),
+                        commit: c.commit.clone(),
+                        sha256: c.sha256.clone(),
+                        deployed_at: c.deployed_at.clone(),
+                        deployed_by: c.deployed_by.clone(),
+                        confirmed: state.confirmed,
+                    }),
+                    locked: state.locked,
+                    verified,
+                    holder: state.holder.as_ref().map(|h| h.to_string()),
+                    problems,
+                    journal_damaged: state.journal_damaged.clone(),
+                    error: None,
+                };
+                states.push(state);
+                row
+            }
+            Err(e) => TargetStatus {
+                target: name.clone(),
+                current: None,
+                locked: false,
+                verified: None,
+                holder: None,
+                problems: Vec::new(),
+                journal_damaged: Vec::new(),
+                error: Some(format!("{e:#}")),
+            },
+        };
+        rows.push(row);
     }
+    let unreadable = rows.iter().any(|r| r.error.is_some());
     let first = states.first().map(|s| (s.current.as_ref().map(|c| c.release.clone()), s.confirmed));
-    let consistent = states.iter().all(|s| Some((s.current.as_ref().map(|c| c.release.clone()), s.confirmed)) == first);
+    let consistent = !unreadable
+        && states.iter().all(|s| Some((s.current.as_ref().map(|c| c.release.clone()), s.confirmed)) == first);
     let status = Status { env: env.name.clone(), consistent, targets: rows };
     if cx.ui.json() {
         cx.ui.out_json(&status)?;
@@ -85,7 +115,7 @@ pub fn run(cx: &Ctx, env_name: &str, verify: bool) -> Result<Exit> {
         cx.ui.out(&render(cx, &status))?;
     }
     let drift = !status.consistent || status.targets.iter().any(|t| t.verified == Some(false));
-    Ok(if verify && drift { Exit::Error } else { Exit::Success })
+    Ok(if unreadable || (verify && drift) { Exit::Error } else { Exit::Success })
 }
 
 fn render(cx: &Ctx, s: &Status) -> String {
@@ -106,6 +136,9 @@ fn render(cx: &Ctx, s: &Status) -> String {
                 },
                 c.deployed_by.clone().unwrap_or_else(|| "-".into()),
             ],
+            None if t.error.is_some() => {
+                [t.target.clone(), "-".into(), "UNREADABLE".into(), "-".into(), "-".into(), "-".into()]
+            }
             None => [t.target.clone(), "-".into(), "nothing live".into(), "-".into(), "-".into(), "-".into()],
         })
         .collect();
@@ -155,9 +188,32 @@ fn render(cx: &Ctx, s: &Status) -> String {
         for p in &t.problems {
             out.push_str(&format!("    {p}\n"));
         }
+        if let Some(e) = &t.error {
+            out.push_str(&format!("    {}\n", cx.ui.paint_out(e, Paint::Bad)));
+        }
+        if !t.journal_damaged.is_empty() {
+            let lines: Vec<String> = t.journal_damaged.iter().map(usize::to_string).collect();
+            out.push_str(&format!(
+                "    {}\n",
+                cx.ui.paint_out(
+                    &format!(
+                        "journal: line(s) {} of .ship/journal.jsonl are damaged and were skipped; prune keeps what \
+                         it cannot judge",
+                        lines.join(", ")
+                    ),
+                    Paint::Warn
+                )
+            ));
+        }
     }
     let changed = s.targets.iter().filter(|t| t.verified == Some(false)).count();
-    if !s.consistent {
+    let unreadable = s.targets.iter().filter(|t| t.error.is_some()).count();
+    if unreadable > 0 {
+        out.push_str(&cx.ui.paint_out(
+            &format!("{unreadable} target(s) could not be read: what the others run is shown above."),
+            Paint::Bad,
+        ));
+    } else if !s.consistent {
         out.push_str(&cx.ui.paint_out("DRIFT: the targets are not all on one confirmed release.", Paint::Bad));
     } else if changed > 0 {
         out.push_str(&cx.ui.paint_out(

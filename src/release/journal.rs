@@ -126,26 +126,48 @@ pub fn append(path: &Path, record: &Record) -> Result<()> {
 
 /// Every record, oldest first. A torn last line (a crash mid-write) is ignored.
 pub fn read(path: &Path) -> Result<Vec<Record>> {
+    Ok(read_checked(path)?.0)
+}
+
+/// Every record, oldest first, and the numbers (from 1) of the lines that are not records
+/// although more follow them: damage, not a write cut short, and worth saying.
+pub fn read_checked(path: &Path) -> Result<(Vec<Record>, Vec<usize>)> {
     let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
         Err(e) => return Err(e).with_context(|| format!("reading the journal {}", path.display())),
     };
-    parse(BufReader::new(file)).with_context(|| format!("reading the journal {}", path.display()))
+    parse_checked(BufReader::new(file)).with_context(|| format!("reading the journal {}", path.display()))
 }
 
 /// Every record of a journal's text, oldest first. Lines that are not records (a torn last
 /// line, a line that is not UTF-8) are skipped; only an I/O error fails.
-pub fn parse(mut input: impl BufRead) -> std::io::Result<Vec<Record>> {
+pub fn parse(input: impl BufRead) -> std::io::Result<Vec<Record>> {
+    Ok(parse_checked(input)?.0)
+}
+
+/// [`parse`], and the numbers of the skipped lines that are not the last one.
+pub fn parse_checked(mut input: impl BufRead) -> std::io::Result<(Vec<Record>, Vec<usize>)> {
     let mut records = Vec::new();
+    let mut damaged = Vec::new();
     let mut line = Vec::new();
+    let mut number = 0;
     loop {
         line.clear();
         if input.read_until(b'\n', &mut line)? == 0 {
-            return Ok(records);
+            // The last line may be a write cut short by a crash: that is not damage.
+            if damaged.last() == Some(&number) {
+                damaged.pop();
+            }
+            return Ok((records, damaged));
         }
-        if let Ok(record) = serde_json::from_slice::<Record>(&line) {
-            records.push(record);
+        number += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Record>(&line) {
+            Ok(record) => records.push(record),
+            Err(_) => damaged.push(number),
         }
     }
 }
@@ -248,6 +270,15 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn damage_is_told_apart_from_a_torn_last_line() {
+        let good = serde_json::to_string(&rec(Event::Live, "a")).unwrap();
+        let text = format!("{good}\nnot json\n{good}\n{{\"torn");
+        let (records, damaged) = parse_checked(text.as_bytes()).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(damaged, [2], "line 2 is damage; the torn last line is not");
+    }
 
     fn rec(event: Event, release: &str) -> Record {
         let mut r = Record::new("run", RunKind::Deploy, event);

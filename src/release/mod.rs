@@ -72,6 +72,10 @@ pub struct State {
     /// first, in the journal's order (not by clocks): where rollbacks go, one by one.
     #[serde(default)]
     pub lineage: Vec<String>,
+    /// The journal's lines (numbered from 1) that are damaged: not records, with more after
+    /// them. What they said is not known, so nothing is judged on it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub journal_damaged: Vec<usize>,
 }
 
 /// What `ship check ENV` learns of a target.
@@ -361,7 +365,8 @@ impl Site {
 
     /// Read the target's state: what is live, what came before, the lock.
     pub fn state(&self) -> Result<State> {
-        let ledger = Ledger::replay(&self.journal()?);
+        let (records, journal_damaged) = journal::read_checked(&self.journal_path())?;
+        let ledger = Ledger::replay(&records);
         let on_disk = self.releases_on_disk()?;
         let current = self.current_release()?;
         let describe = |id: &str| {
@@ -392,6 +397,7 @@ impl Site {
         let lineage = ledger.stack.iter().rev().filter(|r| on_disk.contains(r)).cloned().collect();
         Ok(State {
             lineage,
+            journal_damaged,
             confirmed: current.is_some() && ledger.stack.last() == current.as_ref(),
             current: current.as_deref().map(describe),
             previous: previous.as_deref().map(describe),

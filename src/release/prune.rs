@@ -5,7 +5,9 @@
 //! would go to included; those two are always kept, whatever `keep` says. These are the
 //! releases rollbacks walk back through, so targets with one history keep the same ones.
 //! A release that failed less than a day ago stays too (evidence), and so does a release
-//! the journal does not know at all (a lost or damaged journal is no reason to delete).
+//! the journal does not know at all (a lost journal is no reason to delete). A journal with
+//! damaged lines may have lost any record: then nothing but the live and previous releases
+//! is judged, and nothing goes.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -127,7 +129,14 @@ pub fn decide(state: &State, keep: usize, age: impl Fn(&str) -> Option<u64>) -> 
         if out.iter().any(|(j, _)| *j == i) {
             continue;
         }
-        let why = if counted < keep { Why::Keep } else { Why::BeyondKeep };
+        let why = if !state.journal_damaged.is_empty() {
+            // A damaged journal may have lost any record: nothing goes on its word.
+            Why::Unknown
+        } else if counted < keep {
+            Why::Keep
+        } else {
+            Why::BeyondKeep
+        };
         counted += 1;
         out.push((i, why));
     }
@@ -135,7 +144,10 @@ pub fn decide(state: &State, keep: usize, age: impl Fn(&str) -> Option<u64>) -> 
         if out.iter().any(|(j, _)| *j == i) {
             continue;
         }
-        let why = if let Some(failed) = &r.failed_at {
+        // A damaged journal may have lost any record: no release it cannot vouch for goes.
+        let why = if !state.journal_damaged.is_empty() {
+            Why::Unknown
+        } else if let Some(failed) = &r.failed_at {
             // A failure whose time cannot be read is kept: evidence is not guessed away.
             match age(failed) {
                 Some(secs) if secs >= FAILURE_KEPT.as_secs() => Why::Failed,
@@ -314,6 +326,7 @@ mod tests {
             holder: None,
             last_failure: None,
             lineage: lineage.iter().map(|s| s.to_string()).collect(),
+            journal_damaged: Vec::new(),
         }
     }
 
@@ -384,6 +397,17 @@ mod tests {
         unknown.version = None;
         let s = state(vec![unknown, release("live", true, None)], &["live"]);
         assert_eq!(verdicts(&s, 1), [("live".into(), Why::Live), ("lost".into(), Why::Unknown)]);
+    }
+
+    #[test]
+    fn with_a_damaged_journal_nothing_goes() {
+        let mut s = state(
+            vec![release("live", true, None), release("staged", false, None), release("old", true, None)],
+            &["live", "prev-gone", "old"],
+        );
+        s.journal_damaged = vec![3];
+        let whys: Vec<Why> = verdicts(&s, 1).into_iter().map(|(_, w)| w).collect();
+        assert_eq!(whys, [Why::Live, Why::Unknown, Why::Unknown]);
     }
 
     #[test]

@@ -176,3 +176,45 @@ fn a_repair_plan_runs_first_steps_once() {
     assert_eq!(plan["targets"][0]["steps"][0]["name"], "migrate");
     assert_eq!(plan["targets"][1]["steps"], serde_json::json!([]), "{plan}");
 }
+
+#[test]
+fn status_shows_the_targets_it_can_read_and_names_the_one_it_cannot() {
+    let p = Project::with_targets(&["a"], "");
+    p.expect(&["deploy", "staging"], 0);
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap()
+        + &format!(
+            "\n[env.mixed]\ntargets = [\"local:{}\", \"ssh://nobody@127.0.0.1:1/srv/x\"]\n",
+            p.target("a").display()
+        );
+    p.write("deploy.toml", &config);
+    let out = p.json(&["status", "mixed"], 1);
+    assert_eq!(out["consistent"], false);
+    assert_eq!(out["targets"][0]["current"]["version"], "v1", "{out}");
+    assert!(out["targets"][1]["error"].as_str().is_some_and(|e| !e.is_empty()), "{out}");
+    let (stdout, _) = p.expect(&["status", "mixed"], 1);
+    assert!(stdout.contains("UNREADABLE") && stdout.contains("1 target(s) could not be read"), "{stdout}");
+}
+
+#[test]
+fn a_damaged_journal_line_is_reported_and_prune_judges_nothing_by_it() {
+    let p = Project::with_targets(&["a"], "[release]\nkeep = 10\n");
+    p.expect(&["deploy", "staging"], 0);
+    for n in 2..=3 {
+        p.write("index.html", &format!("v{n}\n"));
+        p.commit(&format!("v{n}"));
+        p.expect(&["deploy", "staging"], 0);
+    }
+    // A line in the middle is damaged (a disk error, a hand edit): not the torn last line of
+    // a crash, and not to be silently skipped.
+    let path = p.target("a").join(".ship/journal.jsonl");
+    let mut lines: Vec<String> = std::fs::read_to_string(&path).unwrap().lines().map(String::from).collect();
+    lines[2] = "{\"this is\": not a record".to_string();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let out = p.json(&["status", "staging"], 0);
+    assert_eq!(out["targets"][0]["journal_damaged"], serde_json::json!([3]), "{out}");
+    let (stdout, _) = p.expect(&["status", "staging"], 0);
+    assert!(stdout.contains("journal: line(s) 3 of .ship/journal.jsonl are damaged"), "{stdout}");
+    let dry = p.json(&["prune", "staging", "--keep", "1", "--dry-run"], 0);
+    let removed = dry["targets"][0]["releases"].as_array().unwrap().iter().filter(|r| r["action"] == "remove").count();
+    assert_eq!(removed, 0, "nothing is removed on the word of a damaged journal: {dry}");
+}
