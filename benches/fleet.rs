@@ -6,8 +6,12 @@
 //!
 //! Needs /usr/sbin/sshd (apt-get install openssh-server).
 
+#[path = "support/data.rs"]
+mod data;
 #[path = "../tests/suite/sshd.rs"]
 mod sshd;
+
+use data::content;
 
 use std::path::Path;
 use std::process::Command;
@@ -37,19 +41,6 @@ fn ship(repo: &Path, base: &Path, args: &[&str]) -> Duration {
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
-}
-
-/// Incompressible content, the same on every run.
-fn content(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 fn commit(repo: &git2::Repository, message: &str, n: i64) {

@@ -8,10 +8,14 @@
 //!
 //! Needs /usr/sbin/sshd and moto's server in target/moto-venv (see .ci/run).
 
+#[path = "support/data.rs"]
+mod data;
 #[path = "../tests/suite/moto.rs"]
 mod moto;
 #[path = "../tests/suite/sshd.rs"]
 mod sshd;
+
+use data::content;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -55,19 +59,6 @@ fn relay(to: u16) -> (u16, Arc<AtomicU64>) {
         }
     });
     (port, sent)
-}
-
-/// Incompressible content, the same on every run.
-fn content(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 fn ship(repo: &Path, base: &Path, env: &[(&str, String)], args: &[&str]) -> Duration {

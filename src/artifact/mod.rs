@@ -42,9 +42,6 @@ pub fn build_key(build: &BuildConfig) -> String {
     crate::digest::sha256_hex(text.to_string().as_bytes())[..16].to_string()
 }
 
-/// The artifact for `version`: reused from the store when this commit and config were built
-/// before, otherwise built now, and refused if its links would leave a release with the
-/// `shared` paths linked in. `log` receives the build command's output and warnings.
 /// The artifact this commit and build config already gave, if the store still has it.
 pub fn reusable(store: &Store, version: &Version, build: &BuildConfig) -> Result<Option<Artifact>> {
     if let Some(sha) = store.lookup(&version.commit, &build_key(build))?
@@ -56,7 +53,11 @@ pub fn reusable(store: &Store, version: &Version, build: &BuildConfig) -> Result
     Ok(None)
 }
 
-pub fn obtain(
+/// Build the artifact of `version` now (callers look for one to reuse first: see
+/// `commands::Stores::built`), refused if its links would leave a release with the `shared`
+/// paths linked in, and record it in the store's build index. `log` receives the build
+/// command's output and warnings.
+pub fn build(
     store: &Store,
     repo: &Repo,
     version: &Version,
@@ -64,9 +65,6 @@ pub fn obtain(
     shared: &[String],
     log: &mut dyn FnMut(&str),
 ) -> Result<Artifact> {
-    if let Some(artifact) = reusable(store, version, build)? {
-        return Ok(artifact);
-    }
     let work = store.temp_dir()?;
     let src = work.path().join("src");
     std::fs::create_dir(&src)?;

@@ -29,15 +29,17 @@ pub fn run(cx: &Ctx, args: &DeployArgs) -> Result<Exit> {
         Some(plan) => picked_for(cx, &config, &stores, &plan.artifact.sha256, &plan.commit, &plan.version)?,
         None => super::pick(cx, &config, &stores, &args.reference, args.artifact.as_deref(), args.allow_dirty)?,
     };
-    deliver(cx, &config, env, picked, saved, args, None)
+    deliver(cx, &config, &stores, env, picked, saved, args, None)
 }
 
 /// Deploy `picked` to `env`, as `args` ask (a saved plan applied exactly when `saved`):
 /// lock, plan, the gate, confirm, roll out. `promoted_from`: this is `ship promote` of what
 /// that environment runs.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn deliver(
     cx: &Ctx,
     config: &crate::config::Config,
+    stores: &super::Stores<'_>,
     env: &crate::config::Environment,
     picked: super::Picked,
     saved: Option<rollout::Plan>,
@@ -48,7 +50,6 @@ pub(crate) fn deliver(
     let must_confirm = env.confirm && !args.yes && !args.dry_run;
     // Pull mode: the targets fetch the artifact from the shared store themselves, so it is
     // put there first, before any target is reached: a store that fails changes nothing.
-    let stores = super::Stores::open(config)?;
     let pull = match (env.pull, args.dry_run) {
         (true, false) => {
             // Recorded for other machines only when built here, with this config.

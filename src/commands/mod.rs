@@ -124,19 +124,15 @@ pub(crate) fn pick(
         return Ok(Picked { label: version.label, commit: version.commit, artifact });
     }
     cx.ui.status(&format!("Building {named}"));
-    let artifact = artifact::obtain(store, &repo, &version, &config.build, &config.release.shared, &mut |line| {
+    let artifact = artifact::build(store, &repo, &version, &config.build, &config.release.shared, &mut |line| {
         if let Some(warning) = line.strip_prefix("warning: ") {
             cx.ui.warn(warning);
         } else if cx.ui.verbose() {
             cx.ui.status(&format!("build | {line}"));
         }
     })?;
-    if artifact.reused {
-        cx.ui.status(&format!("Artifact {} of {named}: reused from the store, not rebuilt", &artifact.sha256[..12]));
-    } else {
-        let size = indicatif::HumanBytes(artifact.size);
-        cx.ui.status(&format!("Artifact {} of {named}: built, {size}", &artifact.sha256[..12]));
-    }
+    let size = indicatif::HumanBytes(artifact.size);
+    cx.ui.status(&format!("Artifact {} of {named}: built, {size}", &artifact.sha256[..12]));
     Ok(Picked { label: version.label, commit: version.commit, artifact })
 }
 

@@ -49,7 +49,7 @@ pub fn run(cx: &Ctx, args: &PromoteArgs) -> Result<Exit> {
         allow_dirty: false,
         lock_wait: args.lock_wait,
     };
-    super::deploy::deliver(cx, &config, to, picked, None, &deploy, Some(&from.name))
+    super::deploy::deliver(cx, &config, &stores, to, picked, None, &deploy, Some(&from.name))
 }
 
 /// The one release live and confirmed on every target of `env`, with its artifact known;

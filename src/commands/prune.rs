@@ -36,16 +36,20 @@ pub fn run(cx: &Ctx, args: &PruneArgs) -> Result<Exit> {
     let env = config.env(&args.env)?;
     let keep = args.keep.unwrap_or(config.release.keep);
     // A target that cannot be reached is reported, and the others are pruned.
-    let connected = super::connect_each(env, &config);
+    let mut connected = super::connect_each(env, &config);
+    // Whether anything was ever deployed there, read from every target at once.
+    let deployed: Vec<Result<bool>> = crate::pool::map(&mut connected, env.workers, |(_, target)| {
+        let target = target.as_mut().map_err(|e| anyhow::anyhow!("{e:#}"))?;
+        let state = target.state()?;
+        Ok(state.current.is_some() || !state.releases.is_empty())
+    });
     let mut reports: Vec<TargetReport> = Vec::new();
     let mut targets: Vec<(usize, Box<dyn Target>)> = Vec::new();
-    for (name, target) in connected {
+    for ((name, target), deployed) in connected.into_iter().zip(deployed) {
         let mut report = TargetReport { target: name, pruning: None, error: None };
-        match target.and_then(|mut t| t.state().map(|state| (t, state))) {
+        match target.and_then(|t| deployed.map(|d| (t, d))) {
             // Nothing was ever deployed here: nothing to prune, and nothing is created.
-            Ok((_, state)) if state.current.is_none() && state.releases.is_empty() => {
-                report.pruning = Some(Pruning::default());
-            }
+            Ok((_, false)) => report.pruning = Some(Pruning::default()),
             Ok((t, _)) => targets.push((reports.len(), t)),
             Err(e) => report.error = Some(format!("{e:#}")),
         }

@@ -46,9 +46,12 @@ fn clone(p: &Project, name: &str) -> PathBuf {
     dir
 }
 
-/// `ship ARGS` in `dir` with its own artifact cache `cache` (under the project's base).
-fn ship_in(p: &Project, dir: &Path, cache: &str, args: &[&str]) -> Output {
-    p.std_command().current_dir(dir).env("SHIP_CACHE_DIR", p.base.join(cache)).args(args).output().unwrap()
+/// `ship ARGS` in `dir` with its own artifact cache `cache` (under the project's base),
+/// asserting that it exits with `code`.
+fn ship_in(p: &Project, dir: &Path, cache: &str, args: &[&str], code: i32) -> Output {
+    let out = p.std_command().current_dir(dir).env("SHIP_CACHE_DIR", p.base.join(cache)).args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(code), "ship {args:?}\n{}", text(&out.stderr));
+    out
 }
 
 fn json_of(out: &Output) -> serde_json::Value {
@@ -80,15 +83,13 @@ fn an_artifact_built_and_pushed_once_deploys_from_another_clone_without_a_rebuil
 
     // Another runner, another clone, an empty cache: by sha256, fetched and checked.
     let other = clone(&p, "runner2");
-    let out = ship_in(&p, &other, "cache2", &["--format", "json", "deploy", "staging", "--artifact", &sha[..12]]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = ship_in(&p, &other, "cache2", &["--format", "json", "deploy", "staging", "--artifact", &sha[..12]], 0);
     assert!(text(&out.stderr).contains("fetched from s3://ship-test/hello"), "{}", text(&out.stderr));
     assert_eq!(json_of(&out)["artifact"]["sha256"], sha.as_str());
     assert_eq!(p.live_file("a", "index.html"), "version one\n");
     // A third runner deploys the commit: the store's build index names the artifact.
     let third = clone(&p, "runner3");
-    let out = ship_in(&p, &third, "cache3", &["--format", "json", "plan", "staging"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = ship_in(&p, &third, "cache3", &["--format", "json", "plan", "staging"], 0);
     assert_eq!(json_of(&out)["artifact"]["sha256"], sha.as_str());
     assert_eq!(builds(&p), 1, "no runner built the commit again");
     assert_eq!(cached(&p, "cache3"), 1);
@@ -116,8 +117,7 @@ fn a_large_artifact_goes_up_in_parts_and_comes_back_whole() {
     let sha = built["sha256"].as_str().unwrap().to_string();
     assert!(built["size"].as_u64().unwrap() > 40 << 20);
     let other = clone(&p, "runner2");
-    let out = ship_in(&p, &other, "cache2", &["deploy", "staging", "--artifact", &sha]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    ship_in(&p, &other, "cache2", &["deploy", "staging", "--artifact", &sha], 0);
     assert_eq!(std::fs::read(p.target("a").join("current/big.bin")).unwrap(), data);
 }
 
@@ -130,8 +130,7 @@ fn a_corrupt_object_in_the_store_is_refused_and_never_cached() {
     let sha = p.json(&["build", "--push"], 0)["sha256"].as_str().unwrap().to_string();
     moto.put(BUCKET, &format!("artifacts/{sha}.tar.zst"), "not the artifact");
     let other = clone(&p, "runner2");
-    let out = ship_in(&p, &other, "cache2", &["--format", "json", "deploy", "staging", "--artifact", &sha]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let out = ship_in(&p, &other, "cache2", &["--format", "json", "deploy", "staging", "--artifact", &sha], 1);
     let error = &json_of(&out)["error"];
     assert_eq!(error["kind"], "store");
     assert!(error["message"].as_str().unwrap().contains("corrupt"), "{error}");
@@ -141,12 +140,10 @@ fn a_corrupt_object_in_the_store_is_refused_and_never_cached() {
     // A machine that builds the commit (or has it) mends the store, as the hint says.
     let (_, stderr) = p.expect(&["build", "--push"], 0);
     assert!(stderr.contains("had a damaged object") && stderr.contains("replaced"), "{stderr}");
-    let out = ship_in(&p, &other, "cache2", &["deploy", "staging", "--artifact", &sha]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    ship_in(&p, &other, "cache2", &["deploy", "staging", "--artifact", &sha], 0);
     // A fresh machine that meets a corrupt object through the build index builds instead.
     moto.put(BUCKET, &format!("artifacts/{sha}.tar.zst"), "damaged again");
-    let out = ship_in(&p, &other, "cache3", &["deploy", "staging"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = ship_in(&p, &other, "cache3", &["deploy", "staging"], 0);
     assert!(text(&out.stderr).contains("building the commit here instead"), "{}", text(&out.stderr));
     assert_eq!(builds(&p), 2);
 }
@@ -167,8 +164,7 @@ fn a_build_record_is_believed_only_when_the_artifact_is_that_commits() {
     let key = record.rsplit_once('-').unwrap().1;
     moto.put(BUCKET, &format!("builds/{good}-{key}"), &evil);
     let other = clone(&p, "runner2");
-    let out = ship_in(&p, &other, "cache2", &["deploy", "staging"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = ship_in(&p, &other, "cache2", &["deploy", "staging"], 0);
     assert!(text(&out.stderr).contains("which is commit"), "{}", text(&out.stderr));
     assert_eq!(p.live_file("a", "index.html"), "good\n", "the commit's own build went live");
 }
@@ -201,21 +197,18 @@ fn store_failures_say_what_to_fix_and_touch_no_target() {
     // store that lacks the commit.
     let config = std::fs::read_to_string(other.join("deploy.toml")).unwrap();
     std::fs::write(other.join("deploy.toml"), config.replace("s3://ship-test/x", "s3://no-such-bucket/x")).unwrap();
-    refused(ship_in(&p, &other, "cache2", &deploy), "NoSuchBucket", "bucket name");
+    refused(ship_in(&p, &other, "cache2", &deploy, 1), "NoSuchBucket", "bucket name");
     let plan = ["--format", "json", "plan", "staging", "--allow-dirty"];
-    refused(ship_in(&p, &other, "cache9", &plan), "NoSuchBucket", "bucket name");
+    refused(ship_in(&p, &other, "cache9", &plan, 1), "NoSuchBucket", "bucket name");
     assert_eq!(builds(&p), 1);
-    let out = ship_in(&p, &other, "cache2", &["--format", "json", "check", "staging"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let out = ship_in(&p, &other, "cache2", &["--format", "json", "check", "staging"], 1);
     assert!(json_of(&out)["store"]["error"].as_str().unwrap().contains("NoSuchBucket"), "{}", text(&out.stdout));
     std::fs::write(other.join("deploy.toml"), &config).unwrap();
-    let out = ship_in(&p, &other, "cache2", &["--format", "json", "check", "staging"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = ship_in(&p, &other, "cache2", &["--format", "json", "check", "staging"], 0);
     assert_eq!(json_of(&out)["store"]["error"], serde_json::Value::Null);
 
     // An artifact is named by 6 hex digits or more, in the store as in the cache.
-    let out = ship_in(&p, &other, "cache2", &["deploy", "staging", "--artifact", &sha[..1]]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = ship_in(&p, &other, "cache2", &["deploy", "staging", "--artifact", &sha[..1]], 2);
     assert!(text(&out.stderr).contains("give at least 6 hex digits"), "{}", text(&out.stderr));
 
     // A store that does not answer: refused at once, not after minutes of retries.
@@ -270,8 +263,7 @@ fn a_file_store_is_shared_the_same_way() {
     let sha = p.json(&["build", "--push"], 0)["sha256"].as_str().unwrap().to_string();
     assert!(store.join(format!("artifacts/{sha}.tar.zst")).is_file());
     let other = clone(&p, "runner2");
-    let out = ship_in(&p, &other, "cache2", &["deploy", "staging"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    ship_in(&p, &other, "cache2", &["deploy", "staging"], 0);
     assert_eq!(builds(&p), 1, "the commit was built once");
 }
 
