@@ -23,6 +23,6 @@ pub mod process;
 pub mod redact;
 pub mod release;
 pub mod rollout;
-pub mod target;
+
 pub mod ui;
 pub mod version;

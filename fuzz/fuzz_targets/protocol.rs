@@ -9,7 +9,7 @@
 use std::io::BufReader;
 
 use libfuzzer_sys::fuzz_target;
-use ship::target::protocol::{FromAgent, decode_to_agent, read_line};
+use ship::agent::protocol::{FromAgent, decode_to_agent, read_line};
 
 fuzz_target!(|data: &[u8]| {
     // A small buffer, so that lines straddle refills as they do on a pipe.

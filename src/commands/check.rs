@@ -237,7 +237,7 @@ fn check_target(spec: &TargetSpec, ssh: &crate::config::SshConfig, shared: &[Str
         error: None,
         shared_missing: Vec::new(),
     };
-    let result = crate::target::connect(spec, ssh).and_then(|mut target| {
+    let result = crate::agent::connect(spec, ssh).and_then(|mut target| {
         check.reachable = true;
         target.check(shared)
     });

@@ -145,7 +145,7 @@ pub(crate) fn deliver(
 /// whose files changed is to be rebuilt from the artifact.
 fn mark_repairs(
     config: &crate::config::Config,
-    targets: &mut [Box<dyn crate::target::Target>],
+    targets: &mut [Box<dyn crate::agent::Target>],
     plan: &mut rollout::Plan,
 ) -> Result<()> {
     use crate::config::{On, When};

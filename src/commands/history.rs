@@ -7,9 +7,9 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::Ctx;
+use crate::agent::Target;
 use crate::error::Exit;
 use crate::release::{Event, Record, RunKind};
-use crate::target::Target;
 
 #[derive(Serialize)]
 struct History {

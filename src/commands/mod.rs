@@ -22,12 +22,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
+use crate::agent::{self, Target};
 use crate::artifact::{self, Artifact};
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Environment};
 use crate::error::Exit;
 use crate::release::{Holder, State};
-use crate::target::{self, Target};
 use crate::ui::Ui;
 use crate::version::Repo;
 
@@ -140,7 +140,7 @@ pub(crate) fn pick(
 pub(crate) fn connect_all(env: &Environment, config: &Config) -> Result<Vec<Box<dyn Target>>> {
     std::thread::scope(|scope| {
         let handles: Vec<_> =
-            env.targets.iter().map(|spec| scope.spawn(move || target::connect(spec, &config.ssh))).collect();
+            env.targets.iter().map(|spec| scope.spawn(move || agent::connect(spec, &config.ssh))).collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a connection thread panicked"))))
@@ -155,7 +155,7 @@ pub(crate) fn connect_each(env: &Environment, config: &Config) -> Vec<(String, R
         let handles: Vec<_> = env
             .targets
             .iter()
-            .map(|spec| (spec.to_string(), scope.spawn(|| target::connect(spec, &config.ssh))))
+            .map(|spec| (spec.to_string(), scope.spawn(|| agent::connect(spec, &config.ssh))))
             .collect();
         handles
             .into_iter()

@@ -3,11 +3,11 @@
 use anyhow::Result;
 
 use super::{Ctx, Picked};
+use crate::agent::Target;
 use crate::cli::PlanArgs;
 use crate::config::{Config, Environment};
 use crate::error::Exit;
 use crate::rollout::plan::{self, Plan};
-use crate::target::Target;
 
 pub fn run(cx: &Ctx, args: &PlanArgs) -> Result<Exit> {
     let config = cx.config()?;

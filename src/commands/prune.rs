@@ -5,10 +5,10 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::Ctx;
+use crate::agent::Target;
 use crate::cli::PruneArgs;
 use crate::error::Exit;
 use crate::release::prune::{Pruning, Why};
-use crate::target::Target;
 use crate::ui::Paint;
 
 #[derive(Serialize)]

@@ -8,7 +8,7 @@
 pub mod journal;
 pub mod lock;
 pub mod names;
-pub mod ops;
+
 pub mod prune;
 pub mod unpack;
 

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::agent::Target;
 use crate::artifact::Artifact;
 use crate::config::{Config, Environment, On, Step, When};
 use crate::error::Exit;
 use crate::release::{Event, Record, RunKind, StepRequest};
-use crate::target::Target;
 pub use plan::{Action, ArtifactRef, Current, Plan, PlannedStep, TargetPlan};
 
 mod context;

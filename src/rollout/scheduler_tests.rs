@@ -1,5 +1,5 @@
 //! The scheduler against in-process targets: each serves requests with the very
-//! `release::ops::handle` an agent runs, on a real directory, and can be told to fail its
+//! `agent::handle` an agent runs, on a real directory, and can be told to fail its
 //! switch (after making it, as a lost answer or a failed check would) or its staging. These
 //! faults cannot be made for real on demand; everything else is the real thing.
 
@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::*;
+use crate::agent::protocol::{Reply, Request};
 use crate::config::TargetSpec;
-use crate::release::ops::{Reply, Request};
 use crate::release::{Holder, Site};
 
 /// What an in-process target does wrong, if anything.
@@ -41,7 +41,7 @@ impl Target for InProcess {
             }
             _ => false,
         };
-        let reply = crate::release::ops::handle(&mut self.site, request, on_line)?;
+        let reply = crate::agent::handle(&mut self.site, request, on_line)?;
         if fails {
             anyhow::bail!("injected fault");
         }

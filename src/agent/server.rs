@@ -2,7 +2,7 @@
 //!
 //! It is started by ship itself: through OpenSSH for an `ssh://` target, as a child process
 //! over pipes for a `local:` one. Both speak the same protocol to this one server, so there
-//! is one implementation of every operation ([`ops::handle`]). When the
+//! is one implementation of every operation ([`handle`]). When the
 //! connection drops, stdin ends: the agent notices at once, stops the steps it started
 //! (and everything they started), and exits, which releases the target's lock.
 
@@ -14,10 +14,9 @@ use std::sync::mpsc;
 
 use anyhow::{Result, bail};
 
+use super::protocol::{self, FromAgent, PROTOCOL, Reply, Request, ToAgent};
 use crate::error::Exit;
 use crate::release::Site;
-use crate::release::ops;
-use crate::target::protocol::{self, FromAgent, PROTOCOL, ToAgent};
 
 /// What the reader thread passes on.
 enum Incoming {
@@ -64,7 +63,7 @@ pub fn serve(path: &Path) -> Result<Exit> {
                         failed_write = true;
                     }
                 };
-                let result = ops::handle(&mut site, *request, &mut on_line);
+                let result = handle(&mut site, *request, &mut on_line);
                 if failed_write {
                     break;
                 }
@@ -72,7 +71,7 @@ pub fn serve(path: &Path) -> Result<Exit> {
             }
             ToAgent::Artifact { sha256, size } => {
                 let mut reader = ChannelReader { rx: &rx, remaining: size, buf: Vec::new(), pos: 0, ended: None };
-                let result = site.receive_artifact(&sha256, &mut reader).map(|()| ops::Reply::Done);
+                let result = site.receive_artifact(&sha256, &mut reader).map(|()| Reply::Done);
                 if result.is_err() {
                     // Keep the stream in step: swallow what is left of the bytes.
                     let _ = std::io::copy(&mut reader, &mut std::io::sink());
@@ -178,4 +177,56 @@ impl Read for ChannelReader<'_> {
         self.pos += n;
         Ok(n)
     }
+}
+
+/// Serve one request on `site`. Its fields were checked when it was decoded
+/// ([`protocol::decode_to_agent`], which calls [`Request::validate`]). Step output goes to `on_line` as it comes.
+pub fn handle(site: &mut Site, request: Request, on_line: &mut dyn FnMut(&str)) -> anyhow::Result<Reply> {
+    Ok(match request {
+        Request::Lock { holder } => match site.lock(&holder)? {
+            Ok(()) => Reply::Done,
+            Err(holder) => Reply::Locked { holder },
+        },
+        Request::Hold { holder } => match site.hold(&holder)? {
+            Ok(()) => Reply::Done,
+            Err(holder) => Reply::Locked { holder },
+        },
+        Request::ReleaseHold { breaker } => match site.release_hold(breaker.as_ref())? {
+            Ok(holder) => Reply::Released { holder },
+            Err(holder) => Reply::Locked { holder },
+        },
+        Request::Check { shared } => Reply::Check { check: site.check(&shared)? },
+        Request::Unlock => {
+            site.unlock();
+            Reply::Done
+        }
+        Request::State => Reply::State { state: Box::new(site.state()?) },
+        Request::HasArtifact { sha256 } => Reply::Bool { value: site.has_artifact(&sha256) },
+        Request::Fetch { url, sha256 } => {
+            site.fetch_artifact(&url, &sha256)?;
+            Reply::Done
+        }
+        Request::Stage { sha256, shared } => {
+            let (release, reused) = site.stage(&sha256, &shared)?;
+            Reply::Staged { release, reused }
+        }
+        Request::Switch { release } => Reply::Switched { before: site.switch(&release)? },
+        Request::Unswitch => {
+            site.unswitch()?;
+            Reply::Done
+        }
+        Request::RunStep { step } => Reply::Step { result: site.run_step(&step, on_line)? },
+        Request::WouldSkip { unless, release, env } => Reply::Bool { value: site.would_skip(&unless, &release, &env)? },
+        Request::Record { record } => {
+            site.record(&record)?;
+            Reply::Done
+        }
+        Request::Prune { keep, dry_run } => Reply::Pruned { pruning: Box::new(site.prune(keep, dry_run)?) },
+        Request::Verify { shared } => Reply::Problems { problems: site.verify(&shared)? },
+        Request::Repair { sha256, shared } => {
+            site.repair(&sha256, &shared)?;
+            Reply::Done
+        }
+        Request::Journal => Reply::Journal { records: site.journal()? },
+    })
 }

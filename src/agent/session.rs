@@ -7,51 +7,27 @@
 //! (`BatchMode=yes`). Connections are multiplexed through a ControlMaster socket in a private
 //! directory, kept for 60 s after use so the next command reuses it.
 //!
-//! One ssh session carries everything: a small POSIX sh script starts the agent if the host
-//! has this very build (content-addressed under `<path>/.ship/bin/`), and otherwise asks for
-//! it, receives it, checks its sha256, renames it into place and starts it.
+//! One ssh session carries everything: the bootstrap script (`bootstrap.rs`) starts the
+//! agent, uploading this build first when the host lacks it.
 
 use std::io::{BufReader, BufWriter, Write};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::Target;
+use super::bootstrap::{BOOTSTRAP, local_platform, own_binary, quote, ssh_command};
 use super::protocol::{self, FromAgent, PROTOCOL, ToAgent};
+use super::protocol::{Reply, Request};
 use crate::artifact::Artifact;
 use crate::config::{SshConfig, TargetSpec};
-use crate::release::ops::{Reply, Request};
 
 /// How long to wait for the agent's greeting (after ssh itself has connected or failed).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The script the host's login shell runs, with the target path, this build's version and
-/// binary sha256, and `agent_path` as `$1`..`$4`. Values are arguments, never script text.
-const BOOTSTRAP: &str = r#"path=$1 version=$2 hash=$3 agent=$4
-if [ -n "$agent" ]; then
-  if [ -x "$agent" ]; then exec "$agent" agent --path "$path"; fi
-  echo "SHIP-BOOTSTRAP missing-agent"; exit 0
-fi
-bin="$path/.ship/bin/ship-$hash"
-if [ -x "$bin" ]; then exec "$bin" agent --path "$path"; fi
-echo "SHIP-BOOTSTRAP need $(uname -sm)"
-IFS= read -r answer || exit 0
-case "$answer" in "upload "*) ;; *) exit 0 ;; esac
-size=${answer#upload }
-mkdir -p "$path/.ship/bin" || exit 0
-tmp="$path/.ship/bin/.upload-$$"
-head -c "$size" > "$tmp" || { rm -f "$tmp"; exit 0; }
-if command -v sha256sum >/dev/null 2>&1; then got=$(sha256sum < "$tmp"); else got=$(shasum -a 256 < "$tmp"); fi
-got=${got%% *}
-if [ "$got" != "$hash" ]; then rm -f "$tmp"; echo "SHIP-BOOTSTRAP corrupt $got"; exit 0; fi
-chmod 755 "$tmp" && mv -f "$tmp" "$bin" && exec "$bin" agent --path "$path"
-echo "SHIP-BOOTSTRAP failed"
-"#;
 
 /// What the reader thread passes on: a line from the agent, or the end of the stream.
 type Incoming = Result<String, String>;
@@ -64,84 +40,6 @@ pub struct AgentTarget {
     stderr: Arc<Mutex<String>>,
     /// Set once the session failed: every later call fails at once with this.
     broken: Option<String>,
-}
-
-/// This running binary's path and sha256, computed once.
-fn own_binary() -> Result<&'static (PathBuf, String, u64)> {
-    static OWN: OnceLock<Result<(PathBuf, String, u64), String>> = OnceLock::new();
-    OWN.get_or_init(|| {
-        let path = std::env::current_exe().map_err(|e| format!("finding ship's own binary: {e}"))?;
-        let file = std::fs::File::open(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-        let (sha, size) = crate::digest::sha256_reader(file).map_err(|e| format!("reading {}: {e}", path.display()))?;
-        Ok((path, sha, size))
-    })
-    .as_ref()
-    .map_err(|e| anyhow!("{e}"))
-}
-
-/// `Linux x86_64`, as `uname -sm` prints it.
-fn local_platform() -> String {
-    let u = rustix::system::uname();
-    format!("{} {}", u.sysname().to_string_lossy(), u.machine().to_string_lossy())
-}
-
-/// Quote a value for the remote POSIX shell: `'...'`, with `'` written as `'\''`.
-fn quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
-}
-
-/// The private directory of ControlMaster sockets (mode 0700). Socket paths are limited
-/// to about 100 bytes, so a long cache path falls back to /tmp/ship-<uid>.
-fn control_dir() -> Result<PathBuf> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-    let preferred = crate::artifact::store::cache_root()?.join("ssh");
-    let dir = if preferred.as_os_str().len() <= 60 {
-        preferred
-    } else {
-        PathBuf::from(format!("/tmp/ship-{}", rustix::process::getuid().as_raw()))
-    };
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)?;
-    let meta = std::fs::symlink_metadata(&dir)?;
-    if !meta.is_dir() || meta.uid() != rustix::process::getuid().as_raw() {
-        bail!("{} is not a directory of this user's; refusing to keep ssh sockets there", dir.display());
-    }
-    if meta.permissions().mode() & 0o077 != 0 {
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(dir)
-}
-
-/// The `ssh` command for a target, up to and including the destination.
-pub fn ssh_command(spec: &TargetSpec, cfg: &SshConfig) -> Result<Command> {
-    let TargetSpec::Ssh { user, host, port, .. } = spec else {
-        bail!("{spec} is not an ssh target");
-    };
-    let mut cmd = Command::new("ssh");
-    // ssh takes the first value it sees for an option: these come first so they hold.
-    cmd.args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"]);
-    if let Some(file) = &cfg.config {
-        cmd.arg("-F").arg(file);
-    }
-    if let Some(identity) = &cfg.identity_file {
-        cmd.arg("-i").arg(identity);
-    }
-    for option in &cfg.options {
-        cmd.arg("-o").arg(option);
-    }
-    // A host that goes silent is noticed within a minute instead of hanging the deploy.
-    cmd.args(["-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4"]);
-    let control = control_dir()?.join("%C");
-    cmd.arg("-o").arg("ControlMaster=auto");
-    cmd.arg("-o").arg(format!("ControlPath={}", control.display()));
-    cmd.args(["-o", "ControlPersist=60", "-T"]);
-    if let Some(port) = port {
-        cmd.arg("-p").arg(port.to_string());
-    }
-    if let Some(user) = user {
-        cmd.arg("-l").arg(user);
-    }
-    cmd.arg(host);
-    Ok(cmd)
 }
 
 impl AgentTarget {
@@ -407,22 +305,5 @@ impl Target for AgentTarget {
 impl Drop for AgentTarget {
     fn drop(&mut self) {
         self.close();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting_survives_any_text() {
-        assert_eq!(quote("/srv/app"), "'/srv/app'");
-        assert_eq!(quote("it's $(rm -rf /)"), r"'it'\''s $(rm -rf /)'");
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("printf %s {}", quote("a'b\"c $x `y`")))
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), "a'b\"c $x `y`");
     }
 }

@@ -1,12 +1,89 @@
-//! The on-target operations as data: a [`Request`] and its [`Reply`], and [`handle`], the one
-//! dispatch that serves them. `ship agent` calls `handle` for every target, local (a child
-//! process over pipes) or remote (over SSH), so there is exactly one implementation of each
-//! operation.
+//! The agent protocol: line-delimited JSON over the SSH channel, like git and rsync speak.
+//!
+//! The agent greets first with its protocol number. Then the client sends one message at a
+//! time and reads until its answer: any number of `line`s (step output, as it happens), then
+//! one `reply` or `error`. An `artifact` message is followed by exactly `size` raw bytes.
+//! Anything else on either side ends the session with an error; nothing is guessed.
 
 use serde::{Deserialize, Serialize};
 
-use super::prune::Pruning;
-use super::{Check, Holder, Record, Site, State, StepRequest, StepResult};
+use crate::release::prune::Pruning;
+use crate::release::{Check, Holder, Record, State, StepRequest, StepResult};
+
+/// Bumped whenever a message changes shape. Peers with different numbers refuse each other.
+pub const PROTOCOL: u32 = 3;
+
+/// The longest line either side accepts (a journal can be long; a step line cannot).
+pub const MAX_LINE: usize = 64 * 1024 * 1024;
+
+/// The largest artifact an agent accepts (64 GiB).
+pub const MAX_ARTIFACT: u64 = 64 << 30;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToAgent {
+    Call { request: Box<Request> },
+    Artifact { sha256: String, size: u64 },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FromAgent {
+    Hello { protocol: u32, version: String },
+    Line { line: String },
+    Reply { reply: Reply },
+    Error { message: String },
+}
+
+/// Read one `\n`-terminated line, refusing lines longer than [`MAX_LINE`]. `Ok(None)` at EOF.
+pub fn read_line(reader: &mut impl std::io::BufRead) -> std::io::Result<Option<String>> {
+    let mut buf = Vec::new();
+    let n = std::io::BufRead::read_until(&mut std::io::Read::take(&mut *reader, MAX_LINE as u64 + 1), b'\n', &mut buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() != Some(&b'\n') {
+        let why = if buf.len() > MAX_LINE { "a line longer than the protocol allows" } else { "a truncated line" };
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
+    }
+    buf.pop();
+    String::from_utf8(buf)
+        .map(Some)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "a line that is not UTF-8"))
+}
+
+/// Decode one line from the deploying ship: a message of this protocol whose every field
+/// is valid. Anything else is a protocol error, never a panic.
+pub fn decode_to_agent(line: &str) -> Result<ToAgent, String> {
+    let message: ToAgent =
+        serde_json::from_str(line).map_err(|e| format!("not a message of protocol {PROTOCOL}: {e}"))?;
+    message.validate().map_err(|e| format!("protocol error: {e}"))?;
+    Ok(message)
+}
+
+impl ToAgent {
+    /// Check every field a peer could get wrong (or forge) before anything acts on it.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            ToAgent::Call { request } => request.validate(),
+            ToAgent::Artifact { sha256, size } => {
+                crate::release::names::check_sha256(sha256)?;
+                if *size > MAX_ARTIFACT {
+                    return Err(format!("an artifact of {size} bytes is larger than the {MAX_ARTIFACT} bytes allowed"));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Write one message as a line and flush it.
+pub fn send<T: Serialize>(out: &mut impl std::io::Write, message: &T) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(message).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    out.write_all(&line)?;
+    out.flush()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -94,7 +171,7 @@ impl Request {
     /// Check every field a peer sends before anything acts on it: digests and release ids
     /// in their formats, shared paths below the target, environment a process can carry.
     pub fn validate(&self) -> Result<(), String> {
-        use super::names::{check_env, check_release_id, check_sha256, check_shared_paths, check_text};
+        use crate::release::names::{check_env, check_release_id, check_sha256, check_shared_paths, check_text};
         match self {
             Request::HasArtifact { sha256 } => check_sha256(sha256),
             Request::Fetch { url, sha256 } => {
@@ -139,56 +216,4 @@ impl Request {
             | Request::Journal => Ok(()),
         }
     }
-}
-
-/// Serve one request on `site`. Its fields were checked when it was decoded
-/// ([`crate::target::protocol::decode_to_agent`], which calls [`Request::validate`]). Step output goes to `on_line` as it comes.
-pub fn handle(site: &mut Site, request: Request, on_line: &mut dyn FnMut(&str)) -> anyhow::Result<Reply> {
-    Ok(match request {
-        Request::Lock { holder } => match site.lock(&holder)? {
-            Ok(()) => Reply::Done,
-            Err(holder) => Reply::Locked { holder },
-        },
-        Request::Hold { holder } => match site.hold(&holder)? {
-            Ok(()) => Reply::Done,
-            Err(holder) => Reply::Locked { holder },
-        },
-        Request::ReleaseHold { breaker } => match site.release_hold(breaker.as_ref())? {
-            Ok(holder) => Reply::Released { holder },
-            Err(holder) => Reply::Locked { holder },
-        },
-        Request::Check { shared } => Reply::Check { check: site.check(&shared)? },
-        Request::Unlock => {
-            site.unlock();
-            Reply::Done
-        }
-        Request::State => Reply::State { state: Box::new(site.state()?) },
-        Request::HasArtifact { sha256 } => Reply::Bool { value: site.has_artifact(&sha256) },
-        Request::Fetch { url, sha256 } => {
-            site.fetch_artifact(&url, &sha256)?;
-            Reply::Done
-        }
-        Request::Stage { sha256, shared } => {
-            let (release, reused) = site.stage(&sha256, &shared)?;
-            Reply::Staged { release, reused }
-        }
-        Request::Switch { release } => Reply::Switched { before: site.switch(&release)? },
-        Request::Unswitch => {
-            site.unswitch()?;
-            Reply::Done
-        }
-        Request::RunStep { step } => Reply::Step { result: site.run_step(&step, on_line)? },
-        Request::WouldSkip { unless, release, env } => Reply::Bool { value: site.would_skip(&unless, &release, &env)? },
-        Request::Record { record } => {
-            site.record(&record)?;
-            Reply::Done
-        }
-        Request::Prune { keep, dry_run } => Reply::Pruned { pruning: Box::new(site.prune(keep, dry_run)?) },
-        Request::Verify { shared } => Reply::Problems { problems: site.verify(&shared)? },
-        Request::Repair { sha256, shared } => {
-            site.repair(&sha256, &shared)?;
-            Reply::Done
-        }
-        Request::Journal => Reply::Journal { records: site.journal()? },
-    })
 }

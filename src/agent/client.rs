@@ -1,18 +1,16 @@
-//! How on-target operations reach a target: always through `ship agent`, in a child process
-//! for `local:` targets and over OpenSSH for `ssh://` ones. Every kind of target carries the
-//! same [`Request`]s to the same [`ops::handle`](crate::release::ops::handle).
+//! The deploying side of the protocol: [`Target`], one connection to one target, and its
+//! typed calls, so callers never match on replies. Every kind of target carries the same
+//! [`Request`]s to the same [`handle`](super::handle).
 //!
 //! This layer moves requests and bytes; it never decides what to do with a target.
 
-pub mod protocol;
-mod ssh;
-
 use anyhow::Result;
 
+use super::protocol::{Reply, Request};
+use super::session::AgentTarget;
 use crate::artifact::Artifact;
 use crate::config::{SshConfig, TargetSpec};
 use crate::error::Refusal;
-use crate::release::ops::{Reply, Request};
 use crate::release::prune::Pruning;
 use crate::release::{Holder, Record, State, StepRequest, StepResult};
 
@@ -30,8 +28,8 @@ pub trait Target: Send {
 /// Open a connection to the target.
 pub fn connect(spec: &TargetSpec, ssh: &SshConfig) -> Result<Box<dyn Target>> {
     match spec {
-        TargetSpec::Local { .. } => Ok(Box::new(ssh::AgentTarget::local(spec)?)),
-        TargetSpec::Ssh { .. } => Ok(Box::new(ssh::AgentTarget::ssh(spec, ssh)?)),
+        TargetSpec::Local { .. } => Ok(Box::new(AgentTarget::local(spec)?)),
+        TargetSpec::Ssh { .. } => Ok(Box::new(AgentTarget::ssh(spec, ssh)?)),
     }
 }
 
