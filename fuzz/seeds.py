@@ -140,36 +140,41 @@ agent_path = "relative/ship"
 
 def protocol_seeds():
     call = lambda req: {"call": {"request": req}}
+    rec = lambda event, **kw: dict({"at": "2026-11-23T10:00:01.000Z", "run": "0f1e2d3c4b5a6978", "kind": "deploy",
+                                     "event": event, "release": SHA_A[:12], "version": "v1.2.0", "commit": COMMIT,
+                                     "sha256": SHA_A, "user": "deploy"}, **kw)
     write("protocol", "session-deploy.jsonl", lines(
-        call({"op": "lock", "holder": HOLDER}),
+        call({"op": "lock", "holder": HOLDER, "state": True}),
         call({"op": "check"}),
         call({"op": "state"}),
-        call({"op": "has_artifact", "sha256": SHA_A}),
-        {"artifact": {"sha256": SHA_A, "size": 10}},
-        call({"op": "stage", "sha256": SHA_A, "shared": ["log", "config/app.env"]}),
+        call({"op": "stage", "sha256": SHA_A, "shared": ["log", "config/app.env"], "source": {"from": "upload", "size": 10},
+              "before": [rec("begin", **{"from": SHA_B[:12]})], "after": []}),
+    ) + "0123456789" + lines(
         call({"op": "run_step", "step": {"name": "migrate", "run": "./bin/migrate", "unless": "test -f .m",
                                          "release": SHA_A[:12], "env": [["SHIP_ENV", "prod"], ["A", "x\ny"]],
                                          "timeout_ms": 300000}}),
-        call({"op": "switch", "release": SHA_A[:12]}),
+        call({"op": "switch", "release": SHA_A[:12], "before": [rec("staged")],
+              "after": [rec("switched", **{"from": SHA_B[:12]}), rec("live")]}),
         call({"op": "would_skip", "unless": "test -f x", "release": SHA_A[:12], "env": []}),
-        call({"op": "record", "record": {"at": "2026-11-23T10:00:01.000Z", "run": "0f1e2d3c4b5a6978", "kind": "deploy",
-                                         "event": "live", "release": SHA_A[:12], "version": "v1.2.0", "commit": COMMIT,
-                                         "sha256": SHA_A, "user": "deploy", "from": SHA_B[:12]}}),
-        call({"op": "fetch", "url": "https://bucket.s3.amazonaws.com/app/artifacts/" + SHA_A
-              + ".tar.zst?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=1800", "sha256": SHA_A}),
+        call({"op": "record", "records": [rec("live", **{"from": SHA_B[:12]})]}),
+        call({"op": "stage", "sha256": SHA_A, "shared": [], "source": {"from": "fetch", "url":
+              "https://bucket.s3.amazonaws.com/app/artifacts/" + SHA_A + ".tar.zst?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=1800"}}),
+        call({"op": "repair", "sha256": SHA_A, "shared": ["log"], "source": {"from": "here"}, "after": [rec("repaired")]}),
         call({"op": "prune", "keep": 5, "dry_run": True}),
-        call({"op": "prune", "keep": 5, "dry_run": False}),
+        call({"op": "finish", "journal": [rec("failed", message="step `migrate` failed (exit 1)")], "prune": 5,
+              "end": rec("end", outcome="succeeded", fleet_outcome="succeeded", duration_ms=1234)}),
         call({"op": "unlock"}),
     ))
     write("protocol", "session-admin.jsonl", lines(
         call({"op": "hold", "holder": dict(HOLDER, reason="db maintenance \u2013 ask ops")}),
         call({"op": "release_hold"}),
-        call({"op": "unswitch"}),
+        call({"op": "unswitch", "after": [{"at": "2026-11-23T10:00:00.000Z", "run": "r1", "kind": "deploy",
+                                            "event": "restored", "from": SHA_A[:12]}]}),
         call({"op": "verify", "shared": ["log"]}),
         call({"op": "journal"}),
     ))
     write("protocol", "agent-replies.jsonl", lines(
-        {"hello": {"protocol": 3, "version": "0.1.0"}},
+        {"hello": {"protocol": 4, "version": "0.1.0"}},
         {"line": {"line": "migrating \u2026 done"}},
         {"reply": {"reply": {"reply": "done"}}},
         {"reply": {"reply": {"reply": "locked", "holder": HOLDER}}},
@@ -190,6 +195,7 @@ def protocol_seeds():
             "agents": [{"file": ".ship/bin/ship-" + SHA_A, "bytes": 9000000}],
             "bytes": 9006144, "holder": HOLDER}}}},
         {"reply": {"reply": {"reply": "problems", "problems": ["index.html changed"]}}},
+        {"reply": {"reply": {"reply": "finished", "pruning": None, "problems": ["pruning failed: Permission denied"]}}},
         {"error": {"message": "target is locked by deploy@ci-1"}},
     ))
     rel = lambda r, live: {"release": r, "version": "v1", "commit": COMMIT, "sha256": SHA_A, "deployed_at": "2026-11-23T10:00:00Z",
@@ -205,8 +211,11 @@ def protocol_seeds():
     # Refused lines: a forged release id, a bad digest, an oversized artifact, garbage, a torn line.
     write("protocol", "hostile.jsonl", lines(
         call({"op": "switch", "release": "../../../../"}),
-        {"artifact": {"sha256": SHA_A.upper(), "size": 10}},
-        {"artifact": {"sha256": SHA_A, "size": 68719476737}},
+        call({"op": "stage", "sha256": SHA_A.upper(), "shared": [], "source": {"from": "upload", "size": 10}}),
+        call({"op": "stage", "sha256": SHA_A, "shared": [], "source": {"from": "upload", "size": 68719476737}}),
+        call({"op": "stage", "sha256": SHA_A, "shared": [], "source": {"from": "fetch", "url": "file:///etc/shadow"}}),
+        call({"op": "switch", "release": SHA_A[:12], "before": [{"at": "x", "run": "r", "kind": "deploy", "event": "begin",
+                                                                 "release": "../../etc"}]}),
         call({"op": "stage", "sha256": SHA_A, "shared": ["/etc", "a/../../b"]}),
         call({"op": "run_step", "step": {"name": "x", "run": "a\u0000b", "unless": None, "release": SHA_A[:12],
                                          "env": [["A=B", "x"]], "timeout_ms": None}}),

@@ -6,7 +6,7 @@
 
 use anyhow::Result;
 
-use super::protocol::{Reply, Request};
+use super::protocol::{Reply, Request, Source};
 use super::session::AgentTarget;
 use crate::artifact::Artifact;
 use crate::config::{SshConfig, TargetSpec};
@@ -18,11 +18,37 @@ use crate::release::{Holder, Record, State, StepRequest, StepResult};
 pub trait Target: Send {
     fn spec(&self) -> &TargetSpec;
 
-    /// Carry one request to the target; step output comes back through `on_line`.
-    fn call(&mut self, request: Request, on_line: &mut dyn FnMut(&str)) -> Result<Reply>;
+    /// Carry one request to the target, followed by the bytes of `upload` when given; step
+    /// output comes back through `on_line`.
+    fn call(&mut self, request: Request, upload: Option<&Artifact>, on_line: &mut dyn FnMut(&str)) -> Result<Reply>;
 
-    /// Send an artifact's bytes; the target keeps them only if their sha256 matches.
-    fn send_artifact(&mut self, artifact: &Artifact) -> Result<()>;
+    /// How many requests this connection has carried (each one round trip).
+    fn exchanges(&self) -> u32;
+}
+
+/// Where a target gets an artifact it lacks from, as the deploying side sees it.
+pub enum Supply<'a> {
+    /// It has it (its release is on the target).
+    Here,
+    /// Sent from here, after the request.
+    Upload(&'a Artifact),
+    /// Pull mode: the target GETs it from this (presigned) URL.
+    Fetch(String),
+}
+
+impl<'a> Supply<'a> {
+    fn split(self) -> Result<(Source, Option<&'a Artifact>)> {
+        Ok(match self {
+            Supply::Here => (Source::Here, None),
+            Supply::Upload(artifact) => {
+                let size = std::fs::metadata(&artifact.path)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", artifact.path.display()))?
+                    .len();
+                (Source::Upload { size }, Some(artifact))
+            }
+            Supply::Fetch(url) => (Source::Fetch { url }, None),
+        })
+    }
 }
 
 /// Open a connection to the target.
@@ -40,7 +66,7 @@ fn unexpected(target: &TargetSpec, reply: Reply) -> anyhow::Error {
 /// Typed calls, so callers never match on replies.
 impl dyn Target + '_ {
     fn ask(&mut self, request: Request) -> Result<Reply> {
-        self.call(request, &mut |_| {})
+        self.call(request, None, &mut |_| {})
     }
 
     fn locked(&self, holder: Option<Holder>) -> anyhow::Error {
@@ -57,11 +83,43 @@ impl dyn Target + '_ {
         wait: Option<std::time::Duration>,
         waiting: &mut dyn FnMut(Option<&Holder>),
     ) -> Result<()> {
+        self.lock_with(holder, false, wait, waiting).map(|_| ())
+    }
+
+    /// Take the lock and read the state under it, in one exchange.
+    pub fn lock_reading(
+        &mut self,
+        holder: &Holder,
+        wait: Option<std::time::Duration>,
+        waiting: &mut dyn FnMut(Option<&Holder>),
+    ) -> Result<State> {
+        let state = self.lock_with(holder, true, wait, waiting)?;
+        state.ok_or_else(|| anyhow::anyhow!("{}: the agent took the lock but sent no state", self.spec()))
+    }
+
+    /// One try at the lock (and the state under it): `Ok(Err(holder))` when another has it.
+    pub fn try_lock_reading(&mut self, holder: &Holder) -> Result<Result<State, Option<Holder>>> {
+        match self.ask(Request::Lock { holder: holder.clone(), state: true })? {
+            Reply::State { state } => Ok(Ok(*state)),
+            Reply::Locked { holder } => Ok(Err(holder)),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
+    /// Like [`lock`](Self::lock); with `state`, the state read under the lock.
+    fn lock_with(
+        &mut self,
+        holder: &Holder,
+        state: bool,
+        wait: Option<std::time::Duration>,
+        waiting: &mut dyn FnMut(Option<&Holder>),
+    ) -> Result<Option<State>> {
         let deadline = wait.map(|w| std::time::Instant::now() + w);
         let mut told = false;
         loop {
-            match self.ask(Request::Lock { holder: holder.clone() })? {
-                Reply::Done => return Ok(()),
+            match self.ask(Request::Lock { holder: holder.clone(), state })? {
+                Reply::Done if !state => return Ok(None),
+                Reply::State { state: read } if state => return Ok(Some(*read)),
                 Reply::Locked { holder } => match deadline {
                     Some(d) if std::time::Instant::now() < d => {
                         if !told {
@@ -114,50 +172,60 @@ impl dyn Target + '_ {
         }
     }
 
-    /// Pull mode: the target GETs the artifact from `url` itself and keeps it only if its
-    /// sha256 matches.
-    pub fn fetch_artifact(&mut self, url: &str, sha256: &str) -> Result<()> {
-        match self.ask(Request::Fetch { url: url.to_string(), sha256: sha256.to_string() })? {
-            Reply::Done => Ok(()),
-            other => Err(unexpected(self.spec(), other)),
-        }
-    }
-
-    pub fn has_artifact(&mut self, sha256: &str) -> Result<bool> {
-        match self.ask(Request::HasArtifact { sha256: sha256.to_string() })? {
-            Reply::Bool { value } => Ok(value),
-            other => Err(unexpected(self.spec(), other)),
-        }
-    }
-
-    pub fn stage(&mut self, sha256: &str, shared: &[String]) -> Result<(String, bool)> {
-        match self.ask(Request::Stage { sha256: sha256.to_string(), shared: shared.to_vec() })? {
+    /// Journal `before`, get the artifact from `supply`, unpack it as a release (unless it
+    /// is there), journal `after`: the release's id, and whether it was there already.
+    pub fn stage(
+        &mut self,
+        sha256: &str,
+        shared: &[String],
+        supply: Supply<'_>,
+        before: Vec<Record>,
+        after: Vec<Record>,
+    ) -> Result<(String, bool)> {
+        let (source, upload) = supply.split()?;
+        let request = Request::Stage { sha256: sha256.to_string(), shared: shared.to_vec(), source, before, after };
+        match self.call(request, upload, &mut |_| {})? {
             Reply::Staged { release, reused } => Ok((release, reused)),
             other => Err(unexpected(self.spec(), other)),
         }
     }
 
-    /// Rebuild the live release of `sha256` from the artifact (which must be on the target).
-    pub fn repair(&mut self, sha256: &str, shared: &[String]) -> Result<()> {
-        match self.ask(Request::Repair { sha256: sha256.to_string(), shared: shared.to_vec() })? {
+    /// Rebuild the live release of `sha256` from the artifact, journaled as `stage` is.
+    pub fn repair(
+        &mut self,
+        sha256: &str,
+        shared: &[String],
+        supply: Supply<'_>,
+        before: Vec<Record>,
+        after: Vec<Record>,
+    ) -> Result<()> {
+        let (source, upload) = supply.split()?;
+        let request = Request::Repair { sha256: sha256.to_string(), shared: shared.to_vec(), source, before, after };
+        match self.call(request, upload, &mut |_| {})? {
             Reply::Done => Ok(()),
             other => Err(unexpected(self.spec(), other)),
         }
     }
 
-    pub fn switch(&mut self, release: &str) -> Result<Option<String>> {
-        match self.ask(Request::Switch { release: release.to_string() })? {
+    /// Journal `before`, point `current` at `release`, journal `after`: what `current`
+    /// pointed at before.
+    pub fn switch(&mut self, release: &str, before: Vec<Record>, after: Vec<Record>) -> Result<Option<String>> {
+        match self.ask(Request::Switch { release: release.to_string(), before, after })? {
             Reply::Switched { before } => Ok(before),
             other => Err(unexpected(self.spec(), other)),
         }
     }
 
-    pub fn unswitch(&mut self) -> Result<()> {
-        self.ask(Request::Unswitch).map(|_| ())
+    /// Remove `current`, then journal `after`.
+    pub fn unswitch(&mut self, after: Vec<Record>) -> Result<()> {
+        match self.ask(Request::Unswitch { after })? {
+            Reply::Done => Ok(()),
+            other => Err(unexpected(self.spec(), other)),
+        }
     }
 
     pub fn run_step(&mut self, step: StepRequest, on_line: &mut dyn FnMut(&str)) -> Result<StepResult> {
-        match self.call(Request::RunStep { step }, on_line)? {
+        match self.call(Request::RunStep { step }, None, on_line)? {
             Reply::Step { result } => Ok(result),
             other => Err(unexpected(self.spec(), other)),
         }
@@ -172,8 +240,27 @@ impl dyn Target + '_ {
         }
     }
 
-    pub fn record(&mut self, record: &Record) -> Result<()> {
-        self.ask(Request::Record { record: record.clone() }).map(|_| ())
+    /// Append records to the target's journal.
+    pub fn record(&mut self, records: Vec<Record>) -> Result<()> {
+        match self.ask(Request::Record { records })? {
+            Reply::Done => Ok(()),
+            other => Err(unexpected(self.spec(), other)),
+        }
+    }
+
+    /// The end of a run here: journal `journal`, prune to `prune` releases if given, journal
+    /// `end`, unlock. What pruning removed, and what failed (each worth a warning, none
+    /// stopping the rest: the lock is released whatever happened).
+    pub fn finish(
+        &mut self,
+        journal: Vec<Record>,
+        prune: Option<usize>,
+        end: Option<Record>,
+    ) -> Result<(Option<Pruning>, Vec<String>)> {
+        match self.ask(Request::Finish { journal, prune, end: end.map(Box::new) })? {
+            Reply::Finished { pruning, problems } => Ok((pruning.map(|p| *p), problems)),
+            other => Err(unexpected(self.spec(), other)),
+        }
     }
 
     /// Remove what the target no longer needs (`dry_run`: only say what would go).

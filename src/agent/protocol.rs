@@ -2,8 +2,14 @@
 //!
 //! The agent greets first with its protocol number. Then the client sends one message at a
 //! time and reads until its answer: any number of `line`s (step output, as it happens), then
-//! one `reply` or `error`. An `artifact` message is followed by exactly `size` raw bytes.
-//! Anything else on either side ends the session with an error; nothing is guessed.
+//! one `reply` or `error`. A request whose `source` is an `upload` is followed by exactly
+//! `size` raw bytes. Anything else on either side ends the session with an error; nothing is
+//! guessed.
+//!
+//! Round trips are what a fleet deploy waits on, so the requests that change a target carry
+//! the journal records that go with them (`before` and `after` the change), and a lock can
+//! answer with the state: a new version is lock+state, stage (with the artifact's bytes),
+//! switch, finish (journal, prune, unlock) — four exchanges, plus one per step.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +17,7 @@ use crate::release::prune::Pruning;
 use crate::release::{Check, Holder, Record, State, StepRequest, StepResult};
 
 /// Bumped whenever a message changes shape. Peers with different numbers refuse each other.
-pub const PROTOCOL: u32 = 3;
+pub const PROTOCOL: u32 = 4;
 
 /// The longest line either side accepts (a journal can be long; a step line cannot).
 pub const MAX_LINE: usize = 64 * 1024 * 1024;
@@ -23,7 +29,6 @@ pub const MAX_ARTIFACT: u64 = 64 << 30;
 #[serde(rename_all = "snake_case")]
 pub enum ToAgent {
     Call { request: Box<Request> },
-    Artifact { sha256: String, size: u64 },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -66,13 +71,6 @@ impl ToAgent {
     pub fn validate(&self) -> Result<(), String> {
         match self {
             ToAgent::Call { request } => request.validate(),
-            ToAgent::Artifact { sha256, size } => {
-                crate::release::names::check_sha256(sha256)?;
-                if *size > MAX_ARTIFACT {
-                    return Err(format!("an artifact of {size} bytes is larger than the {MAX_ARTIFACT} bytes allowed"));
-                }
-                Ok(())
-            }
         }
     }
 }
@@ -88,8 +86,12 @@ pub fn send<T: Serialize>(out: &mut impl std::io::Write, message: &T) -> std::io
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
+    /// Take the target's lock for this connection; with `state`, answer with the target's
+    /// state read under it (one exchange instead of two).
     Lock {
         holder: Holder,
+        #[serde(default)]
+        state: bool,
     },
     Unlock,
     /// `ship lock`: hold the target beyond this connection, until `ReleaseHold`.
@@ -107,23 +109,44 @@ pub enum Request {
         shared: Vec<String>,
     },
     State,
-    HasArtifact {
-        sha256: String,
-    },
+    /// Journal `before`, get the artifact from `source`, unpack it as a release (unless it is
+    /// there), journal `after`.
     Stage {
         sha256: String,
         shared: Vec<String>,
+        #[serde(default)]
+        source: Source,
+        #[serde(default)]
+        before: Vec<Record>,
+        #[serde(default)]
+        after: Vec<Record>,
     },
-    /// `deploy --repair`: rebuild the live release of this artifact from it.
+    /// `deploy --repair`: rebuild the live release of this artifact from it, journaled as
+    /// `Stage` is.
     Repair {
         sha256: String,
         shared: Vec<String>,
+        #[serde(default)]
+        source: Source,
+        #[serde(default)]
+        before: Vec<Record>,
+        #[serde(default)]
+        after: Vec<Record>,
     },
+    /// Journal `before`, point `current` at `release`, journal `after`.
     Switch {
         release: String,
+        #[serde(default)]
+        before: Vec<Record>,
+        #[serde(default)]
+        after: Vec<Record>,
     },
-    /// Remove `current`: undo the first deploy of a target that had nothing live before.
-    Unswitch,
+    /// Remove `current`: undo the first deploy of a target that had nothing live before;
+    /// then journal `after`.
+    Unswitch {
+        #[serde(default)]
+        after: Vec<Record>,
+    },
     RunStep {
         step: StepRequest,
     },
@@ -133,16 +156,21 @@ pub enum Request {
         env: Vec<(String, String)>,
     },
     Record {
-        record: Record,
+        records: Vec<Record>,
     },
     Prune {
         keep: usize,
         dry_run: bool,
     },
-    /// Pull mode: GET the artifact from a (presigned) URL and keep it if its sha256 matches.
-    Fetch {
-        url: String,
-        sha256: String,
+    /// The end of a run on this target: journal `journal`, prune to `prune` releases if
+    /// given, journal `end`, and unlock, whatever failed before. Answered by `Finished`.
+    Finish {
+        #[serde(default)]
+        journal: Vec<Record>,
+        #[serde(default)]
+        prune: Option<usize>,
+        #[serde(default)]
+        end: Option<Box<Record>>,
     },
     Verify {
         shared: Vec<String>,
@@ -154,40 +182,122 @@ pub enum Request {
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
     Done,
-    Locked { holder: Option<Holder> },
-    Released { holder: Option<Holder> },
-    Check { check: Check },
-    State { state: Box<State> },
-    Bool { value: bool },
-    Staged { release: String, reused: bool },
-    Switched { before: Option<String> },
-    Step { result: StepResult },
-    Pruned { pruning: Box<Pruning> },
-    Problems { problems: Vec<String> },
-    Journal { records: Vec<Record> },
+    Locked {
+        holder: Option<Holder>,
+    },
+    Released {
+        holder: Option<Holder>,
+    },
+    Check {
+        check: Check,
+    },
+    State {
+        state: Box<State>,
+    },
+    Bool {
+        value: bool,
+    },
+    Staged {
+        release: String,
+        reused: bool,
+    },
+    Switched {
+        before: Option<String>,
+    },
+    Step {
+        result: StepResult,
+    },
+    Pruned {
+        pruning: Box<Pruning>,
+    },
+    Problems {
+        problems: Vec<String>,
+    },
+    Journal {
+        records: Vec<Record>,
+    },
+    /// The answer to `Finish`: what pruning removed, and what went wrong (each a warning).
+    Finished {
+        pruning: Option<Box<Pruning>>,
+        problems: Vec<String>,
+    },
 }
 
-impl Request {
-    /// Check every field a peer sends before anything acts on it: digests and release ids
-    /// in their formats, shared paths below the target, environment a process can carry.
-    pub fn validate(&self) -> Result<(), String> {
-        use crate::release::names::{check_env, check_release_id, check_sha256, check_shared_paths, check_text};
+/// Where the artifact of a `Stage` or `Repair` comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum Source {
+    /// It is on the target already (its release, or the artifact file).
+    #[default]
+    Here,
+    /// Its `size` bytes follow the request's line.
+    Upload { size: u64 },
+    /// Pull mode: the target GETs it from a (presigned) URL.
+    Fetch { url: String },
+}
+
+impl Source {
+    fn validate(&self) -> Result<(), String> {
+        use crate::release::names::check_text;
         match self {
-            Request::HasArtifact { sha256 } => check_sha256(sha256),
-            Request::Fetch { url, sha256 } => {
-                check_sha256(sha256)?;
+            Source::Here => Ok(()),
+            Source::Upload { size } if *size > MAX_ARTIFACT => {
+                Err(format!("an artifact of {size} bytes is larger than the {MAX_ARTIFACT} bytes allowed"))
+            }
+            Source::Upload { .. } => Ok(()),
+            Source::Fetch { url } => {
                 check_text("artifact URL", url)?;
                 if url.len() > 16 * 1024 || !(url.starts_with("https://") || url.starts_with("http://")) {
                     return Err("the artifact URL must be an http:// or https:// URL of at most 16 KiB".into());
                 }
                 Ok(())
             }
-            Request::Stage { sha256, shared } | Request::Repair { sha256, shared } => {
+        }
+    }
+}
+
+/// A journal record's release ids and digest, in their formats.
+fn check_records(records: &[Record]) -> Result<(), String> {
+    use crate::release::names::{check_release_id, check_sha256};
+    for record in records {
+        for release in [&record.release, &record.from].into_iter().flatten() {
+            check_release_id(release)?;
+        }
+        record.sha256.as_deref().map_or(Ok(()), check_sha256)?;
+    }
+    Ok(())
+}
+
+impl Request {
+    /// How many raw bytes follow this request's line.
+    pub fn upload_size(&self) -> u64 {
+        match self {
+            Request::Stage { source: Source::Upload { size }, .. }
+            | Request::Repair { source: Source::Upload { size }, .. } => *size,
+            _ => 0,
+        }
+    }
+
+    /// Check every field a peer sends before anything acts on it: digests and release ids
+    /// in their formats, shared paths below the target, environment a process can carry.
+    pub fn validate(&self) -> Result<(), String> {
+        use crate::release::names::{check_env, check_release_id, check_sha256, check_shared_paths, check_text};
+        match self {
+            Request::Stage { sha256, shared, source, before, after }
+            | Request::Repair { sha256, shared, source, before, after } => {
                 check_sha256(sha256)?;
-                check_shared_paths(shared)
+                check_shared_paths(shared)?;
+                source.validate()?;
+                check_records(before)?;
+                check_records(after)
             }
             Request::Verify { shared } | Request::Check { shared } => check_shared_paths(shared),
-            Request::Switch { release } => check_release_id(release),
+            Request::Switch { release, before, after } => {
+                check_release_id(release)?;
+                check_records(before)?;
+                check_records(after)
+            }
+            Request::Unswitch { after } => check_records(after),
             Request::RunStep { step } => {
                 check_release_id(&step.release)?;
                 check_text("step name", &step.name)?;
@@ -200,20 +310,44 @@ impl Request {
                 check_text("step's unless", unless)?;
                 check_env(env)
             }
-            Request::Record { record } => {
-                for release in [&record.release, &record.from].into_iter().flatten() {
-                    check_release_id(release)?;
-                }
-                record.sha256.as_deref().map_or(Ok(()), check_sha256)
+            Request::Record { records } => check_records(records),
+            Request::Finish { journal, prune: _, end } => {
+                check_records(journal)?;
+                end.as_deref().map_or(Ok(()), |r| check_records(std::slice::from_ref(r)))
             }
             Request::Lock { .. }
             | Request::Unlock
             | Request::Hold { .. }
             | Request::ReleaseHold { .. }
             | Request::State
-            | Request::Unswitch
             | Request::Prune { .. }
             | Request::Journal => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fuzzer's seeds speak this protocol: every request line of a recorded session
+    /// decodes (the bytes of an upload are not a line of their own, and are skipped).
+    #[test]
+    fn the_seeded_sessions_are_messages_of_this_protocol() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/protocol");
+        for file in ["session-deploy.jsonl", "session-admin.jsonl"] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            for line in text.lines().filter(|l| l.starts_with('{')) {
+                decode_to_agent(line).unwrap_or_else(|e| panic!("{file}: {line}: {e}"));
+            }
+        }
+        let replies = std::fs::read_to_string(dir.join("agent-replies.jsonl")).unwrap();
+        for line in replies.lines() {
+            serde_json::from_str::<FromAgent>(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        }
+        let hostile = std::fs::read_to_string(dir.join("hostile.jsonl")).unwrap();
+        for line in hostile.lines().filter(|l| l.starts_with("{\"call\"") && l.ends_with('}')) {
+            assert!(decode_to_agent(line).is_err(), "a hostile seed is accepted: {line}");
         }
     }
 }

@@ -14,7 +14,7 @@ use std::sync::mpsc;
 
 use anyhow::{Result, bail};
 
-use super::protocol::{self, FromAgent, PROTOCOL, Reply, Request, ToAgent};
+use super::protocol::{self, FromAgent, PROTOCOL, Reply, Request, Source, ToAgent};
 use crate::error::Exit;
 use crate::release::Site;
 
@@ -55,35 +55,27 @@ pub fn serve(path: &Path) -> Result<Exit> {
             // The connection ended, or bytes came that no message announced.
             _ => break,
         };
-        let answer = match message {
-            ToAgent::Call { request } => {
-                let mut failed_write = false;
-                let mut on_line = |line: &str| {
-                    if protocol::send(&mut out, &FromAgent::Line { line: line.to_string() }).is_err() {
-                        failed_write = true;
-                    }
-                };
-                let result = handle(&mut site, *request, &mut on_line);
-                if failed_write {
-                    break;
-                }
-                result
-            }
-            ToAgent::Artifact { sha256, size } => {
-                let mut reader = ChannelReader { rx: &rx, remaining: size, buf: Vec::new(), pos: 0, ended: None };
-                let result = site.receive_artifact(&sha256, &mut reader).map(|()| Reply::Done);
-                if result.is_err() {
-                    // Keep the stream in step: swallow what is left of the bytes.
-                    let _ = std::io::copy(&mut reader, &mut std::io::sink());
-                }
-                if let Some(why) = reader.ended {
-                    let _ = writeln!(std::io::stderr(), "ship agent: {why}; nothing was kept");
-                    exit = Exit::Error;
-                    break;
-                }
-                result
+        let ToAgent::Call { request } = message;
+        // The bytes of an upload follow the request: read as the request reads them, and
+        // whatever it leaves (it failed first) swallowed, to keep the stream in step.
+        let mut upload =
+            ChannelReader { rx: &rx, remaining: request.upload_size(), buf: Vec::new(), pos: 0, ended: None };
+        let mut failed_write = false;
+        let mut on_line = |line: &str| {
+            if protocol::send(&mut out, &FromAgent::Line { line: line.to_string() }).is_err() {
+                failed_write = true;
             }
         };
+        let answer = handle(&mut site, *request, &mut on_line, &mut upload);
+        let _ = std::io::copy(&mut upload, &mut std::io::sink());
+        if let Some(why) = upload.ended {
+            let _ = writeln!(std::io::stderr(), "ship agent: {why}; nothing was kept");
+            exit = Exit::Error;
+            break;
+        }
+        if failed_write {
+            break;
+        }
         let message = match answer {
             Ok(reply) => FromAgent::Reply { reply },
             Err(e) => FromAgent::Error { message: format!("{e:#}") },
@@ -109,10 +101,8 @@ fn read_loop(tx: mpsc::SyncSender<Incoming>, cancel: &AtomicBool) {
             Ok(m) => m,
             Err(e) => break Some(e),
         };
-        let bytes = match &message {
-            ToAgent::Artifact { size, .. } => *size,
-            ToAgent::Call { .. } => 0,
-        };
+        let ToAgent::Call { request } = &message;
+        let bytes = request.upload_size();
         if tx.send(Incoming::Message(message)).is_err() {
             return;
         }
@@ -180,10 +170,27 @@ impl Read for ChannelReader<'_> {
 }
 
 /// Serve one request on `site`. Its fields were checked when it was decoded
-/// ([`protocol::decode_to_agent`], which calls [`Request::validate`]). Step output goes to `on_line` as it comes.
-pub fn handle(site: &mut Site, request: Request, on_line: &mut dyn FnMut(&str)) -> anyhow::Result<Reply> {
+/// ([`protocol::decode_to_agent`], which calls [`Request::validate`]). Step output goes to
+/// `on_line` as it comes; an upload's bytes are read from `upload`.
+pub fn handle(
+    site: &mut Site,
+    request: Request,
+    on_line: &mut dyn FnMut(&str),
+    upload: &mut dyn Read,
+) -> anyhow::Result<Reply> {
+    let journal = |site: &Site, records: &[crate::release::Record]| -> anyhow::Result<()> {
+        records.iter().try_for_each(|r| site.record(r))
+    };
+    let obtain = |site: &Site, source: Source, sha256: &str, upload: &mut dyn Read| -> anyhow::Result<()> {
+        match source {
+            Source::Here => Ok(()),
+            Source::Upload { .. } => site.receive_artifact(sha256, upload),
+            Source::Fetch { url } => site.fetch_artifact(&url, sha256),
+        }
+    };
     Ok(match request {
-        Request::Lock { holder } => match site.lock(&holder)? {
+        Request::Lock { holder, state } => match site.lock(&holder)? {
+            Ok(()) if state => Reply::State { state: Box::new(site.state()?) },
             Ok(()) => Reply::Done,
             Err(holder) => Reply::Locked { holder },
         },
@@ -201,30 +208,58 @@ pub fn handle(site: &mut Site, request: Request, on_line: &mut dyn FnMut(&str)) 
             Reply::Done
         }
         Request::State => Reply::State { state: Box::new(site.state()?) },
-        Request::HasArtifact { sha256 } => Reply::Bool { value: site.has_artifact(&sha256) },
-        Request::Fetch { url, sha256 } => {
-            site.fetch_artifact(&url, &sha256)?;
-            Reply::Done
-        }
-        Request::Stage { sha256, shared } => {
+        Request::Stage { sha256, shared, source, before, after } => {
+            journal(site, &before)?;
+            obtain(site, source, &sha256, upload)?;
             let (release, reused) = site.stage(&sha256, &shared)?;
+            journal(site, &after)?;
             Reply::Staged { release, reused }
         }
-        Request::Switch { release } => Reply::Switched { before: site.switch(&release)? },
-        Request::Unswitch => {
+        Request::Switch { release, before, after } => {
+            journal(site, &before)?;
+            let was = site.switch(&release)?;
+            journal(site, &after)?;
+            Reply::Switched { before: was }
+        }
+        Request::Unswitch { after } => {
             site.unswitch()?;
+            journal(site, &after)?;
             Reply::Done
         }
         Request::RunStep { step } => Reply::Step { result: site.run_step(&step, on_line)? },
         Request::WouldSkip { unless, release, env } => Reply::Bool { value: site.would_skip(&unless, &release, &env)? },
-        Request::Record { record } => {
-            site.record(&record)?;
+        Request::Record { records } => {
+            journal(site, &records)?;
             Reply::Done
+        }
+        Request::Finish { journal: records, prune, end } => {
+            // Every part is tried, and the lock is released whatever failed before.
+            let mut problems = Vec::new();
+            if let Err(e) = journal(site, &records) {
+                problems.push(format!("could not journal: {e:#}"));
+            }
+            let pruning = prune.and_then(|keep| match site.prune(keep, false) {
+                Ok(pruning) => Some(Box::new(pruning)),
+                Err(e) => {
+                    problems.push(format!("pruning failed: {e:#}"));
+                    None
+                }
+            });
+            if let Some(end) = end
+                && let Err(e) = site.record(&end)
+            {
+                problems.push(format!("could not journal the end: {e:#}"));
+            }
+            site.unlock();
+            Reply::Finished { pruning, problems }
         }
         Request::Prune { keep, dry_run } => Reply::Pruned { pruning: Box::new(site.prune(keep, dry_run)?) },
         Request::Verify { shared } => Reply::Problems { problems: site.verify(&shared)? },
-        Request::Repair { sha256, shared } => {
+        Request::Repair { sha256, shared, source, before, after } => {
+            journal(site, &before)?;
+            obtain(site, source, &sha256, upload)?;
             site.repair(&sha256, &shared)?;
+            journal(site, &after)?;
             Reply::Done
         }
         Request::Journal => Reply::Journal { records: site.journal()? },

@@ -40,6 +40,8 @@ pub struct AgentTarget {
     stderr: Arc<Mutex<String>>,
     /// Set once the session failed: every later call fails at once with this.
     broken: Option<String>,
+    /// Requests sent so far.
+    exchanges: u32,
 }
 
 impl AgentTarget {
@@ -115,7 +117,8 @@ impl AgentTarget {
             }
         });
 
-        let mut target = AgentTarget { spec: spec.clone(), child, input, lines, stderr: log, broken: None };
+        let mut target =
+            AgentTarget { spec: spec.clone(), child, input, lines, stderr: log, broken: None, exchanges: 0 };
         if let Err(e) = target.handshake(cfg) {
             target.close();
             return Err(e);
@@ -278,27 +281,37 @@ impl Target for AgentTarget {
         &self.spec
     }
 
-    fn call(&mut self, request: Request, on_line: &mut dyn FnMut(&str)) -> Result<Reply> {
+    fn call(&mut self, request: Request, upload: Option<&Artifact>, on_line: &mut dyn FnMut(&str)) -> Result<Reply> {
+        let size = request.upload_size();
         self.send(&ToAgent::Call { request: Box::new(request) })?;
+        self.exchanges += 1;
+        if size > 0 {
+            let artifact = upload.ok_or_else(|| anyhow!("{}: an upload without its artifact", self.spec))?;
+            let mut file = std::fs::File::open(&artifact.path)?;
+            let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
+            let copied =
+                std::io::copy(&mut std::io::Read::take(&mut file, size), input).and_then(|n| input.flush().map(|()| n));
+            match copied {
+                Ok(n) if n == size => {}
+                Ok(n) => {
+                    // The file shrank since it was measured: the stream is out of step now.
+                    let message =
+                        format!("{}: the artifact changed while it was sent ({n} of {size} bytes)", self.spec);
+                    self.broken = Some(message.clone());
+                    bail!(message);
+                }
+                Err(e) => {
+                    let message = format!("{}: sending the artifact failed: {e}{}", self.spec, self.ssh_said());
+                    self.broken = Some(message.clone());
+                    bail!(message);
+                }
+            }
+        }
         self.answer(on_line).with_context(|| format!("on {}", self.spec))
     }
 
-    fn send_artifact(&mut self, artifact: &Artifact) -> Result<()> {
-        let size = std::fs::metadata(&artifact.path)?.len();
-        self.send(&ToAgent::Artifact { sha256: artifact.sha256.clone(), size })?;
-        let mut file = std::fs::File::open(&artifact.path)?;
-        let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
-        let copied =
-            std::io::copy(&mut std::io::Read::take(&mut file, size), input).and_then(|n| input.flush().map(|()| n));
-        if let Err(e) = copied {
-            let message = format!("{}: sending the artifact failed: {e}{}", self.spec, self.ssh_said());
-            self.broken = Some(message.clone());
-            bail!(message);
-        }
-        match self.answer(&mut |_| {})? {
-            Reply::Done => Ok(()),
-            other => bail!("{}: unexpected reply to an artifact: {other:?}", self.spec),
-        }
+    fn exchanges(&self) -> u32 {
+        self.exchanges
     }
 }
 

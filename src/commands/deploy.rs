@@ -59,14 +59,17 @@ pub(crate) fn deliver(
         _ => None,
     };
     let mut targets = super::connect_all(env, config)?;
-    if !args.dry_run {
+    // A dry run reads the states without locking; a deploy reads them under its locks.
+    let states = if args.dry_run {
+        super::read_states(&mut targets, env.workers)?
+    } else {
         let command = match promoted_from {
             Some(from) => format!("ship promote {from} {}", env.name),
             None => format!("ship deploy {}", env.name),
         };
-        super::lock_all(cx, &mut targets, &command, args.lock_wait.map(|w| w.0))?;
-    }
-    let mut plan = super::plan::compute(config, env, &picked, &mut targets, args.force)?;
+        super::lock_all(cx, &mut targets, &command, args.lock_wait.map(|w| w.0), env.workers)?
+    };
+    let mut plan = super::plan::compute(config, env, &picked, &mut targets, states, args.force)?;
     if args.repair {
         mark_repairs(config, &mut targets, &mut plan)?;
     }

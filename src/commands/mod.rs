@@ -164,17 +164,36 @@ pub(crate) fn connect_each(env: &Environment, config: &Config) -> Vec<(String, R
     })
 }
 
-/// Take every target's lock, in a fixed order (sorted by address) so that two deploys never
-/// each hold half. On a conflict, the locks already taken are released and exit 3 follows.
+/// Take every target's lock and read its state under it: one exchange per target, all at
+/// once (up to `workers`). If any target is held by another, the locks taken are released
+/// and they are taken again one by one in a fixed order (sorted by address), waiting up to
+/// `wait` for each, so that two runs never each hold half and one of two racing runs wins.
+/// On a conflict that outlasts `wait`, the locks already taken are released and exit 3
+/// follows. The states come in the targets' order.
 pub(crate) fn lock_all(
     cx: &Ctx,
     targets: &mut [Box<dyn Target>],
     command: &str,
     wait: Option<std::time::Duration>,
-) -> Result<()> {
+    workers: usize,
+) -> Result<Vec<State>> {
     let holder = Holder::me(command);
+    let tries = crate::pool::map(targets, workers, |t| t.try_lock_reading(&holder));
+    let taken: Vec<usize> = (0..tries.len()).filter(|i| matches!(tries[*i], Ok(Ok(_)))).collect();
+    if taken.len() == targets.len() {
+        return Ok(tries.into_iter().filter_map(|t| t.ok()?.ok()).collect());
+    }
+    for i in taken {
+        let _ = targets[i].unlock();
+    }
+    let mut tries = tries.into_iter();
+    if let Some(e) = tries.find_map(|t| t.err()) {
+        return Err(e);
+    }
+
     let mut order: Vec<usize> = (0..targets.len()).collect();
     order.sort_by_key(|i| targets[*i].spec().to_string());
+    let mut states: Vec<Option<State>> = (0..targets.len()).map(|_| None).collect();
     for (n, i) in order.iter().enumerate() {
         let name = targets[*i].spec().to_string();
         let mut waiting = |by: Option<&Holder>| {
@@ -182,14 +201,17 @@ pub(crate) fn lock_all(
             let limit = wait.map(|w| humantime::format_duration(w).to_string()).unwrap_or_default();
             cx.ui.status(&format!("{name} is locked by {who}: waiting for it (--lock-wait {limit})"));
         };
-        if let Err(e) = targets[*i].lock(&holder, wait, &mut waiting) {
-            for j in &order[..n] {
-                let _ = targets[*j].unlock();
+        match targets[*i].lock_reading(&holder, wait, &mut waiting) {
+            Ok(state) => states[*i] = Some(state),
+            Err(e) => {
+                for j in &order[..n] {
+                    let _ = targets[*j].unlock();
+                }
+                return Err(e);
             }
-            return Err(e);
         }
     }
-    Ok(())
+    Ok(states.into_iter().flatten().collect())
 }
 
 /// Every target's state, read at once (up to `workers` at a time).

@@ -15,7 +15,8 @@ pub fn run(cx: &Ctx, args: &PlanArgs) -> Result<Exit> {
     let stores = super::Stores::open(&config)?;
     let picked = super::pick(cx, &config, &stores, &args.reference, None, args.allow_dirty)?;
     let mut targets = super::connect_all(env, &config)?;
-    let mut plan = compute(&config, env, &picked, &mut targets, false)?;
+    let states = super::read_states(&mut targets, env.workers)?;
+    let mut plan = compute(&config, env, &picked, &mut targets, states, false)?;
     mark_refusals(&config, env, &picked, &mut targets, &mut plan, false);
     if let Some(file) = &args.out {
         save(&plan, &cx.cwd.join(file))?;
@@ -102,15 +103,15 @@ pub(crate) fn mark_shared_refusals(config: &Config, picked: &Picked, targets: &m
     }
 }
 
-/// Read every target's state and compute the plan of a deploy of `picked`.
+/// The plan of a deploy of `picked`, from the targets' `states` (in the targets' order).
 pub(crate) fn compute(
     config: &Config,
     env: &Environment,
     picked: &Picked,
     targets: &mut [Box<dyn Target>],
+    states: Vec<crate::release::State>,
     force: bool,
 ) -> Result<Plan> {
-    let states = super::read_states(targets, env.workers)?;
     let release = crate::release::release_id(&picked.artifact.sha256);
     let subject = || plan::Subject { version: &picked.label, commit: &picked.commit, sha256: &picked.artifact.sha256 };
     // `unless` sees what it will see during the deploy (secrets that are set, too).

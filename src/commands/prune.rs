@@ -57,7 +57,8 @@ pub fn run(cx: &Ctx, args: &PruneArgs) -> Result<Exit> {
     }
     let (order, mut locked): (Vec<usize>, Vec<Box<dyn Target>>) = targets.into_iter().unzip();
     if !args.dry_run {
-        super::lock_all(cx, &mut locked, &format!("ship prune {}", env.name), args.lock_wait.map(|w| w.0))?;
+        let command = format!("ship prune {}", env.name);
+        super::lock_all(cx, &mut locked, &command, args.lock_wait.map(|w| w.0), env.workers)?;
     }
     // One target failing (a full disk, a permission) does not stop the others: what they
     // no longer need goes, and the failure is reported with exit 1. Pruning again is safe.

@@ -21,10 +21,13 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
         ));
     }
     let mut targets = super::connect_all(env, &config)?;
-    if !args.dry_run {
-        super::lock_all(cx, &mut targets, &format!("ship rollback {}", env.name), args.lock_wait.map(|w| w.0))?;
-    }
-    let states = super::read_states(&mut targets, env.workers)?;
+    // A dry run reads the states without locking; a rollback reads them under its locks.
+    let states = if args.dry_run {
+        super::read_states(&mut targets, env.workers)?
+    } else {
+        let command = format!("ship rollback {}", env.name);
+        super::lock_all(cx, &mut targets, &command, args.lock_wait.map(|w| w.0), env.workers)?
+    };
     let names: Vec<String> = env.targets.iter().map(|t| t.to_string()).collect();
     let (to, refusals) = choose(&names, &states, args.to.as_deref())?;
     let plan = Plan {

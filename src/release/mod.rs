@@ -408,10 +408,6 @@ impl Site {
         })
     }
 
-    pub fn has_artifact(&self, sha256: &str) -> bool {
-        self.artifact_path(sha256).is_file() || self.release_dir(&release_id(sha256)).is_dir()
-    }
-
     /// Receive an artifact's bytes; they are kept only if their sha256 matches.
     pub fn receive_artifact(&self, sha256: &str, mut data: impl Read) -> Result<()> {
         self.require_lock()?;

@@ -46,21 +46,24 @@ pub(crate) struct Slot {
     pub(crate) outcome: TargetOutcome,
     pub(crate) live: Option<String>,
     pub(crate) error: Option<String>,
+    /// Journal records made but not sent yet: they travel with the next request to the
+    /// target (the journal is written in the order records were made).
+    pub(crate) pending: Vec<Record>,
 }
 
 impl Context<'_> {
-    /// Get the artifact onto the target: sent from here, or in pull mode fetched by the
-    /// target from the shared store. Either way the target checks its sha256.
-    pub(crate) fn put_artifact(&self, slot: &mut Slot, artifact: &Artifact) -> anyhow::Result<()> {
+    /// Where the target gets the artifact from: sent from here, or in pull mode fetched by
+    /// the target from the shared store, by a URL presigned now. Either way the target
+    /// checks its sha256.
+    pub(crate) fn supply<'b>(&self, slot: &Slot, artifact: &'b Artifact) -> Result<Supply<'b>, String> {
         match self.pull {
             Some(store) => {
                 self.reporter.note(Note::Fetching { target: &slot.name });
-                let url = store.presigned(&artifact.sha256)?;
-                slot.target.fetch_artifact(&url, &artifact.sha256)
+                store.presigned(&artifact.sha256).map(Supply::Fetch).map_err(|e| format!("{e:#}"))
             }
             None => {
                 self.reporter.note(Note::Sending { target: &slot.name });
-                slot.target.send_artifact(artifact)
+                Ok(Supply::Upload(artifact))
             }
         }
     }
@@ -125,11 +128,22 @@ impl Context<'_> {
         }
     }
 
-    /// Run the steps of `when` that apply to this target (`first`: it is the first target).
     pub(crate) fn staging_stopped(&self) -> bool {
         self.stopping.load(std::sync::atomic::Ordering::SeqCst) || crate::interrupt::requested()
     }
 
+    /// The steps of `when` that run on a target (`first`: it is the first target).
+    pub(crate) fn steps_here(&self, when: When, first: bool) -> Vec<&Step> {
+        self.config.steps_at(when).filter(|s| s.on == On::Each || (s.on == On::First && first)).collect()
+    }
+
+    /// Whether anything runs on a switched target before it counts as live: `after_switch`
+    /// steps or a health check. If nothing does, it is live as it is switched.
+    pub(crate) fn checks_after_switch(&self, first: bool) -> bool {
+        !self.steps_here(When::AfterSwitch, first).is_empty() || self.env.health.is_set()
+    }
+
+    /// Run the steps of `when` that apply to this target (`first`: it is the first target).
     pub(crate) fn run_steps(
         &self,
         slot: &mut Slot,
@@ -138,8 +152,7 @@ impl Context<'_> {
         release: &str,
         env: &[(String, String)],
     ) -> Result<(), String> {
-        let steps: Vec<&Step> =
-            self.config.steps_at(when).filter(|s| s.on == On::Each || (s.on == On::First && first)).collect();
+        let steps = self.steps_here(when, first);
         for step in steps {
             // During staging no step starts once staging is stopping (a migration of a
             // deploy that already failed elsewhere must not run). Running steps finish.
@@ -268,17 +281,25 @@ impl Context<'_> {
         record
     }
 
-    pub(crate) fn record(
-        &self,
-        slot: &mut Slot,
-        kind: RunKind,
-        event: Event,
-        head: &Head,
-        fill: impl FnOnce(&mut Record),
-    ) -> Result<(), String> {
+    /// A journal record of this run about `head`, filled in by `fill`.
+    pub(crate) fn made(&self, kind: RunKind, event: Event, head: &Head, fill: impl FnOnce(&mut Record)) -> Record {
         let mut record = self.base_record(kind, event, Some(head));
         fill(&mut record);
-        slot.target.record(&record).map_err(|e| format!("{e:#}"))
+        record
+    }
+
+    /// Journal a record on this slot's target with the next request to it.
+    pub(crate) fn journal(&self, slot: &mut Slot, record: Record) {
+        slot.pending.push(record);
+    }
+
+    /// Journal now what is pending on this slot's target (one exchange, if anything is).
+    pub(crate) fn flush(&self, slot: &mut Slot) -> Result<(), String> {
+        if slot.pending.is_empty() {
+            return Ok(());
+        }
+        let records = std::mem::take(&mut slot.pending);
+        slot.target.record(records).map_err(|e| format!("{e:#}"))
     }
 
     pub(crate) fn fail(&self, slot: &mut Slot, error: String) {

@@ -34,7 +34,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
     let mut slots = slots_for(cx, plan, targets);
     let active: Vec<usize> = (0..slots.len()).filter(|i| slots[*i].plan.action != Action::Noop).collect();
     if active.is_empty() {
-        return finish(cx, plan, slots, FleetOutcome::Noop, &head, RunKind::Deploy);
+        return finish(cx, plan, slots, FleetOutcome::Noop, &head, RunKind::Deploy, None);
     }
     let first = active[0];
     let local_env = local_env(cx, &head);
@@ -53,7 +53,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
                 cx.stopping.store(true, Ordering::SeqCst);
                 cx.fail(slot, e);
                 let message = slot.error.clone();
-                let _ = cx.record(slot, RunKind::Deploy, Event::Failed, &head, |r| r.message = message);
+                cx.journal(slot, cx.made(RunKind::Deploy, Event::Failed, &head, |r| r.message = message));
             }
         }
     };
@@ -78,7 +78,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
                 slots[*i].outcome = TargetOutcome::Failed;
             }
         }
-        return finish(cx, plan, slots, FleetOutcome::Failed, &head, RunKind::Deploy);
+        return finish(cx, plan, slots, FleetOutcome::Failed, &head, RunKind::Deploy, None);
     }
 
     // 2. Switch: canaries alone, then `parallel` at a time; stop past max_failures.
@@ -97,7 +97,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         if let Err(e) = switch_one(cx, slot, &head, is_first) {
             cx.fail(slot, e);
             let message = slot.error.clone();
-            let _ = cx.record(slot, RunKind::Deploy, Event::Failed, &head, |r| r.message = message);
+            cx.journal(slot, cx.made(RunKind::Deploy, Event::Failed, &head, |r| r.message = message));
             let mut count = failures.lock().unwrap_or_else(|p| p.into_inner());
             *count += 1;
             if slot.switched_from.is_none() {
@@ -162,20 +162,15 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         FleetOutcome::Inconsistent
     };
 
-    if outcome == FleetOutcome::Succeeded {
-        in_pool(&mut slots, &active, cx.env.workers, &|slot| match slot.target.prune(cx.config.release.keep, false) {
-            Ok(pruning) if !pruning.removed().is_empty() => {
-                cx.reporter.note(Note::Pruned { target: &slot.name, releases: &pruning.removed() })
-            }
-            Ok(_) => {}
-            Err(e) => cx.reporter.note(Note::Warning { message: &format!("{}: pruning failed: {e:#}", slot.name) }),
-        });
-    }
-    let mut outcome = finish(cx, plan, slots, outcome, &head, RunKind::Deploy);
+    // A deploy that went live everywhere prunes as it finishes (in the same exchange).
+    let prune = (outcome == FleetOutcome::Succeeded).then_some(cx.config.release.keep);
+    let mut outcome = finish(cx, plan, slots, outcome, &head, RunKind::Deploy, prune);
     outcome.rolled_back_to = restored.map(|h| h.as_current());
     outcome
 }
 
+/// Stage `head` on one target: the artifact, the release, the `before_switch` steps. Without
+/// steps, that is one exchange with the target, journal records included.
 pub(crate) fn stage_one(
     cx: &Context<'_>,
     slot: &mut Slot,
@@ -188,51 +183,75 @@ pub(crate) fn stage_one(
     let from = slot.plan.current.as_ref().map(|c| c.release.clone());
     let skipped = cx.gate_skipped.clone();
     let promoted_from = cx.promoted_from.clone();
-    cx.record(slot, RunKind::Deploy, Event::Begin, head, |r| {
-        r.from = from;
-        r.message = skipped;
-        r.promoted_from = promoted_from;
-    })?;
+    cx.journal(
+        slot,
+        cx.made(RunKind::Deploy, Event::Begin, head, |r| {
+            r.from = from;
+            r.message = skipped;
+            r.promoted_from = promoted_from;
+        }),
+    );
     let err = |e: anyhow::Error| format!("{e:#}");
+    let steps = !cx.steps_here(When::BeforeSwitch, first).is_empty();
+    let staged = || cx.made(RunKind::Deploy, Event::Staged, head, |_| {});
+    let shared = &cx.config.release.shared;
     let release = if slot.plan.action == Action::Repair {
         // The live release's files changed: rebuilt from the artifact (sent again, so it is
         // the very bytes) and exchanged with the changed tree in one step.
-        cx.put_artifact(slot, artifact).map_err(err)?;
-        slot.target.repair(&head.sha256, &cx.config.release.shared).map_err(err)?;
+        let supply = cx.supply(slot, artifact)?;
         let changed = slot.plan.changed.join(", ");
-        cx.record(slot, RunKind::Deploy, Event::Repaired, head, |r| {
+        let mut after = vec![cx.made(RunKind::Deploy, Event::Repaired, head, |r| {
             r.message = Some(format!("rebuilt from the artifact; changed were: {changed}"));
-        })?;
+        })];
+        after.extend((!steps).then(staged));
+        let before = std::mem::take(&mut slot.pending);
+        slot.target.repair(&head.sha256, shared, supply, before, after).map_err(err)?;
         cx.reporter.note(Note::Repaired { target: &slot.name, release: &head.release });
         head.release.clone()
     } else {
-        if !slot.target.has_artifact(&head.sha256).map_err(err)? {
-            cx.put_artifact(slot, artifact).map_err(err)?;
-        }
-        let (release, reused) = slot.target.stage(&head.sha256, &cx.config.release.shared).map_err(err)?;
+        // The state was read under this run's lock: a release it lists is still there.
+        let supply = if slot.plan.action == Action::Deploy { cx.supply(slot, artifact)? } else { Supply::Here };
+        let after = (!steps).then(staged).into_iter().collect();
+        let before = std::mem::take(&mut slot.pending);
+        let (release, reused) = slot.target.stage(&head.sha256, shared, supply, before, after).map_err(err)?;
         cx.reporter.note(Note::Staged { target: &slot.name, release: &release, reused });
         release
     };
-    let previous = slot.plan.current.as_ref().map(|c| c.release.clone());
-    let env = cx.step_env(slot, head, &release, previous.as_deref());
-    cx.run_steps(slot, When::BeforeSwitch, first, &release, &env)?;
-    cx.record(slot, RunKind::Deploy, Event::Staged, head, |_| {})
+    if steps {
+        let previous = slot.plan.current.as_ref().map(|c| c.release.clone());
+        let env = cx.step_env(slot, head, &release, previous.as_deref());
+        cx.run_steps(slot, When::BeforeSwitch, first, &release, &env)?;
+        // Journaled with the switch (or the end, if staging stops elsewhere).
+        cx.journal(slot, staged());
+    }
+    Ok(())
 }
 
+/// Switch one target to `head`, run the `after_switch` steps and the health check. Without
+/// either, that is one exchange, and the target is journaled live with its switch.
 pub(crate) fn switch_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) -> Result<(), String> {
     // Counted as switched before the call: a switch that happened but whose answer was lost
     // (a dropped connection) must still be rolled back.
     slot.switched_from = Some(slot.plan.rollback_to.clone());
-    let before = slot.target.switch(&head.release).map_err(|e| format!("{e:#}"))?;
+    // What `current` points at now: the state was read under this run's lock.
+    let previous = slot.plan.current.as_ref().map(|c| c.release.clone());
+    let checks = cx.checks_after_switch(first);
+    let live = || cx.made(RunKind::Deploy, Event::Live, head, |_| {});
+    let mut after = vec![cx.made(RunKind::Deploy, Event::Switched, head, |r| r.from = previous.clone())];
+    after.extend((!checks).then(live));
+    let before = std::mem::take(&mut slot.pending);
+    slot.target.switch(&head.release, before, after).map_err(|e| format!("{e:#}"))?;
     slot.live = Some(head.release.clone());
     cx.reporter.note(Note::Switched { target: &slot.name, release: &head.release });
-    let from = before.clone();
-    cx.record(slot, RunKind::Deploy, Event::Switched, head, |r| r.from = from)?;
-    let previous = before.filter(|b| *b != head.release);
-    let env = cx.step_env(slot, head, &head.release, previous.as_deref());
-    cx.run_steps(slot, When::AfterSwitch, first, &head.release, &env)?;
-    cx.health(slot, &head.release, &env)?;
-    cx.record(slot, RunKind::Deploy, Event::Live, head, |_| {})?;
+    if checks {
+        let previous = previous.filter(|b| *b != head.release);
+        let env = cx.step_env(slot, head, &head.release, previous.as_deref());
+        cx.run_steps(slot, When::AfterSwitch, first, &head.release, &env)?;
+        cx.health(slot, &head.release, &env)?;
+        // Journaled at once: a target confirmed live must say so even if ship dies next.
+        cx.journal(slot, live());
+        cx.flush(slot)?;
+    }
     cx.reporter.note(Note::Live { target: &slot.name });
     slot.outcome = TargetOutcome::Succeeded;
     Ok(())

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::Target;
+use crate::agent::{Supply, Target};
 use crate::artifact::Artifact;
 use crate::config::{Config, Environment, On, Step, When};
 use crate::error::Exit;
@@ -29,7 +29,9 @@ pub use deploy::*;
 pub use outcome::*;
 pub use rollback::*;
 
-/// Journal the end on every target this run touched, release the locks, and sum up.
+/// Journal the end on every target this run touched (with what is still pending there),
+/// prune to `prune` releases where the run went live, release the locks, and sum up. One
+/// exchange per target.
 pub(crate) fn finish(
     cx: &Context<'_>,
     plan: &Plan,
@@ -37,27 +39,39 @@ pub(crate) fn finish(
     outcome: FleetOutcome,
     head: &Head,
     kind: RunKind,
+    prune: Option<usize>,
 ) -> Outcome {
     crate::pool::each(&mut slots, cx.env.workers, &|slot| {
-        if slot.begun {
-            let target_outcome = Some(slot.outcome.as_str().to_string());
-            let ms = slot.started.elapsed().as_millis() as u64;
-            let message = slot.error.clone();
+        let end = slot.begun.then(|| {
             // The end names the release live now, with the head's version only when that is
             // what is live: a failed deploy must not lend its identity to the old release.
             let live = slot.live.clone();
             let mut record = cx.base_record(kind, Event::End, (live.as_ref() == Some(&head.release)).then_some(head));
             record.release = live;
-            record.outcome = target_outcome;
+            record.outcome = Some(slot.outcome.as_str().to_string());
             record.fleet_outcome = Some(outcome.as_str().to_string());
-            record.duration_ms = Some(ms);
-            record.message = message;
-            let result = slot.target.record(&record).map_err(|e| format!("{e:#}"));
-            if let Err(e) = result {
-                cx.reporter.note(Note::Warning { message: &format!("{}: could not journal the end: {e}", slot.name) });
+            record.duration_ms = Some(slot.started.elapsed().as_millis() as u64);
+            record.message = slot.error.clone();
+            record
+        });
+        let prune = prune.filter(|_| slot.begun);
+        let pending = std::mem::take(&mut slot.pending);
+        match slot.target.finish(pending, prune, end) {
+            Ok((pruning, problems)) => {
+                if let Some(removed) = pruning.map(|p| p.removed()).filter(|r| !r.is_empty()) {
+                    cx.reporter.note(Note::Pruned { target: &slot.name, releases: &removed });
+                }
+                for problem in problems {
+                    cx.reporter.note(Note::Warning { message: &format!("{}: {problem}", slot.name) });
+                }
             }
+            // Nothing more can be done there: the lock goes with the connection.
+            Err(e) if slot.begun => {
+                cx.reporter.note(Note::Warning { message: &format!("{}: could not journal the end: {e:#}", slot.name) })
+            }
+            Err(_) => {}
         }
-        let _ = slot.target.unlock();
+        cx.reporter.note(Note::Exchanges { target: &slot.name, count: slot.target.exchanges() });
     });
     Outcome {
         env: plan.env.clone(),
@@ -99,6 +113,7 @@ pub(crate) fn slots_for(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Targ
             outcome: if tp.action == Action::Noop { TargetOutcome::Noop } else { TargetOutcome::Skipped },
             live: tp.current.as_ref().map(|c| c.release.clone()),
             error: None,
+            pending: Vec::new(),
         })
         .collect()
 }

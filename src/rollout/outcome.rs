@@ -6,6 +6,11 @@ use super::*;
 /// Something worth telling the person or log watching a rollout.
 #[derive(Debug, Clone)]
 pub enum Note<'a> {
+    /// How many requests a target's connection carried in this run (each a round trip).
+    Exchanges {
+        target: &'a str,
+        count: u32,
+    },
     /// A target of this run, before anything is done to it: what it runs.
     Target {
         target: &'a str,

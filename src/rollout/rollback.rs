@@ -12,24 +12,24 @@ pub(crate) fn restore_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first:
         let err = |e: anyhow::Error| format!("{e:#}");
         match &to {
             Some(release) => {
-                slot.target.switch(release).map_err(err)?;
-                slot.live = Some(release.clone());
                 let mut record = cx.base_record(RunKind::Deploy, Event::Restored, None);
                 record.release = Some(release.clone());
                 record.from = Some(head.release.clone());
-                slot.target.record(&record).map_err(err)?;
+                let before = std::mem::take(&mut slot.pending);
+                slot.target.switch(release, before, vec![record]).map_err(err)?;
+                slot.live = Some(release.clone());
                 let restored = restored_head(slot, release);
                 let env = cx.rollback_env(slot, &restored, Some(head));
                 cx.run_steps(slot, When::AfterRollback, first, release, &env)?;
                 cx.health(slot, release, &env)
             }
             None => {
-                slot.target.unswitch().map_err(err)?;
-                slot.live = None;
                 let mut record = cx.base_record(RunKind::Deploy, Event::Restored, None);
                 record.from = Some(head.release.clone());
                 record.message = Some("nothing was live before: current removed".into());
-                slot.target.record(&record).map_err(err)
+                slot.target.unswitch(vec![record]).map_err(err)?;
+                slot.live = None;
+                Ok(())
             }
         }
     })();
@@ -77,7 +77,7 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
     let active: Vec<usize> = (0..slots.len()).filter(|i| slots[*i].plan.action != Action::Noop).collect();
     if active.is_empty() {
         let outcome = if refused { FleetOutcome::Inconsistent } else { FleetOutcome::Noop };
-        return finish(cx, plan, slots, outcome, &head, RunKind::Rollback);
+        return finish(cx, plan, slots, outcome, &head, RunKind::Rollback, None);
     }
     let first = plan.targets[active[0]].target.clone();
     let work = |slot: &mut Slot| {
@@ -86,11 +86,14 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
             slot.begun = true;
             slot.started = Instant::now();
             let from = slot.plan.current.as_ref().map(|c| c.release.clone());
-            cx.record(slot, RunKind::Rollback, Event::Begin, &head, |r| r.from = from.clone())?;
-            // Journaled before the switch: a rollback cut off right after its switch must not
-            // leave a journal whose "previous" is the release just rolled back from.
-            cx.record(slot, RunKind::Rollback, Event::Restored, &head, |r| r.from = from.clone())?;
-            slot.target.switch(&head.release).map_err(|e| format!("{e:#}"))?;
+            // Journaled before the switch, in the same exchange: a rollback cut off right
+            // after its switch must not leave a journal whose "previous" is the release just
+            // rolled back from.
+            let before = vec![
+                cx.made(RunKind::Rollback, Event::Begin, &head, |r| r.from = from.clone()),
+                cx.made(RunKind::Rollback, Event::Restored, &head, |r| r.from = from.clone()),
+            ];
+            slot.target.switch(&head.release, before, Vec::new()).map_err(|e| format!("{e:#}"))?;
             slot.live = Some(head.release.clone());
             cx.reporter.note(Note::Switched { target: &slot.name, release: &head.release });
             let left = slot.plan.current.as_ref().map(Head::of_current);
@@ -109,7 +112,7 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
                 // Not tied to a release: the release rolled back to is not the one that failed.
                 let mut record = cx.base_record(RunKind::Rollback, Event::Failed, None);
                 record.message = slot.error.clone();
-                let _ = slot.target.record(&record);
+                cx.journal(slot, record);
             }
         }
     };
@@ -124,7 +127,7 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
     if refused || active.iter().any(|i| slots[*i].outcome != TargetOutcome::Succeeded) {
         outcome = FleetOutcome::Inconsistent;
     }
-    let mut outcome = finish(cx, plan, slots, outcome, &head, RunKind::Rollback);
+    let mut outcome = finish(cx, plan, slots, outcome, &head, RunKind::Rollback, None);
     outcome.rolled_back_from = left;
     outcome
 }

@@ -25,6 +25,7 @@ struct InProcess {
     spec: TargetSpec,
     site: Site,
     fault: Fault,
+    exchanges: u32,
 }
 
 impl Target for InProcess {
@@ -32,7 +33,13 @@ impl Target for InProcess {
         &self.spec
     }
 
-    fn call(&mut self, request: Request, on_line: &mut dyn FnMut(&str)) -> anyhow::Result<Reply> {
+    fn call(
+        &mut self,
+        request: Request,
+        upload: Option<&Artifact>,
+        on_line: &mut dyn FnMut(&str),
+    ) -> anyhow::Result<Reply> {
+        self.exchanges += 1;
         let fails = match (&request, self.fault) {
             (Request::Stage { .. }, Fault::Stage) => true,
             (Request::Switch { .. }, Fault::Switch) => {
@@ -41,24 +48,31 @@ impl Target for InProcess {
             }
             _ => false,
         };
-        let reply = crate::agent::handle(&mut self.site, request, on_line)?;
+        let mut bytes: Box<dyn std::io::Read> = match upload {
+            Some(artifact) => Box::new(std::fs::File::open(&artifact.path)?),
+            None => Box::new(std::io::empty()),
+        };
+        let reply = crate::agent::handle(&mut self.site, request, on_line, &mut bytes)?;
         if fails {
             anyhow::bail!("injected fault");
         }
         Ok(reply)
     }
 
-    fn send_artifact(&mut self, artifact: &Artifact) -> anyhow::Result<()> {
-        self.site.receive_artifact(&artifact.sha256, std::fs::File::open(&artifact.path)?)
+    fn exchanges(&self) -> u32 {
+        self.exchanges
     }
 }
 
-/// Notes are only counted.
-struct Quiet(Mutex<usize>);
+/// Notes are only counted, but for the exchanges of each target.
+struct Quiet(Mutex<usize>, Mutex<Vec<u32>>);
 
 impl Reporter for Quiet {
-    fn note(&self, _: Note<'_>) {
+    fn note(&self, note: Note<'_>) {
         *self.0.lock().unwrap() += 1;
+        if let Note::Exchanges { count, .. } = note {
+            self.1.lock().unwrap().push(count);
+        }
     }
 }
 
@@ -105,19 +119,25 @@ impl World {
                 let TargetSpec::Local { path } = spec else { unreachable!() };
                 let mut site = Site::new(path);
                 site.lock(&Holder::me("test")).unwrap().unwrap();
-                Box::new(InProcess { spec: spec.clone(), site, fault: *fault }) as Box<dyn Target>
+                Box::new(InProcess { spec: spec.clone(), site, fault: *fault, exchanges: 0 }) as Box<dyn Target>
             })
             .collect()
     }
 
     /// Deploy `artifact` with these faults; the outcome.
     fn deploy(&self, artifact: &Artifact, faults: &[Fault]) -> Outcome {
+        self.deploy_counting(artifact, faults).0
+    }
+
+    /// Deploy `artifact` with these faults; the outcome, and each target's exchanges
+    /// (reading its state included, as the lock that reads it is in a real run).
+    fn deploy_counting(&self, artifact: &Artifact, faults: &[Fault]) -> (Outcome, Vec<u32>) {
         let env = &self.config.envs["prod"];
         let mut targets = self.targets(faults);
         let states: Vec<_> = targets.iter_mut().map(|t| t.state().unwrap()).collect();
         let subject = plan::Subject { version: "v", commit: &artifact.commit, sha256: &artifact.sha256 };
         let plan = plan::compute(&self.config, env, subject, &states, false, |_, _| false);
-        let quiet = Quiet(Mutex::new(0));
+        let quiet = Quiet(Mutex::new(0), Mutex::new(Vec::new()));
         let cx = Context {
             config: &self.config,
             env,
@@ -132,7 +152,10 @@ impl World {
             http: Default::default(),
             stopping: Default::default(),
         };
-        deploy(&cx, &plan, artifact, targets)
+        let outcome = deploy(&cx, &plan, artifact, targets);
+        let mut exchanges = quiet.1.into_inner().unwrap();
+        exchanges.sort();
+        (outcome, exchanges)
     }
 
     /// What `current` points at on target `i`.
@@ -204,4 +227,25 @@ fn a_staging_failure_anywhere_switches_nothing_anywhere() {
     for i in 0..4 {
         assert_eq!(w.live(i), old, "target {i}");
     }
+}
+
+#[test]
+fn a_new_version_takes_four_exchanges_per_target_and_a_noop_two() {
+    let w = world(3, "parallel = 3");
+    let (first, exchanges) = w.deploy_counting(&w.artifact.clone(), &[OK, OK, OK]);
+    assert_eq!(first.outcome, FleetOutcome::Succeeded);
+    // The state, stage (the artifact's bytes and the journal with it), switch, finish.
+    assert_eq!(exchanges, [4, 4, 4]);
+    let v2 = artifact(&w.base, "v2");
+    let (second, exchanges) = w.deploy_counting(&v2, &[OK, OK, OK]);
+    assert_eq!(second.outcome, FleetOutcome::Succeeded);
+    assert_eq!(exchanges, [4, 4, 4]);
+    let (noop, exchanges) = w.deploy_counting(&v2, &[OK, OK, OK]);
+    assert_eq!(noop.outcome, FleetOutcome::Noop);
+    assert_eq!(exchanges, [2, 2, 2], "the state, then the unlock");
+    // The journal says what it said when every record was a call of its own.
+    let records = crate::release::Site::new(w.base.join("t0")).journal().unwrap();
+    let events: Vec<_> = records.iter().filter(|r| r.run == "run").map(|r| r.event).collect();
+    use crate::release::Event::*;
+    assert_eq!(&events[events.len() - 5..], [Begin, Staged, Switched, Live, End]);
 }

@@ -466,6 +466,11 @@ impl Reporter for Ui {
                     self.log(&format!("{target}: pruned {}", releases.join(", ")));
                 }
             }
+            Note::Exchanges { target, count } => {
+                if self.verbose {
+                    self.log(&format!("{target}: {count} exchanges with its agent"));
+                }
+            }
             Note::Warning { message } => self.warn(message),
         }
     }

@@ -30,8 +30,14 @@ pub(super) fn hello(child: &mut std::process::Child) -> BufReader<std::process::
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     let greeting: serde_json::Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(greeting["hello"]["protocol"], 3, "{line}");
+    assert_eq!(greeting["hello"]["protocol"], 4, "{line}");
     out
+}
+
+/// A `stage` request whose artifact's `size` bytes follow its line.
+pub(super) fn upload(sha256: &str, size: u64) -> serde_json::Value {
+    serde_json::json!({"call": {"request": {
+        "op": "stage", "sha256": sha256, "shared": [], "source": {"from": "upload", "size": size}}}})
 }
 
 /// Send one request and return the agent's answer line.
@@ -55,7 +61,7 @@ fn garbage_ends_the_session_with_an_error() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not a message of protocol 3"), "{stderr}");
+    assert!(stderr.contains("not a message of protocol 4"), "{stderr}");
 }
 
 #[test]
@@ -67,7 +73,7 @@ fn a_truncated_artifact_is_not_kept_and_nothing_is_unpacked() {
     let line = lock(&mut stdin, &mut out);
     assert!(line.contains("\"done\""), "{line}");
     let sha = "ab".repeat(32);
-    writeln!(stdin, "{}", serde_json::json!({"artifact": {"sha256": sha, "size": 100000}})).unwrap();
+    writeln!(stdin, "{}", upload(&sha, 100000)).unwrap();
     stdin.write_all(&[7u8; 1000]).unwrap();
     drop(stdin); // the stream is cut short
     let status = child.wait().unwrap();
@@ -87,16 +93,14 @@ fn a_corrupt_artifact_is_refused_by_its_sha256() {
     let mut out = hello(&mut child);
     let mut stdin = child.stdin.take().unwrap();
     let mut line = lock(&mut stdin, &mut out);
-    writeln!(stdin, "{}", serde_json::json!({"artifact": {"sha256": "cd".repeat(32), "size": 10}})).unwrap();
+    writeln!(stdin, "{}", upload(&"cd".repeat(32), 10)).unwrap();
     stdin.write_all(b"0123456789").unwrap();
     stdin.flush().unwrap();
     line.clear();
     out.read_line(&mut line).unwrap();
     assert!(line.contains("arrived corrupt"), "{line}");
     // The session goes on: the stream stayed in step.
-    writeln!(stdin, "{}", serde_json::json!({"call": {"request": {"op": "state"}}})).unwrap();
-    line.clear();
-    out.read_line(&mut line).unwrap();
+    let line = call(&mut stdin, &mut out, serde_json::json!({"op": "state"}));
     assert!(line.contains("\"state\""), "{line}");
     drop(stdin);
     assert_eq!(child.wait().unwrap().code(), Some(0));
@@ -127,8 +131,21 @@ fn forged_fields_get_a_protocol_error_never_a_panic() {
     let split_char = format!("0123456789a\u{e9}{}", "0".repeat(51));
     let cases = [
         (serde_json::json!({"call": {"request": {"op": "stage", "sha256": split_char, "shared": []}}}), "not a sha256"),
-        (serde_json::json!({"call": {"request": {"op": "has_artifact", "sha256": "AB".repeat(32)}}}), "not a sha256"),
+        (
+            serde_json::json!({"call": {"request": {"op": "stage", "sha256": "AB".repeat(32), "shared": []}}}),
+            "not a sha256",
+        ),
         (serde_json::json!({"call": {"request": {"op": "switch", "release": "../../../../"}}}), "not a release id"),
+        (
+            serde_json::json!({"call": {"request": {"op": "switch", "release": "a-b", "before": [{
+                "at": "now", "run": "r", "kind": "deploy", "event": "begin", "release": "../../x"}]}}}),
+            "not a release id",
+        ),
+        (
+            serde_json::json!({"call": {"request": {"op": "stage", "sha256": "ab".repeat(32), "shared": [],
+                "source": {"from": "fetch", "url": "file:///etc/passwd"}}}}),
+            "http:// or https://",
+        ),
         (step("../../../../tmp"), "not a release id"),
         (
             serde_json::json!({"call": {"request": {"op": "stage", "sha256": "ab".repeat(32), "shared": ["../../x"]}}}),
@@ -138,8 +155,8 @@ fn forged_fields_get_a_protocol_error_never_a_panic() {
             serde_json::json!({"call": {"request": {"op": "stage", "sha256": "ab".repeat(32), "shared": ["a", "a/b"]}}}),
             "overlap",
         ),
-        (serde_json::json!({"artifact": {"sha256": "ab".repeat(32), "size": u64::MAX}}), "larger than"),
-        (serde_json::json!({"artifact": {"sha256": "../x", "size": 1}}), "not a sha256"),
+        (upload(&"ab".repeat(32), u64::MAX), "larger than"),
+        (upload("../x", 1), "not a sha256"),
     ];
     for (message, why) in cases {
         let mut child = agent(&p);

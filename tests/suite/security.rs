@@ -136,7 +136,7 @@ fn a_crafted_artifact_whose_links_lead_out_is_refused_and_the_live_release_stays
 
 #[test]
 fn the_agent_refuses_to_unpack_a_crafted_artifact_and_writes_nothing_outside_its_temp_dir() {
-    use super::agent::{agent, call, hello, lock};
+    use super::agent::{agent, hello, lock, upload};
     use std::io::BufRead;
     let p = Project::empty();
     let outside = outside(&p);
@@ -152,13 +152,13 @@ fn the_agent_refuses_to_unpack_a_crafted_artifact_and_writes_nothing_outside_its
         assert!(lock(&mut stdin, &mut out).contains("\"done\""));
         let bytes = forge(entries);
         let sha = sha256_hex(&bytes);
-        writeln!(stdin, "{}", serde_json::json!({"artifact": {"sha256": sha, "size": bytes.len()}})).unwrap();
+        // The artifact's bytes follow the request to stage it: it arrives whole (its sha256
+        // holds), and unpacking refuses it.
+        writeln!(stdin, "{}", upload(&sha, bytes.len() as u64)).unwrap();
         stdin.write_all(&bytes).unwrap();
         stdin.flush().unwrap();
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        assert!(line.contains("\"done\""), "{line}");
-        let answer = call(&mut stdin, &mut out, serde_json::json!({"op": "stage", "sha256": sha, "shared": []}));
+        let mut answer = String::new();
+        out.read_line(&mut answer).unwrap();
         assert!(answer.contains("\"error\"") && answer.contains(why), "{why}: {answer}");
         drop(stdin);
         assert_eq!(child.wait().unwrap().code(), Some(0));

@@ -104,6 +104,52 @@ fn eight_targets_four_at_a_time() {
     assert_eq!(p.json(&["deploy", "staging"], 0)["outcome"], "noop");
 }
 
+/// Round trips are what a fleet waits on: after connecting, a new version takes four
+/// exchanges with each target's agent (lock and state; stage with the artifact's bytes;
+/// switch; finish), a rollback three and a no-op two, journal records included.
+#[test]
+fn a_new_version_is_four_exchanges_per_target_a_rollback_three_a_noop_two() {
+    let Some((p, _sshd)) = fleet(3, "") else { return };
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap() + "parallel = 3\n";
+    p.write("deploy.toml", &config);
+    p.commit("parallel");
+    let exchanges = |args: &[&str]| -> Vec<String> {
+        let (_, stderr) = p.expect(args, 0);
+        let lines: Vec<String> =
+            stderr.lines().filter(|l| l.contains("exchanges with its agent")).map(String::from).collect();
+        assert_eq!(lines.len(), 3, "{stderr}");
+        lines
+    };
+    for line in exchanges(&["-v", "deploy", "staging"]) {
+        assert!(line.ends_with(": 4 exchanges with its agent"), "first deploy: {line}");
+    }
+    p.write("index.html", "version two\n");
+    p.commit("second");
+    for line in exchanges(&["-v", "deploy", "staging"]) {
+        assert!(line.ends_with(": 4 exchanges with its agent"), "new version: {line}");
+    }
+    for line in exchanges(&["-v", "deploy", "staging"]) {
+        assert!(line.ends_with(": 2 exchanges with its agent"), "no-op: {line}");
+    }
+    for line in exchanges(&["-v", "rollback", "staging", "--yes"]) {
+        assert!(line.ends_with(": 3 exchanges with its agent"), "rollback: {line}");
+    }
+    // The journal reads as it did when each record took an exchange of its own.
+    let journal = std::fs::read_to_string(p.target("t3").join(".ship/journal.jsonl")).unwrap();
+    let events: Vec<String> = journal
+        .lines()
+        .map(|l| {
+            let record: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!("{} {}", record["kind"].as_str().unwrap(), record["event"].as_str().unwrap())
+        })
+        .collect();
+    let deploy = ["deploy begin", "deploy staged", "deploy switched", "deploy live", "deploy end"];
+    let mut expected: Vec<&str> = [deploy, deploy].concat();
+    expected.extend(["rollback begin", "rollback restored", "rollback end"]);
+    assert_eq!(events, expected);
+    assert_eq!(p.live_file("t3", "index.html"), "version one\n");
+}
+
 #[test]
 fn a_second_deploy_over_ssh_gets_exit_3_and_lock_wait_waits() {
     let Some((p, _sshd)) = fleet(2, "") else { return };
