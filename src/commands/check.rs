@@ -189,8 +189,8 @@ fn head_release(config: &crate::config::Config) -> HeadRelease {
 fn check_gate(config: &crate::config::Config, required: &str, head: &HeadRelease) -> GateCheck {
     let mut gate = GateCheck { requires: required.to_string(), admits: None, error: None };
     let states = config.env(required).and_then(|env| {
-        let mut targets = super::connect_all(env, config)?;
-        super::read_states(&mut targets, env.workers)
+        let mut targets = crate::rollout::reach::connect_all(env, config)?;
+        crate::rollout::reach::read_states(&mut targets, env.workers)
     });
     let states = match states {
         Ok(states) => states,

@@ -58,16 +58,16 @@ pub(crate) fn deliver(
         }
         _ => None,
     };
-    let mut targets = super::connect_all(env, config)?;
+    let mut targets = rollout::reach::connect_all(env, config)?;
     // A dry run reads the states without locking; a deploy reads them under its locks.
     let states = if args.dry_run {
-        super::read_states(&mut targets, env.workers)?
+        rollout::reach::read_states(&mut targets, env.workers)?
     } else {
         let command = match promoted_from {
             Some(from) => format!("ship promote {from} {}", env.name),
             None => format!("ship deploy {}", env.name),
         };
-        super::lock_all(cx, &mut targets, &command, args.lock_wait.map(|w| w.0), env.workers)?
+        rollout::reach::lock_all(&mut targets, &command, args.lock_wait.map(|w| w.0), env.workers, &cx.ui)?
     };
     let mut plan = super::plan::compute(config, env, &picked, &mut targets, states, args.force)?;
     if args.repair {
@@ -140,7 +140,7 @@ pub(crate) fn deliver(
         ));
     }
     let kind = if promoted_from.is_some() { "promote" } else { "deploy" };
-    let run = super::Run { kind, gate_skipped, promoted_from: promoted_from.map(str::to_string), pull };
+    let run = crate::rollout::Run { kind, gate_skipped, promoted_from: promoted_from.map(str::to_string), pull };
     super::execute(cx, config, env, secrets, run, |rcx| rollout::deploy(rcx, &plan, &picked.artifact, targets))
 }
 
@@ -207,8 +207,8 @@ fn stale(env: &str, drift: Vec<Drift>) -> anyhow::Error {
 /// A refusal (exit 1) names the first target that does not run it.
 pub(crate) fn check_requires(config: &crate::config::Config, required: &str, sha256: &str) -> Result<()> {
     let env = config.env(required)?;
-    let mut targets = super::connect_all(env, config)?;
-    let states = super::read_states(&mut targets, env.workers)?;
+    let mut targets = rollout::reach::connect_all(env, config)?;
+    let states = rollout::reach::read_states(&mut targets, env.workers)?;
     for (spec, state) in env.targets.iter().zip(states) {
         let live = state.current.as_ref().filter(|_| state.confirmed);
         if live.and_then(|c| c.sha256.as_deref()) != Some(sha256) {

@@ -54,7 +54,7 @@ pub(crate) struct TargetEvent {
 pub fn run(cx: &Ctx, env_name: &str, limit: usize) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(env_name)?;
-    let mut targets = super::connect_all(env, &config)?;
+    let mut targets = crate::rollout::reach::connect_all(env, &config)?;
     let events: Vec<HistoryEvent> = events(&mut targets, env.workers)?.into_iter().take(limit).collect();
     let history = History { env: env.name.clone(), events };
     if cx.ui.json() {

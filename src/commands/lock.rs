@@ -10,7 +10,7 @@ use crate::release::Holder;
 pub fn lock(cx: &Ctx, env_name: &str, reason: Option<String>) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(env_name)?;
-    let mut targets = super::connect_all(env, &config)?;
+    let mut targets = crate::rollout::reach::connect_all(env, &config)?;
     let mut holder = Holder::me(&format!("ship lock {env_name}"));
     holder.reason = reason;
     for i in 0..targets.len() {
@@ -34,11 +34,11 @@ pub fn lock(cx: &Ctx, env_name: &str, reason: Option<String>) -> Result<Exit> {
 pub fn unlock(cx: &Ctx, env_name: &str, force: bool) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(env_name)?;
-    let mut targets = super::connect_all(env, &config)?;
+    let mut targets = crate::rollout::reach::connect_all(env, &config)?;
     let me = Holder::me(&format!("ship unlock {env_name}"));
     // Someone else's lock is theirs to lift: refused, touching nothing, unless --force.
     if !force {
-        let states = super::read_states(&mut targets, env.workers)?;
+        let states = crate::rollout::reach::read_states(&mut targets, env.workers)?;
         for (target, state) in targets.iter().zip(states) {
             if let Some(holder) = state.holder.filter(|h| !h.is_same_person(&me)) {
                 let refusal = crate::error::Refusal::locked(&target.spec().to_string(), Some(&holder));

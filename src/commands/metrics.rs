@@ -18,13 +18,13 @@ pub fn run(cx: &Ctx, args: &MetricsArgs) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(&args.env)?;
     let repo = Repo::discover(&config.dir)?;
-    let mut targets = super::connect_all(env, &config)?;
+    let mut targets = crate::rollout::reach::connect_all(env, &config)?;
     cx.ui.status(&format!("Reading the journals of {} target(s) of {}", targets.len(), env.name));
     // history gives newest first; a run whose times do not parse cannot be placed, and is left out.
     let mut runs: Vec<Run> =
         super::history::events(&mut targets, env.workers)?.into_iter().rev().filter_map(run_of).collect();
     // A deploy or rollback under way has no end yet: it is not a failure, and waits for its end.
-    let busy = super::read_states(&mut targets, env.workers)?.into_iter().any(|s| {
+    let busy = crate::rollout::reach::read_states(&mut targets, env.workers)?.into_iter().any(|s| {
         s.locked
             && s.holder
                 .as_ref()

@@ -22,12 +22,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::agent::{self, Target};
 use crate::artifact::{self, Artifact};
 use crate::cli::{Cli, Command};
 use crate::config::{Config, Environment};
 use crate::error::Exit;
-use crate::release::{Holder, State};
 use crate::ui::Ui;
 use crate::version::Repo;
 
@@ -136,94 +134,6 @@ pub(crate) fn pick(
     Ok(Picked { label: version.label, commit: version.commit, artifact })
 }
 
-/// Reach every target of `env` at once; the result is in the config's order.
-pub(crate) fn connect_all(env: &Environment, config: &Config) -> Result<Vec<Box<dyn Target>>> {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            env.targets.iter().map(|spec| scope.spawn(move || agent::connect(spec, &config.ssh))).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a connection thread panicked"))))
-            .collect()
-    })
-}
-
-/// Reach every target of `env` at once, each on its own: a target that cannot be reached
-/// is its own error, and the others are still reached. In the config's order.
-pub(crate) fn connect_each(env: &Environment, config: &Config) -> Vec<(String, Result<Box<dyn Target>>)> {
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = env
-            .targets
-            .iter()
-            .map(|spec| (spec.to_string(), scope.spawn(|| agent::connect(spec, &config.ssh))))
-            .collect();
-        handles
-            .into_iter()
-            .map(|(name, h)| (name, h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a connection thread panicked")))))
-            .collect()
-    })
-}
-
-/// Take every target's lock and read its state under it: one exchange per target, all at
-/// once (up to `workers`). If any target is held by another, the locks taken are released
-/// and they are taken again one by one in a fixed order (sorted by address), waiting up to
-/// `wait` for each, so that two runs never each hold half and one of two racing runs wins.
-/// On a conflict that outlasts `wait`, the locks already taken are released and exit 3
-/// follows. The states come in the targets' order.
-pub(crate) fn lock_all(
-    cx: &Ctx,
-    targets: &mut [Box<dyn Target>],
-    command: &str,
-    wait: Option<std::time::Duration>,
-    workers: usize,
-) -> Result<Vec<State>> {
-    let holder = Holder::me(command);
-    let tries = crate::pool::map(targets, workers, |t| t.try_lock_reading(&holder));
-    let taken: Vec<usize> = (0..tries.len()).filter(|i| matches!(tries[*i], Ok(Ok(_)))).collect();
-    if taken.len() == targets.len() {
-        return Ok(tries.into_iter().filter_map(|t| t.ok()?.ok()).collect());
-    }
-    for i in taken {
-        let _ = targets[i].unlock();
-    }
-    let mut tries = tries.into_iter();
-    if let Some(e) = tries.find_map(|t| t.err()) {
-        return Err(e);
-    }
-
-    let mut order: Vec<usize> = (0..targets.len()).collect();
-    order.sort_by_key(|i| targets[*i].spec().to_string());
-    let mut states: Vec<Option<State>> = (0..targets.len()).map(|_| None).collect();
-    for (n, i) in order.iter().enumerate() {
-        let name = targets[*i].spec().to_string();
-        let mut waiting = |by: Option<&Holder>| {
-            let who = by.map_or_else(|| "another process".to_string(), |h| h.to_string());
-            let limit = wait.map(|w| humantime::format_duration(w).to_string()).unwrap_or_default();
-            cx.ui.status(&format!("{name} is locked by {who}: waiting for it (--lock-wait {limit})"));
-        };
-        match targets[*i].lock_reading(&holder, wait, &mut waiting) {
-            Ok(state) => states[*i] = Some(state),
-            Err(e) => {
-                for j in &order[..n] {
-                    let _ = targets[*j].unlock();
-                }
-                return Err(e);
-            }
-        }
-    }
-    Ok(states.into_iter().flatten().collect())
-}
-
-/// Every target's state, read at once (up to `workers` at a time).
-pub(crate) fn read_states(targets: &mut [Box<dyn Target>], workers: usize) -> Result<Vec<State>> {
-    crate::pool::map(targets, workers, |t| {
-        let name = t.spec().to_string();
-        t.state().with_context(|| format!("reading the state of {name}"))
-    })
-    .into_iter()
-    .collect()
-}
-
 /// The secrets an environment names, read from ship's own environment.
 pub(crate) fn read_secrets(env: &Environment) -> Result<Vec<(String, String)>> {
     env.secrets
@@ -236,13 +146,6 @@ pub(crate) fn read_secrets(env: &Environment) -> Result<Vec<(String, String)>> {
             )),
         })
         .collect()
-}
-
-/// A fresh id for one run, the same in every target's journal.
-pub(crate) fn run_id() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let seed = format!("{nanos}-{}-{}", std::process::id(), crate::clock::hostname());
-    crate::digest::sha256_hex(seed.as_bytes())[..16].to_string()
 }
 
 /// Watch for Ctrl-C during a deploy or rollback: the first stops new work and rolls back,
@@ -261,18 +164,6 @@ pub(crate) fn watch_interrupts() {
     );
 }
 
-/// What kind of run `execute` runs, and what its journal records say of it.
-pub(crate) struct Run<'a> {
-    /// `deploy`, `promote` or `rollback`: the webhook's `kind` and the outcome's words.
-    pub kind: &'static str,
-    /// Set when `--ignore-requires` skipped the environment's gate: why.
-    pub gate_skipped: Option<String>,
-    /// `ship promote FROM ...`: FROM.
-    pub promoted_from: Option<String>,
-    /// Pull mode: the shared store the targets fetch the artifact from.
-    pub pull: Option<&'a crate::artifact::remote::Shared>,
-}
-
 /// Run a deploy, promotion or rollback under Ctrl-C handling, then notify and print its
 /// outcome.
 pub(crate) fn execute(
@@ -280,52 +171,23 @@ pub(crate) fn execute(
     config: &Config,
     env: &Environment,
     secrets: Vec<(String, String)>,
-    what: Run<'_>,
+    what: crate::rollout::Run<'_>,
     run: impl FnOnce(&crate::rollout::Context<'_>) -> crate::rollout::Outcome,
 ) -> Result<Exit> {
     let kind = what.kind;
-    let rcx = crate::rollout::Context {
-        config,
-        env,
-        run: run_id(),
-        user: crate::clock::user(),
-        redactor: crate::redact::Redactor::new(secrets.iter().map(|(_, v)| v.as_str())),
-        secrets,
-        gate_skipped: what.gate_skipped,
-        promoted_from: what.promoted_from.clone(),
-        pull: what.pull,
-        reporter: &cx.ui,
-        http: Default::default(),
-        stopping: Default::default(),
-    };
+    let promoted_from = what.promoted_from.clone();
+    let rcx = crate::rollout::Context::new(config, env, secrets, what, &cx.ui);
     watch_interrupts();
     let mut outcome = run(&rcx);
-    outcome.promoted_from = what.promoted_from;
+    outcome.promoted_from = promoted_from;
     cx.ui.clear();
-    notify(cx, config, env, kind, &outcome);
+    if let Err(why) = crate::notify::webhook(config, env, kind, &outcome) {
+        cx.ui.warn(&format!("the webhook was not notified: {why}"));
+    }
     if cx.ui.json() {
         cx.ui.out_json(&outcome)?;
     } else {
         cx.ui.out(&crate::ui::render::outcome(&cx.ui, kind, &outcome))?;
     }
     Ok(outcome.outcome.exit())
-}
-
-/// POST the outcome to the environment's webhook, if it has one; a failure is a warning.
-pub(crate) fn notify(cx: &Ctx, config: &Config, env: &Environment, kind: &str, outcome: &crate::rollout::Outcome) {
-    let Some(url) = &env.webhook else { return };
-    if outcome.outcome == crate::rollout::FleetOutcome::Noop {
-        return;
-    }
-    let notice = crate::notify::Notice {
-        app: &config.app,
-        kind,
-        user: &crate::clock::user(),
-        host: &crate::clock::hostname(),
-        at: &crate::clock::now_rfc3339(),
-        outcome,
-    };
-    if let Err(why) = crate::notify::send(url, &notice) {
-        cx.ui.warn(&format!("the webhook was not notified: {why}"));
-    }
 }

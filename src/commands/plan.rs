@@ -14,8 +14,8 @@ pub fn run(cx: &Ctx, args: &PlanArgs) -> Result<Exit> {
     let env = config.env(&args.env)?;
     let stores = super::Stores::open(&config)?;
     let picked = super::pick(cx, &config, &stores, &args.reference, None, args.allow_dirty)?;
-    let mut targets = super::connect_all(env, &config)?;
-    let states = super::read_states(&mut targets, env.workers)?;
+    let mut targets = crate::rollout::reach::connect_all(env, &config)?;
+    let states = crate::rollout::reach::read_states(&mut targets, env.workers)?;
     let mut plan = compute(&config, env, &picked, &mut targets, states, false)?;
     mark_refusals(&config, env, &picked, &mut targets, &mut plan, false);
     if let Some(file) = &args.out {

@@ -58,8 +58,8 @@ fn live_everywhere(
     config: &crate::config::Config,
     env: &crate::config::Environment,
 ) -> Result<crate::release::ReleaseState> {
-    let mut targets = super::connect_all(env, config)?;
-    let states = super::read_states(&mut targets, env.workers)?;
+    let mut targets = crate::rollout::reach::connect_all(env, config)?;
+    let states = crate::rollout::reach::read_states(&mut targets, env.workers)?;
     let describe = |s: &crate::release::State| match (&s.current, s.confirmed) {
         (None, _) => "nothing live".to_string(),
         (Some(c), confirmed) => format!(

@@ -36,7 +36,7 @@ pub fn run(cx: &Ctx, args: &PruneArgs) -> Result<Exit> {
     let env = config.env(&args.env)?;
     let keep = args.keep.unwrap_or(config.release.keep);
     // A target that cannot be reached is reported, and the others are pruned.
-    let mut connected = super::connect_each(env, &config);
+    let mut connected = crate::rollout::reach::connect_each(env, &config);
     // Whether anything was ever deployed there, read from every target at once.
     let deployed: Vec<Result<bool>> = crate::pool::map(&mut connected, env.workers, |(_, target)| {
         let target = target.as_mut().map_err(|e| anyhow::anyhow!("{e:#}"))?;
@@ -58,7 +58,7 @@ pub fn run(cx: &Ctx, args: &PruneArgs) -> Result<Exit> {
     let (order, mut locked): (Vec<usize>, Vec<Box<dyn Target>>) = targets.into_iter().unzip();
     if !args.dry_run {
         let command = format!("ship prune {}", env.name);
-        super::lock_all(cx, &mut locked, &command, args.lock_wait.map(|w| w.0), env.workers)?;
+        crate::rollout::reach::lock_all(&mut locked, &command, args.lock_wait.map(|w| w.0), env.workers, &cx.ui)?;
     }
     // One target failing (a full disk, a permission) does not stop the others: what they
     // no longer need goes, and the failure is reported with exit 1. Pruning again is safe.

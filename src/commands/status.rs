@@ -50,7 +50,8 @@ pub fn run(cx: &Ctx, env_name: &str, verify: bool) -> Result<Exit> {
     let env = config.env(env_name)?;
     // Each target on its own: one that cannot be reached or read is reported, and the
     // others are still shown.
-    let mut reached: Vec<(String, Result<Box<dyn crate::agent::Target>>)> = super::connect_each(env, &config);
+    let mut reached: Vec<(String, Result<Box<dyn crate::agent::Target>>)> =
+        crate::rollout::reach::connect_each(env, &config);
     let shared = &config.release.shared;
     type Read = Result<(crate::release::State, Option<bool>, Vec<String>)>;
     let read: Vec<Read> = crate::pool::map(&mut reached, env.workers, |(name, target)| {

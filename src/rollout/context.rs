@@ -30,6 +30,44 @@ pub struct Context<'a> {
     pub stopping: std::sync::atomic::AtomicBool,
 }
 
+/// What kind of run a [`Context`] is for, and what its journal records say of it.
+pub struct Run<'a> {
+    /// `deploy`, `promote` or `rollback`: the webhook's `kind` and the outcome's words.
+    pub kind: &'static str,
+    /// Set when `--ignore-requires` skipped the environment's gate: why.
+    pub gate_skipped: Option<String>,
+    /// `ship promote FROM ...`: FROM.
+    pub promoted_from: Option<String>,
+    /// Pull mode: the shared store the targets fetch the artifact from.
+    pub pull: Option<&'a crate::artifact::remote::Shared>,
+}
+
+impl<'a> Context<'a> {
+    /// A new run (with a fresh id) of `env`, telling `reporter` what happens.
+    pub fn new(
+        config: &'a Config,
+        env: &'a Environment,
+        secrets: Vec<(String, String)>,
+        what: Run<'a>,
+        reporter: &'a dyn Reporter,
+    ) -> Context<'a> {
+        Context {
+            config,
+            env,
+            run: super::reach::run_id(),
+            user: crate::clock::user(),
+            redactor: crate::redact::Redactor::new(secrets.iter().map(|(_, v)| v.as_str())),
+            secrets,
+            gate_skipped: what.gate_skipped,
+            promoted_from: what.promoted_from,
+            pull: what.pull,
+            reporter,
+            http: Default::default(),
+            stopping: Default::default(),
+        }
+    }
+}
+
 /// Why a target's staging ended early: another target failed, or Ctrl-C. Not a failure of
 /// its own.
 pub(crate) const STOPPED: &str = "staging stopped: another target failed to stage, or Ctrl-C";

@@ -5,6 +5,8 @@
 //! to a [`Reporter`] as [`Note`]s, and the result is an [`Outcome`] of plain data.
 
 pub mod plan;
+pub mod reach;
+pub mod rollback_plan;
 
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;

@@ -6,6 +6,12 @@ use super::*;
 /// Something worth telling the person or log watching a rollout.
 #[derive(Debug, Clone)]
 pub enum Note<'a> {
+    /// A target is locked by another run, and this one waits for it up to `limit`.
+    Waiting {
+        target: &'a str,
+        holder: Option<&'a crate::release::Holder>,
+        limit: Duration,
+    },
     /// How many requests a target's connection carried in this run (each a round trip).
     Exchanges {
         target: &'a str,

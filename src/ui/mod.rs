@@ -466,6 +466,11 @@ impl Reporter for Ui {
                     self.log(&format!("{target}: pruned {}", releases.join(", ")));
                 }
             }
+            Note::Waiting { target, holder, limit } => {
+                let who = holder.map_or_else(|| "another process".to_string(), |h| h.to_string());
+                let limit = humantime::format_duration(limit);
+                self.status(&format!("{target} is locked by {who}: waiting for it (--lock-wait {limit})"));
+            }
             Note::Exchanges { target, count } => {
                 if self.verbose {
                     self.log(&format!("{target}: {count} exchanges with its agent"));

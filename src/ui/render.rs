@@ -236,3 +236,21 @@ pub fn decimal(x: f64, places: usize) -> String {
     let text = format!("{x:.places$}");
     if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text }
 }
+
+/// What `ship rollback` will do (or would, with `--dry-run`), one line per target.
+pub fn rollback_plan(plan: &crate::rollout::Plan) -> String {
+    let mut s = format!("Roll {} back to {} (release {}):\n", plan.env, plan.version, plan.release);
+    for t in &plan.targets {
+        let now = t
+            .current
+            .as_ref()
+            .map_or("nothing live".to_string(), |c| format!("{} ({})", c.version.as_deref().unwrap_or("?"), c.release));
+        let what = match (&t.refused, t.action) {
+            (Some(why), _) => format!("left as it is: {why}"),
+            (None, crate::rollout::Action::Noop) => "already there".to_string(),
+            (None, _) => "switch back".to_string(),
+        };
+        s.push_str(&format!("  {}: {now} -> {what}\n", t.target));
+    }
+    s
+}
