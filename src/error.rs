@@ -78,6 +78,102 @@ impl Refusal {
     }
 }
 
+/// What failed on a target, told apart by scripts: each target's `error_kind` in the JSON
+/// of a run, and the `kind` of the error document when ship stops on one target's failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The target could not be reached, or the connection to it broke.
+    Connection,
+    /// Another run holds the target's lock.
+    Lock,
+    /// A step failed (or timed out).
+    Step,
+    /// The health check did not pass.
+    Health,
+    /// An operation on the target failed there: a file, a disk, an artifact it refused.
+    Io,
+    /// The agent and ship did not understand each other.
+    Protocol,
+    /// Ctrl-C (or SIGTERM) stopped the run before this target was done.
+    Interrupted,
+    /// The run left this target as it is on purpose (a rollback with nowhere to go there).
+    Refused,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Connection => "connection",
+            ErrorKind::Lock => "lock",
+            ErrorKind::Step => "step",
+            ErrorKind::Health => "health",
+            ErrorKind::Io => "io",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Refused => "refused",
+        }
+    }
+}
+
+/// One target's failure: its kind, what happened (never naming the target: whoever shows
+/// it names the target once), and what to do about it, if anything is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl std::error::Error for TargetError {}
+
+impl fmt::Display for TargetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl TargetError {
+    pub fn new(kind: ErrorKind, message: impl fmt::Display) -> TargetError {
+        TargetError { kind, message: message.to_string(), hint: None }
+    }
+
+    pub fn hint(mut self, hint: impl fmt::Display) -> TargetError {
+        self.hint = Some(hint.to_string());
+        self
+    }
+
+    /// The failure an error says: its kind and hint from the first `TargetError` (or lock
+    /// refusal) in its chain, `io` when none says; its message with every cause.
+    pub fn of(err: &anyhow::Error) -> TargetError {
+        let (kind, hint) = err
+            .chain()
+            .find_map(|c| {
+                c.downcast_ref::<TargetError>().map(|t| (t.kind, t.hint.clone())).or_else(|| {
+                    c.downcast_ref::<Refusal>()
+                        .filter(|r| r.exit == Exit::Locked)
+                        .map(|r| (ErrorKind::Lock, r.hint.clone()))
+                })
+            })
+            .unwrap_or((ErrorKind::Io, None));
+        TargetError { kind, message: format!("{err:#}"), hint }
+    }
+
+    /// The same failure, its message (and hint) passed through `f` (to redact secrets).
+    pub fn map_text(self, f: impl Fn(&str) -> String) -> TargetError {
+        TargetError { kind: self.kind, message: f(&self.message), hint: self.hint.as_deref().map(&f) }
+    }
+}
+
+/// The hint of an error: its refusal's, or the target failure's it carries.
+pub fn hint_of(err: &anyhow::Error) -> Option<&str> {
+    err.chain().find_map(|c| {
+        c.downcast_ref::<Refusal>()
+            .and_then(|r| r.hint.as_deref())
+            .or_else(|| c.downcast_ref::<TargetError>().and_then(|t| t.hint.as_deref()))
+    })
+}
+
 /// The first refusal in an error's chain, if any.
 pub fn refusal_of(err: &anyhow::Error) -> Option<&Refusal> {
     err.chain().find_map(|c| c.downcast_ref::<Refusal>())
@@ -125,7 +221,10 @@ pub fn to_json(err: &anyhow::Error, message: &str) -> serde_json::Value {
                 ("config", None)
             }
             None if exit == Exit::Usage => ("usage", None),
-            None => ("error", None),
+            None => match err.chain().find_map(|c| c.downcast_ref::<TargetError>()) {
+                Some(t) => (t.kind.as_str(), t.hint.clone()),
+                None => ("error", None),
+            },
         },
     };
     let error = serde_json::json!({ "kind": kind, "message": message, "hint": hint, "exit": exit.code() });
@@ -141,4 +240,28 @@ macro_rules! usage {
     ($($arg:tt)*) => {
         ::anyhow::Error::new($crate::error::UsageError(format!($($arg)*)))
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_failure_keeps_its_kind_and_hint_through_context() {
+        let failure = TargetError::new(ErrorKind::Connection, "the connection closed").hint("check the host");
+        let err = anyhow::Error::new(failure).context("locking ssh://web1/srv/app");
+        let seen = TargetError::of(&err);
+        assert_eq!(seen.kind, ErrorKind::Connection);
+        assert_eq!(seen.message, "locking ssh://web1/srv/app: the connection closed");
+        assert_eq!(seen.hint.as_deref(), Some("check the host"));
+        assert_eq!(hint_of(&err), Some("check the host"));
+        assert_eq!(to_json(&err, "m")["error"]["kind"], "connection");
+        // A lock refusal is a lock failure; anything untyped is an operation that failed there.
+        let locked: anyhow::Error = Refusal::locked("t", None).into();
+        assert_eq!(TargetError::of(&locked).kind, ErrorKind::Lock);
+        assert_eq!(TargetError::of(&anyhow::anyhow!("disk full")).kind, ErrorKind::Io);
+        for kind in [ErrorKind::Connection, ErrorKind::Step, ErrorKind::Refused, ErrorKind::Interrupted] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+    }
 }

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
             // stderr may be closed too: never panic over it.
             let mut stderr = std::io::stderr().lock();
             let _ = writeln!(stderr, "error: {message}");
-            if let Some(hint) = ship::error::refusal_of(&err).and_then(|r| r.hint.as_deref()) {
+            if let Some(hint) = ship::error::hint_of(&err) {
                 let _ = writeln!(stderr, "hint: {hint}");
             }
             // A script asked for JSON: it gets one document on stdout, refusals included.

@@ -59,8 +59,12 @@ pub fn connect(spec: &TargetSpec, ssh: &SshConfig) -> Result<Box<dyn Target>> {
     }
 }
 
-fn unexpected(target: &TargetSpec, reply: Reply) -> anyhow::Error {
-    anyhow::anyhow!("{target}: unexpected reply from the target: {reply:?}")
+fn unexpected(reply: Reply) -> anyhow::Error {
+    crate::error::TargetError::new(
+        crate::error::ErrorKind::Protocol,
+        format!("unexpected reply from the agent: {reply:?}"),
+    )
+    .into()
 }
 
 /// Typed calls, so callers never match on replies.
@@ -94,7 +98,7 @@ impl dyn Target + '_ {
         waiting: &mut dyn FnMut(Option<&Holder>),
     ) -> Result<State> {
         let state = self.lock_with(holder, true, wait, waiting)?;
-        state.ok_or_else(|| anyhow::anyhow!("{}: the agent took the lock but sent no state", self.spec()))
+        state.ok_or_else(|| unexpected(Reply::Done))
     }
 
     /// One try at the lock (and the state under it): `Ok(Err(holder))` when another has it.
@@ -102,7 +106,7 @@ impl dyn Target + '_ {
         match self.ask(Request::Lock { holder: holder.clone(), state: true })? {
             Reply::State { state } => Ok(Ok(*state)),
             Reply::Locked { holder } => Ok(Err(holder)),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -130,7 +134,7 @@ impl dyn Target + '_ {
                     }
                     _ => return Err(self.locked(holder)),
                 },
-                other => return Err(unexpected(self.spec(), other)),
+                other => return Err(unexpected(other)),
             }
         }
     }
@@ -140,7 +144,7 @@ impl dyn Target + '_ {
         match self.ask(Request::Hold { holder: holder.clone() })? {
             Reply::Done => Ok(()),
             Reply::Locked { holder } => Err(self.locked(holder)),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -150,14 +154,14 @@ impl dyn Target + '_ {
         match self.ask(Request::ReleaseHold { breaker: breaker.cloned() })? {
             Reply::Released { holder } => Ok(holder),
             Reply::Locked { holder } => Err(self.locked(holder)),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
     pub fn check(&mut self, shared: &[String]) -> Result<crate::release::Check> {
         match self.ask(Request::Check { shared: shared.to_vec() })? {
             Reply::Check { check } => Ok(check),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -168,7 +172,7 @@ impl dyn Target + '_ {
     pub fn state(&mut self) -> Result<State> {
         match self.ask(Request::State)? {
             Reply::State { state } => Ok(*state),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -186,7 +190,7 @@ impl dyn Target + '_ {
         let request = Request::Stage { sha256: sha256.to_string(), shared: shared.to_vec(), source, before, after };
         match self.call(request, upload, &mut |_| {})? {
             Reply::Staged { release, reused } => Ok((release, reused)),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -203,7 +207,7 @@ impl dyn Target + '_ {
         let request = Request::Repair { sha256: sha256.to_string(), shared: shared.to_vec(), source, before, after };
         match self.call(request, upload, &mut |_| {})? {
             Reply::Done => Ok(()),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -212,7 +216,7 @@ impl dyn Target + '_ {
     pub fn switch(&mut self, release: &str, before: Vec<Record>, after: Vec<Record>) -> Result<Option<String>> {
         match self.ask(Request::Switch { release: release.to_string(), before, after })? {
             Reply::Switched { before } => Ok(before),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -220,14 +224,14 @@ impl dyn Target + '_ {
     pub fn unswitch(&mut self, after: Vec<Record>) -> Result<()> {
         match self.ask(Request::Unswitch { after })? {
             Reply::Done => Ok(()),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
     pub fn run_step(&mut self, step: StepRequest, on_line: &mut dyn FnMut(&str)) -> Result<StepResult> {
         match self.call(Request::RunStep { step }, None, on_line)? {
             Reply::Step { result } => Ok(result),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -236,7 +240,7 @@ impl dyn Target + '_ {
             Request::WouldSkip { unless: unless.to_string(), release: release.to_string(), env: env.to_vec() };
         match self.ask(request)? {
             Reply::Bool { value } => Ok(value),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -244,7 +248,7 @@ impl dyn Target + '_ {
     pub fn record(&mut self, records: Vec<Record>) -> Result<()> {
         match self.ask(Request::Record { records })? {
             Reply::Done => Ok(()),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -259,7 +263,7 @@ impl dyn Target + '_ {
     ) -> Result<(Option<Pruning>, Vec<String>)> {
         match self.ask(Request::Finish { journal, prune, end: end.map(Box::new) })? {
             Reply::Finished { pruning, problems } => Ok((pruning.map(|p| *p), problems)),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
@@ -267,21 +271,21 @@ impl dyn Target + '_ {
     pub fn prune(&mut self, keep: usize, dry_run: bool) -> Result<Pruning> {
         match self.ask(Request::Prune { keep, dry_run })? {
             Reply::Pruned { pruning } => Ok(*pruning),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
     pub fn verify(&mut self, shared: &[String]) -> Result<Vec<String>> {
         match self.ask(Request::Verify { shared: shared.to_vec() })? {
             Reply::Problems { problems } => Ok(problems),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 
     pub fn journal(&mut self) -> Result<Vec<Record>> {
         match self.ask(Request::Journal)? {
             Reply::Journal { records } => Ok(records),
-            other => Err(unexpected(self.spec(), other)),
+            other => Err(unexpected(other)),
         }
     }
 }

@@ -25,6 +25,7 @@ use super::protocol::{self, FromAgent, PROTOCOL, ToAgent};
 use super::protocol::{Reply, Request};
 use crate::artifact::Artifact;
 use crate::config::{SshConfig, TargetSpec};
+use crate::error::{ErrorKind, TargetError};
 
 /// How long to wait for the agent's greeting (after ssh itself has connected or failed).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(60);
@@ -39,7 +40,7 @@ pub struct AgentTarget {
     lines: mpsc::Receiver<Incoming>,
     stderr: Arc<Mutex<String>>,
     /// Set once the session failed: every later call fails at once with this.
-    broken: Option<String>,
+    broken: Option<TargetError>,
     /// Requests sent so far.
     exchanges: u32,
 }
@@ -121,7 +122,12 @@ impl AgentTarget {
             AgentTarget { spec: spec.clone(), child, input, lines, stderr: log, broken: None, exchanges: 0 };
         if let Err(e) = target.handshake(cfg) {
             target.close();
-            return Err(e);
+            // Reaching a target fails before anyone else can name it: the message does.
+            let failure = TargetError::of(&e);
+            let kind = if failure.kind == ErrorKind::Io { ErrorKind::Connection } else { failure.kind };
+            return Err(
+                TargetError { kind, message: format!("{spec}: {}", failure.message), hint: failure.hint }.into()
+            );
         }
         Ok(target)
     }
@@ -136,34 +142,41 @@ impl AgentTarget {
                     let local = local_platform();
                     if detail != local {
                         let _ = self.write_raw(b"stop\n");
-                        bail!(
-                            "{}: the host runs {detail} and this ship is built for {local}, so it cannot upload itself; \
-                             install ship {} there and set `agent_path` in [ssh] to its path",
-                            self.spec,
+                        return Err(TargetError::new(
+                            ErrorKind::Connection,
+                            format!(
+                                "the host runs {detail} and this ship is built for {local}, so it cannot upload itself"
+                            ),
+                        )
+                        .hint(format!(
+                            "install ship {} there and set `agent_path` in [ssh] to its path",
                             env!("CARGO_PKG_VERSION")
-                        );
+                        ))
+                        .into());
                     }
                     let (path, _, size) = own_binary()?;
                     self.write_raw(format!("upload {size}\n").as_bytes())?;
                     let mut file = std::fs::File::open(path)?;
                     let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
-                    std::io::copy(&mut file, input).with_context(|| format!("{}: uploading ship", self.spec))?;
+                    std::io::copy(&mut file, input).context("uploading ship")?;
                     input.flush()?;
                     first = self.next_line(Some(HELLO_TIMEOUT))?;
                 }
-                "missing-agent" => bail!(
-                    "{}: agent_path {} is not an executable on the host; install ship there or remove agent_path to let ship upload itself",
-                    self.spec,
-                    cfg.agent_path.as_deref().unwrap_or("")
-                ),
-                "corrupt" => {
-                    bail!("{}: the uploaded ship arrived corrupt (sha256 {detail}); nothing was run", self.spec)
+                "missing-agent" => {
+                    return Err(TargetError::new(
+                        ErrorKind::Connection,
+                        format!(
+                            "agent_path {} is not an executable on the host",
+                            cfg.agent_path.as_deref().unwrap_or("")
+                        ),
+                    )
+                    .hint("install ship there, or remove agent_path to let ship upload itself")
+                    .into());
                 }
-                _ => bail!(
-                    "{}: installing ship on the host failed (is {} writable?)",
-                    self.spec,
-                    self.spec.path().display()
-                ),
+                "corrupt" => {
+                    bail!("the uploaded ship arrived corrupt (sha256 {detail}); nothing was run")
+                }
+                _ => bail!("installing ship on the host failed (is {} writable?)", self.spec.path().display()),
             }
         }
         match serde_json::from_str::<FromAgent>(&first) {
@@ -171,13 +184,20 @@ impl AgentTarget {
                 let _ = version;
                 Ok(())
             }
-            Ok(FromAgent::Hello { protocol, version }) => bail!(
-                "{}: the agent there is ship {version}, speaking protocol {protocol}; this ship {} speaks protocol {PROTOCOL}. \
-                 Install a matching ship there, or remove `agent_path` to let ship upload itself",
-                self.spec,
-                env!("CARGO_PKG_VERSION")
-            ),
-            _ => bail!("{}: expected ship's agent, got unexpected output: {}", self.spec, clip(&first)),
+            Ok(FromAgent::Hello { protocol, version }) => Err(TargetError::new(
+                ErrorKind::Protocol,
+                format!(
+                    "the agent there is ship {version}, speaking protocol {protocol}; this ship {} speaks protocol {PROTOCOL}",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            )
+            .hint("install a matching ship there, or remove `agent_path` to let ship upload itself")
+            .into()),
+            _ => Err(TargetError::new(
+                ErrorKind::Protocol,
+                format!("expected ship's agent, got unexpected output: {}", clip(&first)),
+            )
+            .into()),
         }
     }
 
@@ -190,7 +210,7 @@ impl AgentTarget {
 
     fn next_line(&mut self, timeout: Option<Duration>) -> Result<String> {
         if let Some(why) = &self.broken {
-            bail!("{why}");
+            return Err(why.clone().into());
         }
         let item = match timeout {
             Some(t) => match self.lines.recv_timeout(t) {
@@ -203,41 +223,47 @@ impl AgentTarget {
         item.map_err(|why| {
             // Give ssh a moment to say why it went away.
             std::thread::sleep(Duration::from_millis(50));
-            let mut message = format!("{}: {why}{}", self.spec, self.ssh_said());
-            if message.contains("Host key verification failed") {
-                message.push_str(&format!(
-                    " (the host's key is not in known_hosts, or has changed: check it, then add it with `ssh {}` or ssh-keyscan)",
+            let mut failure = TargetError::new(ErrorKind::Connection, format!("{why}{}", self.ssh_said()));
+            if failure.message.contains("Host key verification failed") {
+                failure = failure.hint(format!(
+                    "the host's key is not in known_hosts, or has changed: check it, then add it with `ssh {}` or ssh-keyscan",
                     self.spec.host()
                 ));
             }
-            self.broken = Some(message.clone());
-            anyhow!(message)
+            self.break_with(failure)
         })
     }
 
     fn next(&mut self) -> Result<FromAgent> {
         let line = self.next_line(None)?;
         serde_json::from_str(&line).map_err(|_| {
-            let message = format!("{}: protocol error: unexpected output from the agent: {}", self.spec, clip(&line));
-            self.broken = Some(message.clone());
-            anyhow!(message)
+            let message = format!("protocol error: unexpected output from the agent: {}", clip(&line));
+            self.break_with(TargetError::new(ErrorKind::Protocol, message))
         })
+    }
+
+    /// The session is broken: every later call fails at once with `failure`.
+    fn break_with(&mut self, failure: TargetError) -> anyhow::Error {
+        self.broken = Some(failure.clone());
+        failure.into()
     }
 
     fn write_raw(&mut self, bytes: &[u8]) -> Result<()> {
         let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
-        input.write_all(bytes).and_then(|()| input.flush()).map_err(|e| anyhow!("{}: writing to ssh: {e}", self.spec))
+        input
+            .write_all(bytes)
+            .and_then(|()| input.flush())
+            .map_err(|e| TargetError::new(ErrorKind::Connection, format!("writing to ssh: {e}")).into())
     }
 
     fn send(&mut self, message: &ToAgent) -> Result<()> {
         if let Some(why) = &self.broken {
-            bail!("{why}");
+            return Err(why.clone().into());
         }
         let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
         if let Err(e) = protocol::send(input, message) {
-            let message = format!("{}: the connection closed ({e}){}", self.spec, self.ssh_said());
-            self.broken = Some(message.clone());
-            bail!(message);
+            let message = format!("the connection closed ({e}){}", self.ssh_said());
+            return Err(self.break_with(TargetError::new(ErrorKind::Connection, message)));
         }
         Ok(())
     }
@@ -248,8 +274,16 @@ impl AgentTarget {
             match self.next()? {
                 FromAgent::Line { line } => on_line(&line),
                 FromAgent::Reply { reply } => return Ok(reply),
-                FromAgent::Error { message } => bail!("{message}"),
-                FromAgent::Hello { .. } => bail!("{}: protocol error: a second greeting", self.spec),
+                // The operation failed there (a refused request is a protocol error).
+                FromAgent::Error { message } => {
+                    let protocol = message.starts_with("protocol error") || message.starts_with("not a message of");
+                    let kind = if protocol { ErrorKind::Protocol } else { ErrorKind::Io };
+                    return Err(TargetError::new(kind, message).into());
+                }
+                FromAgent::Hello { .. } => {
+                    let failure = TargetError::new(ErrorKind::Protocol, "protocol error: a second greeting");
+                    return Err(self.break_with(failure));
+                }
             }
         }
     }
@@ -286,7 +320,7 @@ impl Target for AgentTarget {
         self.send(&ToAgent::Call { request: Box::new(request) })?;
         self.exchanges += 1;
         if size > 0 {
-            let artifact = upload.ok_or_else(|| anyhow!("{}: an upload without its artifact", self.spec))?;
+            let artifact = upload.ok_or_else(|| anyhow!("an upload without its artifact"))?;
             let mut file = std::fs::File::open(&artifact.path)?;
             let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
             let copied =
@@ -295,19 +329,16 @@ impl Target for AgentTarget {
                 Ok(n) if n == size => {}
                 Ok(n) => {
                     // The file shrank since it was measured: the stream is out of step now.
-                    let message =
-                        format!("{}: the artifact changed while it was sent ({n} of {size} bytes)", self.spec);
-                    self.broken = Some(message.clone());
-                    bail!(message);
+                    let message = format!("the artifact changed while it was sent ({n} of {size} bytes)");
+                    return Err(self.break_with(TargetError::new(ErrorKind::Io, message)));
                 }
                 Err(e) => {
-                    let message = format!("{}: sending the artifact failed: {e}{}", self.spec, self.ssh_said());
-                    self.broken = Some(message.clone());
-                    bail!(message);
+                    let message = format!("sending the artifact failed: {e}{}", self.ssh_said());
+                    return Err(self.break_with(TargetError::new(ErrorKind::Connection, message)));
                 }
             }
         }
-        self.answer(on_line).with_context(|| format!("on {}", self.spec))
+        self.answer(on_line)
     }
 
     fn exchanges(&self) -> u32 {

@@ -154,7 +154,9 @@ fn mark_repairs(
     use crate::config::{On, When};
     for (target, tp) in targets.iter_mut().zip(plan.targets.iter_mut()) {
         if tp.action == rollout::Action::Noop && tp.current.as_ref().is_some_and(|c| c.release == plan.release) {
-            let changed = target.verify(&config.release.shared)?;
+            let changed = target
+                .verify(&config.release.shared)
+                .map_err(|e| e.context(format!("checking the live files of {}", tp.target)))?;
             if !changed.is_empty() {
                 tp.action = rollout::Action::Repair;
                 tp.changed = changed;

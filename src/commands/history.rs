@@ -68,7 +68,10 @@ pub fn run(cx: &Ctx, env_name: &str, limit: usize) -> Result<Exit> {
 /// Every deploy and rollback in the journals of `targets`, one event per run, newest first.
 pub(crate) fn events(targets: &mut [Box<dyn Target>], workers: usize) -> Result<Vec<HistoryEvent>> {
     // Every journal read at once (up to `workers`).
-    let journals = crate::pool::map(targets, workers, |t| t.journal().map(|j| (t.spec().to_string(), j)));
+    let journals = crate::pool::map(targets, workers, |t| {
+        let name = t.spec().to_string();
+        t.journal().map_err(|e| e.context(format!("reading the journal of {name}"))).map(|j| (name, j))
+    });
     // Each run's records, and its latest position in any target's journal: within one
     // target, journal order is exact, so it breaks ties between runs of the same instant.
     let mut runs: BTreeMap<String, (usize, Vec<(String, Record)>)> = BTreeMap::new();

@@ -1,7 +1,7 @@
 //! `ship lock ENV` / `ship unlock ENV`: a long-lived lock, with a reason, that deploys and
 //! rollbacks respect (exit 3 naming the holder) until it is lifted.
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use super::Ctx;
 use crate::error::Exit;
@@ -14,7 +14,8 @@ pub fn lock(cx: &Ctx, env_name: &str, reason: Option<String>) -> Result<Exit> {
     let mut holder = Holder::me(&format!("ship lock {env_name}"));
     holder.reason = reason;
     for i in 0..targets.len() {
-        if let Err(e) = targets[i].hold(&holder) {
+        let name = targets[i].spec().to_string();
+        if let Err(e) = targets[i].hold(&holder).with_context(|| format!("locking {name}")) {
             // All or nothing: lift what this command already took.
             for target in &mut targets[..i] {
                 let _ = target.release_hold(None);
@@ -53,7 +54,8 @@ pub fn unlock(cx: &Ctx, env_name: &str, force: bool) -> Result<Exit> {
     }
     let mut lifted = Vec::new();
     for target in &mut targets {
-        if let Some(holder) = target.release_hold(Some(&me))? {
+        let name = target.spec().to_string();
+        if let Some(holder) = target.release_hold(Some(&me)).with_context(|| format!("unlocking {name}"))? {
             let broken = !holder.is_same_person(&me);
             if broken {
                 cx.ui.warn(&format!("{}: broke the lock of {holder}", target.spec()));

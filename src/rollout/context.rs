@@ -72,6 +72,10 @@ impl<'a> Context<'a> {
 /// its own.
 pub(crate) const STOPPED: &str = "staging stopped: another target failed to stage, or Ctrl-C";
 
+pub(crate) fn stopped() -> TargetError {
+    TargetError::new(ErrorKind::Interrupted, STOPPED)
+}
+
 /// One target during a rollout.
 pub(crate) struct Slot {
     pub(crate) target: Box<dyn Target>,
@@ -83,7 +87,7 @@ pub(crate) struct Slot {
     pub(crate) switched_from: Option<Option<String>>,
     pub(crate) outcome: TargetOutcome,
     pub(crate) live: Option<String>,
-    pub(crate) error: Option<String>,
+    pub(crate) error: Option<TargetError>,
     /// Journal records made but not sent yet: they travel with the next request to the
     /// target (the journal is written in the order records were made).
     pub(crate) pending: Vec<Record>,
@@ -93,11 +97,11 @@ impl Context<'_> {
     /// Where the target gets the artifact from: sent from here, or in pull mode fetched by
     /// the target from the shared store, by a URL presigned now. Either way the target
     /// checks its sha256.
-    pub(crate) fn supply<'b>(&self, slot: &Slot, artifact: &'b Artifact) -> Result<Supply<'b>, String> {
+    pub(crate) fn supply<'b>(&self, slot: &Slot, artifact: &'b Artifact) -> Result<Supply<'b>, TargetError> {
         match self.pull {
             Some(store) => {
                 self.reporter.note(Note::Fetching { target: &slot.name });
-                store.presigned(&artifact.sha256).map(Supply::Fetch).map_err(|e| format!("{e:#}"))
+                store.presigned(&artifact.sha256).map(Supply::Fetch).map_err(|e| TargetError::of(&e))
             }
             None => {
                 self.reporter.note(Note::Sending { target: &slot.name });
@@ -139,7 +143,7 @@ impl Context<'_> {
         step: &Step,
         release: &str,
         env: &[(String, String)],
-    ) -> Result<(), String> {
+    ) -> Result<(), TargetError> {
         let (target, name) = (slot.name.clone(), step.name.as_str());
         self.reporter.note(Note::StepStarted { target: &target, step: name });
         let request = StepRequest {
@@ -154,7 +158,7 @@ impl Context<'_> {
             let line = self.redact(line);
             self.reporter.note(Note::Output { target: &target, step: name, line: &line });
         };
-        let result = slot.target.run_step(request, &mut on_line).map_err(|e| self.redact(&format!("{e:#}")))?;
+        let result = slot.target.run_step(request, &mut on_line).map_err(|e| self.failure(&e))?;
         if result.skipped {
             self.reporter.note(Note::StepSkipped { target: &target, step: name });
             Ok(())
@@ -162,7 +166,10 @@ impl Context<'_> {
             self.reporter.note(Note::StepDone { target: &target, step: name, ms: result.duration_ms });
             Ok(())
         } else {
-            Err(format!("step `{name}` failed ({})", result.ended.describe(step.timeout)))
+            Err(TargetError::new(
+                ErrorKind::Step,
+                format!("step `{name}` failed ({})", result.ended.describe(step.timeout)),
+            ))
         }
     }
 
@@ -189,13 +196,13 @@ impl Context<'_> {
         first: bool,
         release: &str,
         env: &[(String, String)],
-    ) -> Result<(), String> {
+    ) -> Result<(), TargetError> {
         let steps = self.steps_here(when, first);
         for step in steps {
             // During staging no step starts once staging is stopping (a migration of a
             // deploy that already failed elsewhere must not run). Running steps finish.
             if when == When::BeforeSwitch && self.staging_stopped() {
-                return Err(STOPPED.to_string());
+                return Err(stopped());
             }
             self.run_step(slot, step, release, env)?;
         }
@@ -203,7 +210,8 @@ impl Context<'_> {
     }
 
     /// The `on = "local"` steps of `when`, run once on this machine in deploy.toml's directory.
-    pub(crate) fn run_local_steps(&self, when: When, base_env: &[(String, String)]) -> Result<(), String> {
+    pub(crate) fn run_local_steps(&self, when: When, base_env: &[(String, String)]) -> Result<(), TargetError> {
+        let failed = |e: anyhow::Error| TargetError::new(ErrorKind::Step, format!("{e:#}"));
         for step in self.config.steps_at(when).filter(|s| s.on == On::Local) {
             let target = "local";
             self.reporter.note(Note::StepStarted { target, step: &step.name });
@@ -217,7 +225,7 @@ impl Context<'_> {
             };
             if let Some(unless) = &step.unless {
                 let check = crate::process::Shell { script: unless, ..shell };
-                if crate::process::run(&check, &mut |_| {}).map_err(|e| format!("{e:#}"))?.success() {
+                if crate::process::run(&check, &mut |_| {}).map_err(failed)?.success() {
                     self.reporter.note(Note::StepSkipped { target, step: &step.name });
                     continue;
                 }
@@ -227,9 +235,10 @@ impl Context<'_> {
                 let line = self.redact(line);
                 self.reporter.note(Note::Output { target, step: &step.name, line: &line });
             })
-            .map_err(|e| format!("{e:#}"))?;
+            .map_err(failed)?;
             if !ended.success() {
-                return Err(format!("local step `{}` failed ({})", step.name, ended.describe(step.timeout)));
+                let why = format!("local step `{}` failed ({})", step.name, ended.describe(step.timeout));
+                return Err(TargetError::new(ErrorKind::Step, why));
             }
             self.reporter.note(Note::StepDone { target, step: &step.name, ms: start.elapsed().as_millis() as u64 });
         }
@@ -238,7 +247,8 @@ impl Context<'_> {
 
     /// The health check of the environment on `release`: `http` from this machine and/or
     /// `command` on the target, retried every `interval` until both pass or `timeout` ends.
-    pub(crate) fn health(&self, slot: &mut Slot, release: &str, env: &[(String, String)]) -> Result<(), String> {
+    pub(crate) fn health(&self, slot: &mut Slot, release: &str, env: &[(String, String)]) -> Result<(), TargetError> {
+        let unhealthy = |why: String| TargetError::new(ErrorKind::Health, why);
         let health = &self.env.health;
         if !health.is_set() {
             return Ok(());
@@ -254,13 +264,13 @@ impl Context<'_> {
                 return Ok(());
             };
             if crate::interrupt::requested() {
-                return Err(format!("health check interrupted while failing: {why}"));
+                return Err(unhealthy(format!("health check interrupted while failing: {why}")));
             }
             if Instant::now() + health.interval >= deadline {
-                return Err(format!(
+                return Err(unhealthy(format!(
                     "health check still failing after {}: {why}",
                     humantime::format_duration(health.timeout)
-                ));
+                )));
             }
             std::thread::sleep(health.interval);
         }
@@ -275,9 +285,13 @@ impl Context<'_> {
         release: &str,
         env: &[(String, String)],
         remaining: Duration,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, TargetError> {
         if let Some(url) = url {
-            let http = self.http.get_or_init(crate::http::Http::new).as_ref().map_err(Clone::clone)?;
+            let http = self
+                .http
+                .get_or_init(crate::http::Http::new)
+                .as_ref()
+                .map_err(|e| TargetError::new(ErrorKind::Io, e))?;
             if let Err(why) = http.check(url, remaining.min(Duration::from_secs(10)), &|text| self.redact(text)) {
                 return Ok(Some(self.redact(&why)));
             }
@@ -293,7 +307,7 @@ impl Context<'_> {
             };
             let mut last = Vec::new();
             let result = slot.target.run_step(request, &mut |line| last.push(self.redact(line)));
-            let r = result.map_err(|e| self.redact(&format!("{e:#}")))?;
+            let r = result.map_err(|e| self.failure(&e))?;
             if !r.ended.success() {
                 let tail = last.iter().rev().take(5).rev().cloned().collect::<Vec<_>>().join(" | ");
                 let mut why = format!("`{command}` ended with {}", r.ended.describe(None));
@@ -332,16 +346,21 @@ impl Context<'_> {
     }
 
     /// Journal now what is pending on this slot's target (one exchange, if anything is).
-    pub(crate) fn flush(&self, slot: &mut Slot) -> Result<(), String> {
+    pub(crate) fn flush(&self, slot: &mut Slot) -> Result<(), TargetError> {
         if slot.pending.is_empty() {
             return Ok(());
         }
         let records = std::mem::take(&mut slot.pending);
-        slot.target.record(records).map_err(|e| format!("{e:#}"))
+        slot.target.record(records).map_err(|e| TargetError::of(&e))
     }
 
-    pub(crate) fn fail(&self, slot: &mut Slot, error: String) {
-        self.reporter.note(Note::Failed { target: &slot.name, error: &error });
+    /// What an error from a target says, its secrets blanked out.
+    pub(crate) fn failure(&self, err: &anyhow::Error) -> TargetError {
+        TargetError::of(err).map_text(|text| self.redact(text))
+    }
+
+    pub(crate) fn fail(&self, slot: &mut Slot, error: TargetError) {
+        self.reporter.note(Note::Failed { target: &slot.name, error: &error.message, hint: error.hint.as_deref() });
         slot.error = Some(error);
     }
 }

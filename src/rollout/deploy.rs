@@ -48,11 +48,11 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         match stage_one(cx, slot, &head, artifact, is_first) {
             Ok(()) => {}
             // Stopped between steps because of another target: not a failure of its own.
-            Err(e) if e == STOPPED => {}
+            Err(e) if e.message == STOPPED => {}
             Err(e) => {
                 cx.stopping.store(true, Ordering::SeqCst);
                 cx.fail(slot, e);
-                let message = slot.error.clone();
+                let message = slot.error.as_ref().map(|e| e.message.clone());
                 cx.journal(slot, cx.made(RunKind::Deploy, Event::Failed, &head, |r| r.message = message));
             }
         }
@@ -63,11 +63,13 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
     let repairs = active.iter().any(|i| slots[*i].plan.action == Action::Repair);
     in_pool(&mut slots, &active, if repairs { cx.env.parallel } else { cx.env.workers }, &stage);
     if crate::interrupt::requested() {
-        slots[first].error.get_or_insert_with(|| "interrupted before any switch".to_string());
+        slots[first]
+            .error
+            .get_or_insert_with(|| TargetError::new(ErrorKind::Interrupted, "interrupted before any switch"));
     }
     let mut failed = active.iter().any(|i| slots[*i].error.is_some());
     if !failed && let Err(e) = cx.run_local_steps(When::BeforeSwitch, &local_env) {
-        cx.reporter.note(Note::Failed { target: "local", error: &e });
+        cx.reporter.note(Note::Failed { target: "local", error: &e.message, hint: e.hint.as_deref() });
         slots[first].error = Some(e);
         failed = true;
     }
@@ -96,7 +98,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         let is_first = slot.name == plan.targets[first].target;
         if let Err(e) = switch_one(cx, slot, &head, is_first) {
             cx.fail(slot, e);
-            let message = slot.error.clone();
+            let message = slot.error.as_ref().map(|e| e.message.clone());
             cx.journal(slot, cx.made(RunKind::Deploy, Event::Failed, &head, |r| r.message = message));
             let mut count = failures.lock().unwrap_or_else(|p| p.into_inner());
             *count += 1;
@@ -129,7 +131,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         && active.iter().all(|i| slots[*i].outcome == TargetOutcome::Succeeded)
         && let Err(e) = cx.run_local_steps(When::AfterSwitch, &local_env)
     {
-        cx.reporter.note(Note::Failed { target: "local", error: &e });
+        cx.reporter.note(Note::Failed { target: "local", error: &e.message, hint: e.hint.as_deref() });
         slots[first].error.get_or_insert(e);
         stopped = true;
     }
@@ -150,7 +152,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         restored = common(went_back.map(|(s, to)| to.map(|r| restored_head(s, &r)))).flatten();
         let rollback_env = local_rollback_env(cx, restored.as_ref(), Some(&head));
         if let Err(e) = cx.run_local_steps(When::AfterRollback, &rollback_env) {
-            cx.reporter.note(Note::Failed { target: "local", error: &e });
+            cx.reporter.note(Note::Failed { target: "local", error: &e.message, hint: e.hint.as_deref() });
         }
         // Every target is back where it was: never switched, or switched back successfully.
         let back = |s: &Slot| s.switched_from.is_none() || s.outcome == TargetOutcome::RolledBack;
@@ -177,7 +179,7 @@ pub(crate) fn stage_one(
     head: &Head,
     artifact: &Artifact,
     first: bool,
-) -> Result<(), String> {
+) -> Result<(), TargetError> {
     slot.begun = true;
     slot.started = Instant::now();
     let from = slot.plan.current.as_ref().map(|c| c.release.clone());
@@ -191,7 +193,7 @@ pub(crate) fn stage_one(
             r.promoted_from = promoted_from;
         }),
     );
-    let err = |e: anyhow::Error| format!("{e:#}");
+    let err = |e: anyhow::Error| TargetError::of(&e);
     let steps = !cx.steps_here(When::BeforeSwitch, first).is_empty();
     let staged = || cx.made(RunKind::Deploy, Event::Staged, head, |_| {});
     let shared = &cx.config.release.shared;
@@ -229,7 +231,7 @@ pub(crate) fn stage_one(
 
 /// Switch one target to `head`, run the `after_switch` steps and the health check. Without
 /// either, that is one exchange, and the target is journaled live with its switch.
-pub(crate) fn switch_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) -> Result<(), String> {
+pub(crate) fn switch_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) -> Result<(), TargetError> {
     // Counted as switched before the call: a switch that happened but whose answer was lost
     // (a dropped connection) must still be rolled back.
     slot.switched_from = Some(slot.plan.rollback_to.clone());
@@ -240,7 +242,7 @@ pub(crate) fn switch_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: 
     let mut after = vec![cx.made(RunKind::Deploy, Event::Switched, head, |r| r.from = previous.clone())];
     after.extend((!checks).then(live));
     let before = std::mem::take(&mut slot.pending);
-    slot.target.switch(&head.release, before, after).map_err(|e| format!("{e:#}"))?;
+    slot.target.switch(&head.release, before, after).map_err(|e| TargetError::of(&e))?;
     slot.live = Some(head.release.clone());
     cx.reporter.note(Note::Switched { target: &slot.name, release: &head.release });
     if checks {

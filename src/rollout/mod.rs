@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::agent::{Supply, Target};
 use crate::artifact::Artifact;
 use crate::config::{Config, Environment, On, Step, When};
-use crate::error::Exit;
+use crate::error::{ErrorKind, Exit, TargetError};
 use crate::release::{Event, Record, RunKind, StepRequest};
 pub use plan::{Action, ArtifactRef, Current, Plan, PlannedStep, TargetPlan};
 
@@ -53,7 +53,7 @@ pub(crate) fn finish(
             record.outcome = Some(slot.outcome.as_str().to_string());
             record.fleet_outcome = Some(outcome.as_str().to_string());
             record.duration_ms = Some(slot.started.elapsed().as_millis() as u64);
-            record.message = slot.error.clone();
+            record.message = slot.error.as_ref().map(|e| e.message.clone());
             record
         });
         let prune = prune.filter(|_| slot.begun);
@@ -92,7 +92,9 @@ pub(crate) fn finish(
                 outcome: s.outcome,
                 release: s.live,
                 duration_ms: if s.begun { s.started.elapsed().as_millis() as u64 } else { 0 },
-                error: s.error,
+                error_kind: s.error.as_ref().map(|e| e.kind),
+                hint: s.error.as_ref().and_then(|e| e.hint.clone()),
+                error: s.error.map(|e| e.message),
             })
             .collect(),
     }

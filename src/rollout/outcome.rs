@@ -71,6 +71,7 @@ pub enum Note<'a> {
     Failed {
         target: &'a str,
         error: &'a str,
+        hint: Option<&'a str>,
     },
     RollingBack {
         target: &'a str,
@@ -165,8 +166,13 @@ pub struct TargetResult {
     /// The release live on the target now.
     pub release: Option<String>,
     pub duration_ms: u64,
+    /// What went wrong here, if anything: what happened, its kind, and what to do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<crate::error::ErrorKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// The result of a deploy or rollback: the JSON document the README describes ("JSON").

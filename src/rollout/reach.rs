@@ -50,7 +50,10 @@ pub fn lock_all(
     reporter: &dyn Reporter,
 ) -> Result<Vec<State>> {
     let holder = Holder::me(command);
-    let tries = crate::pool::map(targets, workers, |t| t.try_lock_reading(&holder));
+    let tries = crate::pool::map(targets, workers, |t| {
+        let name = t.spec().to_string();
+        t.try_lock_reading(&holder).with_context(|| format!("locking {name}"))
+    });
     let taken: Vec<usize> = (0..tries.len()).filter(|i| matches!(tries[*i], Ok(Ok(_)))).collect();
     if taken.len() == targets.len() {
         return Ok(tries.into_iter().filter_map(|t| t.ok()?.ok()).collect());
@@ -71,7 +74,7 @@ pub fn lock_all(
         let mut waiting = |by: Option<&Holder>| {
             reporter.note(Note::Waiting { target: &name, holder: by, limit: wait.unwrap_or_default() })
         };
-        match targets[*i].lock_reading(&holder, wait, &mut waiting) {
+        match targets[*i].lock_reading(&holder, wait, &mut waiting).with_context(|| format!("locking {name}")) {
             Ok(state) => states[*i] = Some(state),
             Err(e) => {
                 for j in &order[..n] {

@@ -8,8 +8,8 @@ use super::*;
 pub(crate) fn restore_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) {
     let to = slot.switched_from.clone().flatten();
     cx.reporter.note(Note::RollingBack { target: &slot.name, to: to.as_deref() });
-    let result = (|| -> Result<(), String> {
-        let err = |e: anyhow::Error| format!("{e:#}");
+    let result = (|| -> Result<(), TargetError> {
+        let err = |e: anyhow::Error| TargetError::of(&e);
         match &to {
             Some(release) => {
                 let mut record = cx.base_record(RunKind::Deploy, Event::Restored, None);
@@ -40,10 +40,11 @@ pub(crate) fn restore_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first:
         }
         Err(e) => {
             slot.outcome = TargetOutcome::Failed;
-            let error = match slot.error.take() {
+            let message = match slot.error.take() {
                 Some(first) => format!("{first}; then the rollback failed: {e}"),
                 None => format!("rollback failed: {e}"),
             };
+            let error = TargetError { message, ..e };
             cx.fail(slot, error);
         }
     }
@@ -70,7 +71,7 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
         if let Some(why) = slot.plan.refused.clone() {
             slot.outcome = TargetOutcome::Skipped;
             cx.reporter.note(Note::Warning { message: &format!("{}: left as it is: {why}", slot.name) });
-            slot.error = Some(why);
+            slot.error = Some(TargetError::new(ErrorKind::Refused, why));
             refused = true;
         }
     }
@@ -82,7 +83,7 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
     let first = plan.targets[active[0]].target.clone();
     let work = |slot: &mut Slot| {
         let is_first = slot.name == first;
-        let result = (|| -> Result<(), String> {
+        let result = (|| -> Result<(), TargetError> {
             slot.begun = true;
             slot.started = Instant::now();
             let from = slot.plan.current.as_ref().map(|c| c.release.clone());
@@ -93,7 +94,7 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
                 cx.made(RunKind::Rollback, Event::Begin, &head, |r| r.from = from.clone()),
                 cx.made(RunKind::Rollback, Event::Restored, &head, |r| r.from = from.clone()),
             ];
-            slot.target.switch(&head.release, before, Vec::new()).map_err(|e| format!("{e:#}"))?;
+            slot.target.switch(&head.release, before, Vec::new()).map_err(|e| TargetError::of(&e))?;
             slot.live = Some(head.release.clone());
             cx.reporter.note(Note::Switched { target: &slot.name, release: &head.release });
             let left = slot.plan.current.as_ref().map(Head::of_current);
@@ -111,7 +112,7 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
                 cx.fail(slot, e);
                 // Not tied to a release: the release rolled back to is not the one that failed.
                 let mut record = cx.base_record(RunKind::Rollback, Event::Failed, None);
-                record.message = slot.error.clone();
+                record.message = slot.error.as_ref().map(|e| e.message.clone());
                 cx.journal(slot, record);
             }
         }
@@ -121,7 +122,7 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
     let local_env = local_rollback_env(cx, Some(&head), left.as_ref().map(Head::of_current).as_ref());
     let mut outcome = FleetOutcome::Succeeded;
     if let Err(e) = cx.run_local_steps(When::AfterRollback, &local_env) {
-        cx.reporter.note(Note::Failed { target: "local", error: &e });
+        cx.reporter.note(Note::Failed { target: "local", error: &e.message, hint: e.hint.as_deref() });
         outcome = FleetOutcome::Inconsistent;
     }
     if refused || active.iter().any(|i| slots[*i].outcome != TargetOutcome::Succeeded) {

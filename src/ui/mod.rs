@@ -303,7 +303,7 @@ impl Ui {
             Note::StepDone { target, .. } | Note::StepSkipped { target, .. } => {
                 on_board(target, |p| p.doing = stage(&p.doing).to_string())
             }
-            Note::Failed { target, error } => on_board(target, |p| p.doing = format!("failed: {error}")),
+            Note::Failed { target, error, .. } => on_board(target, |p| p.doing = format!("failed: {error}")),
             Note::RollingBack { target, to } => on_board(target, |p| {
                 p.doing = format!("was rolling back to {}", to.unwrap_or("nothing"));
             }),
@@ -448,10 +448,13 @@ impl Reporter for Ui {
             }
             Note::Healthy { target } => self.target_progress(target, "healthy".into()),
             Note::Live { target } => self.target_progress(target, "live".into()),
-            Note::Failed { target, error } => {
+            Note::Failed { target, error, hint } => {
                 self.close_groups(Some(target), None);
                 let label = self.paint_err("failed:", Paint::Bad);
                 self.log(&format!("{target}: {label} {error}"));
+                if let Some(hint) = hint {
+                    self.log(&format!("{target}: hint: {hint}"));
+                }
             }
             Note::RollingBack { target, to } => {
                 let to = to.map_or("nothing (no release was live before)".to_string(), |r| format!("release {r}"));

@@ -211,6 +211,9 @@ pub fn outcome(ui: &Ui, verb: &str, o: &Outcome) -> String {
             t.error.as_deref().unwrap_or("")
         );
         let _ = writeln!(s, "{}", line.trim_end());
+        if let Some(hint) = &t.hint {
+            let _ = writeln!(s, "  {:width$}  hint: {hint}", "");
+        }
     }
     s
 }

@@ -28,6 +28,8 @@ fn a_failed_step_before_the_switch_switches_nothing() {
     assert_eq!(targets[0]["outcome"], "skipped", "a staged fine and was not switched");
     assert_eq!(targets[1]["outcome"], "failed");
     assert!(targets[1]["error"].as_str().unwrap().contains("step `check` failed (exit code 1)"));
+    assert_eq!(targets[1]["error_kind"], "step");
+    assert_eq!(targets[0]["error_kind"], serde_json::Value::Null, "{}", targets[0]);
     assert_eq!(targets[2]["outcome"], "skipped", "staging stops at the first failure");
     assert_eq!(targets[1]["release"], v1.as_str(), "release says what is live now");
     let failed = p.journal("b").iter().any(|r| r["event"] == "failed");
@@ -82,6 +84,7 @@ fn a_failing_health_check_rolls_back_and_says_why() {
     let error = out["targets"][0]["error"].as_str().unwrap();
     assert!(error.contains("health check still failing after 1s: `./bin/healthy` ended with exit code 1"), "{error}");
     assert!(error.contains("database unreachable"), "{error}");
+    assert_eq!(out["targets"][0]["error_kind"], "health");
     assert_eq!(out["targets"][1]["outcome"], "skipped");
     assert_eq!(p.live("a"), Some(v1.clone()));
     assert_eq!(p.live("b"), Some(v1));

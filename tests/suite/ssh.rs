@@ -246,8 +246,15 @@ fn a_cut_connection_fails_the_deploy_and_leaves_targets_whole() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("the connection closed"), "{stderr}");
+    // The target is named once per message: the line says who, the error what.
+    let target = format!("ssh://target1{}", p.target("t1").display());
+    let failed = stderr.lines().find(|l| l.contains("failed:")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(failed.contains(&format!(" {target}: failed: ")), "{failed}");
+    assert_eq!(failed.matches(&target).count(), 1, "{failed}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["outcome"], "failed");
+    assert_eq!(json["targets"][0]["error_kind"], "connection", "{json}");
+    assert!(!json["targets"][0]["error"].as_str().unwrap().contains("ssh://"), "{json}");
     wait_until("the remote step is stopped", || !alive(&pid_file));
     p.wait_lock_free("t1");
     assert_eq!(p.live("t1").as_ref(), Some(&v1));
@@ -281,7 +288,13 @@ fn an_unknown_host_key_is_an_error_not_an_accept() {
     let (_, stderr) = p.expect(&["deploy", "staging"], 1);
     assert!(stderr.contains("ssh://nokey"), "{stderr}");
     assert!(stderr.contains("Host key verification failed"), "{stderr}");
-    assert!(stderr.contains("known_hosts"), "{stderr}");
+    // What to do about it is a hint, on a line of its own.
+    let hint = stderr.lines().find(|l| l.starts_with("hint: ")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(hint.contains("known_hosts") && hint.contains("ssh-keyscan"), "{hint}");
+    assert!(!stderr.contains("(the host's key"), "the hint is not inside the message: {stderr}");
+    let json = p.json(&["deploy", "staging"], 1);
+    assert_eq!(json["error"]["kind"], "connection", "{json}");
+    assert!(json["error"]["hint"].as_str().unwrap().contains("known_hosts"), "{json}");
     assert!(!p.target("t1").exists(), "nothing was created");
     let known = std::fs::read_to_string(p.base.join("sshd/empty_known_hosts")).unwrap();
     assert_eq!(known, "", "the key was not accepted on first use");
