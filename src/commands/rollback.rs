@@ -7,7 +7,7 @@ use super::Ctx;
 use crate::cli::RollbackArgs;
 use crate::error::Exit;
 use crate::release::{ReleaseState, State};
-use crate::rollout::{self, Action, ArtifactRef, Current, Plan, TargetPlan};
+use crate::rollout::{self, Action, ArtifactRef, Plan, TargetPlan};
 
 pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
     let config = cx.config()?;
@@ -35,7 +35,7 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
         config_sha256: config.fingerprint.clone(),
         app: config.app.clone(),
         env: env.name.clone(),
-        version: to.version.clone().unwrap_or_else(|| to.release.clone()),
+        version: to.version.clone().unwrap_or_else(|| to.release.to_string()),
         commit: to.commit.clone().unwrap_or_default(),
         artifact: ArtifactRef { sha256: to.sha256.clone().unwrap_or_default() },
         release: to.release.clone(),
@@ -47,7 +47,7 @@ pub fn run(cx: &Ctx, args: &RollbackArgs) -> Result<Exit> {
                 let here = state.current.as_ref().is_some_and(|c| c.release == to.release) && state.confirmed;
                 TargetPlan {
                     target: name.clone(),
-                    current: state.current.as_ref().map(Current::of),
+                    current: state.current.as_ref().map(ReleaseState::reference),
                     action: if here || refused.is_some() { Action::Noop } else { Action::Switch },
                     canary: false,
                     steps: Vec::new(),

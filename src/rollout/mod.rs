@@ -16,8 +16,9 @@ use crate::agent::{Supply, Target};
 use crate::artifact::Artifact;
 use crate::config::{Config, Environment, On, Step, When};
 use crate::error::Exit;
+use crate::ids::{CommitId, ReleaseId, ReleaseRef};
 use crate::release::{Event, Record, RunKind, StepRequest};
-pub use plan::{Action, ArtifactRef, Current, Plan, PlannedStep, TargetPlan};
+pub use plan::{Action, ArtifactRef, Plan, PlannedStep, TargetPlan};
 
 mod context;
 mod deploy;
@@ -37,7 +38,7 @@ pub(crate) fn finish(
     plan: &Plan,
     mut slots: Vec<Slot>,
     outcome: FleetOutcome,
-    head: &Head,
+    head: &ReleaseRef,
     kind: RunKind,
     prune: Option<usize>,
 ) -> Outcome {
