@@ -60,7 +60,7 @@ pub fn releases() -> Vec<CompletionCandidate> {
             } else if first.previous.as_ref().is_some_and(|p| p.release == r.release) {
                 help.push_str(", the one before");
             }
-            CompletionCandidate::new(&r.release).help(Some(help.into()))
+            CompletionCandidate::new(r.release.as_str()).help(Some(help.into()))
         })
         .collect()
 }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod digest;
 pub mod error;
 pub mod http;
+pub mod ids;
 pub mod interrupt;
 pub mod man;
 pub mod metrics;

@@ -24,6 +24,7 @@
 //! ask git what a deploy brought, and the window. Figures that cannot be computed are `None`
 //! (null in JSON), never NaN.
 
+use crate::ids::{CommitId, ReleaseId};
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -43,11 +44,11 @@ pub struct Run {
     /// `interrupted`, ...
     pub outcome: String,
     /// The release deployed, or rolled back to.
-    pub release: Option<String>,
+    pub release: Option<ReleaseId>,
     /// What the targets ran when it began, each once (`None`: a target with nothing live).
-    pub from: Vec<Option<String>>,
+    pub from: Vec<Option<ReleaseId>>,
     pub version: Option<String>,
-    pub commit: Option<String>,
+    pub commit: Option<CommitId>,
     pub user: Option<String>,
     /// Each target it touched and that target's outcome.
     pub targets: Vec<(String, String)>,
@@ -211,8 +212,8 @@ pub struct EventRow {
     pub at: String,
     pub ended_at: String,
     pub version: Option<String>,
-    pub commit: Option<String>,
-    pub release: Option<String>,
+    pub commit: Option<crate::ids::CommitId>,
+    pub release: Option<crate::ids::ReleaseId>,
     pub outcome: String,
     pub user: Option<String>,
     /// `successful` or `failed` for a deploy; null for a rollback, or a deploy that changed
@@ -503,10 +504,10 @@ mod tests {
             ended,
             ended_at: rfc3339(ended),
             outcome: outcome.to_string(),
-            release: Some(release.to_string()),
-            from: from.iter().map(|f| f.map(str::to_string)).collect(),
+            release: Some(release.into()),
+            from: from.iter().map(|f| f.map(ReleaseId::from)).collect(),
             version: Some(format!("v-{release}")),
-            commit: Some(format!("c-{release}")),
+            commit: Some(format!("c-{release}").into()),
             user: Some("tester".into()),
             targets: vec![("local:/a".into(), outcome.into())],
         }

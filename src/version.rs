@@ -78,7 +78,7 @@ impl Repo {
             .as_object()
             .describe(&opts)
             .and_then(|d| d.format(Some(DescribeFormatOptions::new().abbreviated_size(7))))
-            .unwrap_or_else(|_| commit.id().to_string()[..7].to_string());
+            .unwrap_or_else(|_| crate::ids::CommitId::new(commit.id().to_string()).short().to_string());
         Ok(Version { commit: commit.id().to_string(), label, time: commit.time().seconds() })
     }
 

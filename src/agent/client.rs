@@ -187,9 +187,9 @@ impl dyn Target + '_ {
         after: Vec<Record>,
     ) -> Result<(String, bool)> {
         let (source, upload) = supply.split()?;
-        let request = Request::Stage { sha256: sha256.to_string(), shared: shared.to_vec(), source, before, after };
+        let request = Request::Stage { sha256: sha256.into(), shared: shared.to_vec(), source, before, after };
         match self.call(request, upload, &mut |_| {})? {
-            Reply::Staged { release, reused } => Ok((release, reused)),
+            Reply::Staged { release, reused } => Ok((release.into(), reused)),
             other => Err(unexpected(other)),
         }
     }
@@ -204,7 +204,7 @@ impl dyn Target + '_ {
         after: Vec<Record>,
     ) -> Result<()> {
         let (source, upload) = supply.split()?;
-        let request = Request::Repair { sha256: sha256.to_string(), shared: shared.to_vec(), source, before, after };
+        let request = Request::Repair { sha256: sha256.into(), shared: shared.to_vec(), source, before, after };
         match self.call(request, upload, &mut |_| {})? {
             Reply::Done => Ok(()),
             other => Err(unexpected(other)),
@@ -214,8 +214,8 @@ impl dyn Target + '_ {
     /// Journal `before`, point `current` at `release`, journal `after`: what `current`
     /// pointed at before.
     pub fn switch(&mut self, release: &str, before: Vec<Record>, after: Vec<Record>) -> Result<Option<String>> {
-        match self.ask(Request::Switch { release: release.to_string(), before, after })? {
-            Reply::Switched { before } => Ok(before),
+        match self.ask(Request::Switch { release: release.into(), before, after })? {
+            Reply::Switched { before } => Ok(before.map(String::from)),
             other => Err(unexpected(other)),
         }
     }

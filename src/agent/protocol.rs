@@ -13,6 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{ReleaseId, Sha256};
 use crate::release::prune::Pruning;
 use crate::release::{Check, Holder, Record, State, StepRequest, StepResult};
 
@@ -112,7 +113,7 @@ pub enum Request {
     /// Journal `before`, get the artifact from `source`, unpack it as a release (unless it is
     /// there), journal `after`.
     Stage {
-        sha256: String,
+        sha256: Sha256,
         shared: Vec<String>,
         #[serde(default)]
         source: Source,
@@ -124,7 +125,7 @@ pub enum Request {
     /// `deploy --repair`: rebuild the live release of this artifact from it, journaled as
     /// `Stage` is.
     Repair {
-        sha256: String,
+        sha256: Sha256,
         shared: Vec<String>,
         #[serde(default)]
         source: Source,
@@ -135,7 +136,7 @@ pub enum Request {
     },
     /// Journal `before`, point `current` at `release`, journal `after`.
     Switch {
-        release: String,
+        release: ReleaseId,
         #[serde(default)]
         before: Vec<Record>,
         #[serde(default)]
@@ -198,11 +199,11 @@ pub enum Reply {
         value: bool,
     },
     Staged {
-        release: String,
+        release: ReleaseId,
         reused: bool,
     },
     Switched {
-        before: Option<String>,
+        before: Option<ReleaseId>,
     },
     Step {
         result: StepResult,

@@ -213,13 +213,13 @@ pub fn handle(
             obtain(site, source, &sha256, upload)?;
             let (release, reused) = site.stage(&sha256, &shared)?;
             journal(site, &after)?;
-            Reply::Staged { release, reused }
+            Reply::Staged { release: release.into(), reused }
         }
         Request::Switch { release, before, after } => {
             journal(site, &before)?;
             let was = site.switch(&release)?;
             journal(site, &after)?;
-            Reply::Switched { before: was }
+            Reply::Switched { before: was.map(Into::into) }
         }
         Request::Unswitch { after } => {
             site.unswitch()?;

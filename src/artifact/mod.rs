@@ -16,6 +16,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::config::BuildConfig;
 use crate::digest::HashingWriter;
+use crate::ids::{CommitId, Sha256};
 use crate::version::{Repo, Version};
 pub use manifest::{MANIFEST_NAME, Manifest};
 pub use store::Store;
@@ -23,10 +24,10 @@ pub use store::Store;
 /// An artifact in the local store.
 #[derive(Debug, Clone)]
 pub struct Artifact {
-    pub sha256: String,
+    pub sha256: Sha256,
     pub path: PathBuf,
     pub size: u64,
-    pub commit: String,
+    pub commit: CommitId,
     /// True when an earlier build of the same commit and config was reused.
     pub reused: bool,
 }
@@ -48,7 +49,13 @@ pub fn reusable(store: &Store, version: &Version, build: &BuildConfig) -> Result
         && let Some(path) = store.get(&sha)?
     {
         let size = std::fs::metadata(&path)?.len();
-        return Ok(Some(Artifact { sha256: sha, path, size, commit: version.commit.clone(), reused: true }));
+        return Ok(Some(Artifact {
+            sha256: sha.into(),
+            path,
+            size,
+            commit: version.commit.as_str().into(),
+            reused: true,
+        }));
     }
     Ok(None)
 }
@@ -68,7 +75,8 @@ pub fn build(
     let work = store.temp_dir()?;
     let src = work.path().join("src");
     std::fs::create_dir(&src)?;
-    repo.export(&version.commit, &src).with_context(|| format!("exporting commit {}", &version.commit[..12]))?;
+    repo.export(&version.commit, &src)
+        .with_context(|| format!("exporting commit {}", crate::ui::render::prefix(&version.commit, 12)))?;
 
     if let Some(command) = &build.command {
         let env = vec![
@@ -110,7 +118,7 @@ pub fn build(
     if contents.manifest.files.is_empty() {
         bail!(crate::usage!(
             "the artifact would be empty: [build] include matches no file of commit {}",
-            &version.commit[..12]
+            crate::ui::render::prefix(&version.commit, 12)
         ));
     }
     let tmp = store.temp_file()?;
@@ -120,7 +128,7 @@ pub fn build(
     let tmp = buf.into_inner().map_err(|e| e.into_error())?;
     let path = store.insert(tmp, &sha256)?;
     store.remember(&version.commit, &build_key(build), &sha256)?;
-    Ok(Artifact { sha256, path, size, commit: version.commit.clone(), reused: false })
+    Ok(Artifact { sha256: sha256.into(), path, size, commit: version.commit.as_str().into(), reused: false })
 }
 
 /// A stored artifact by sha256 (or unique prefix), verified, with the commit its manifest names.
@@ -131,7 +139,7 @@ pub fn from_store(store: &Store, prefix: &str) -> Result<Artifact> {
         .ok_or_else(|| crate::usage!("stored artifact {sha256} is corrupt and was removed; build it again"))?;
     let manifest = read_manifest(&path)?;
     let size = std::fs::metadata(&path)?.len();
-    Ok(Artifact { sha256, path, size, commit: manifest.commit, reused: true })
+    Ok(Artifact { sha256: sha256.into(), path, size, commit: manifest.commit.into(), reused: true })
 }
 
 /// The manifest of an artifact file: its first entry.

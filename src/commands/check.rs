@@ -38,7 +38,7 @@ struct GateCheck {
     requires: String,
     /// The one release every target of `requires` runs, confirmed: the only artifact the
     /// gate lets through now.
-    admits: Option<crate::rollout::Current>,
+    admits: Option<crate::ids::ReleaseRef>,
     /// Why a deploy of HEAD would be refused, if it would.
     error: Option<String>,
 }
@@ -210,7 +210,7 @@ fn check_gate(config: &crate::config::Config, required: &str, head: &HeadRelease
         return gate;
     }
     let admits = first.expect("checked above");
-    gate.admits = Some(crate::rollout::Current::of(admits));
+    gate.admits = Some(admits.reference());
     if let Some(commit) = &head.commit
         && admits.commit.as_deref() != Some(commit.as_str())
     {

@@ -221,7 +221,7 @@ pub(crate) fn check_requires(config: &crate::config::Config, required: &str, sha
                 "requires": required,
                 "artifact": sha256,
                 "target": spec.to_string(),
-                "runs": live.map(rollout::Current::of),
+                "runs": live.map(crate::release::ReleaseState::reference),
             });
             return Err(Refusal::new(
                 Exit::Error,
@@ -292,13 +292,8 @@ pub(crate) fn picked_for(
 ) -> Result<super::Picked> {
     if let Some(path) = stores.get(cx, sha256)? {
         let size = std::fs::metadata(&path)?.len();
-        let artifact = crate::artifact::Artifact {
-            sha256: sha256.to_string(),
-            path,
-            size,
-            commit: commit.to_string(),
-            reused: true,
-        };
+        let artifact =
+            crate::artifact::Artifact { sha256: sha256.into(), path, size, commit: commit.into(), reused: true };
         return Ok(super::Picked { label: label.to_string(), commit: commit.to_string(), artifact });
     }
     cx.ui.status(&format!(

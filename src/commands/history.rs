@@ -24,8 +24,8 @@ pub(crate) struct HistoryEvent {
     pub at: String,
     pub kind: RunKind,
     pub version: Option<String>,
-    pub commit: Option<String>,
-    pub sha256: Option<String>,
+    pub commit: Option<crate::ids::CommitId>,
+    pub sha256: Option<crate::ids::Sha256>,
     pub user: Option<String>,
     /// The fleet's outcome; `interrupted` when no target journaled an end.
     pub outcome: String,
@@ -35,11 +35,11 @@ pub(crate) struct HistoryEvent {
     pub errors: Vec<String>,
     /// The release it deployed or rolled back to.
     #[serde(skip)]
-    pub release: Option<String>,
+    pub release: Option<crate::ids::ReleaseId>,
     /// What its targets ran when it began: each release once, `None` for a target that had
     /// nothing live.
     #[serde(skip)]
-    pub from: Vec<Option<String>>,
+    pub from: Vec<Option<crate::ids::ReleaseId>>,
     /// When it ended: the latest `end` record's time, else the latest record's.
     #[serde(skip)]
     pub ended_at: String,
@@ -147,10 +147,10 @@ fn render(h: &History) -> String {
             RunKind::Unlock => "unlock",
         };
         // "v1.2.0 (abc1234)", or the commit alone when it has no tag.
-        let version = match (e.version.as_deref(), e.commit.as_deref()) {
+        let version = match (e.version.as_deref(), e.commit.as_ref()) {
             (Some(v), Some(c)) => crate::ui::render::label(v, c),
             (Some(v), None) => v.to_string(),
-            (None, Some(c)) => crate::ui::render::prefix(c, 7).to_string(),
+            (None, Some(c)) => c.short().to_string(),
             (None, None) => "?".to_string(),
         };
         out.push_str(&format!(

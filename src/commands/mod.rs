@@ -96,10 +96,8 @@ pub(crate) fn pick(
         let sha = stores.find(sha)?;
         stores.get(cx, &sha)?;
         let artifact = artifact::from_store(store, &sha)?;
-        let label = repo
-            .find(&artifact.commit)
-            .map_or_else(|| crate::ui::render::prefix(&artifact.commit, 7).to_string(), |v| v.label);
-        return Ok(Picked { label, commit: artifact.commit.clone(), artifact });
+        let label = repo.find(&artifact.commit).map_or_else(|| artifact.commit.short().to_string(), |v| v.label);
+        return Ok(Picked { label, commit: artifact.commit.to_string(), artifact });
     }
     let version = repo.resolve(reference)?;
     if reference == "HEAD" && !allow_dirty {
@@ -118,7 +116,7 @@ pub(crate) fn pick(
     }
     let named = crate::ui::render::label(&version.label, &version.commit);
     if let Some(artifact) = stores.built(cx, &version.commit, &config.build)? {
-        cx.ui.status(&format!("Artifact {} of {named}: reused from the store, not rebuilt", &artifact.sha256[..12]));
+        cx.ui.status(&format!("Artifact {} of {named}: reused from the store, not rebuilt", artifact.sha256.short()));
         return Ok(Picked { label: version.label, commit: version.commit, artifact });
     }
     cx.ui.status(&format!("Building {named}"));
@@ -130,7 +128,7 @@ pub(crate) fn pick(
         }
     })?;
     let size = indicatif::HumanBytes(artifact.size);
-    cx.ui.status(&format!("Artifact {} of {named}: built, {size}", &artifact.sha256[..12]));
+    cx.ui.status(&format!("Artifact {} of {named}: built, {size}", artifact.sha256.short()));
     Ok(Picked { label: version.label, commit: version.commit, artifact })
 }
 

@@ -26,11 +26,11 @@ pub fn run(cx: &Ctx, args: &PromoteArgs) -> Result<Exit> {
     let live = live_everywhere(&config, from)?;
     let sha256 = live.sha256.clone().unwrap_or_default();
     let commit = live.commit.clone().unwrap_or_default();
-    let label = live.version.clone().unwrap_or_else(|| crate::ui::render::prefix(&commit, 7).to_string());
+    let label = live.version.clone().unwrap_or_else(|| commit.short().to_string());
     cx.ui.status(&format!(
         "Promoting {} (artifact {}) from {}, where every target runs it, to {}",
         crate::ui::render::label(&label, &commit),
-        crate::ui::render::prefix(&sha256, 12),
+        sha256.short(),
         from.name,
         to.name
     ));
@@ -86,7 +86,7 @@ fn live_everywhere(
                 .map(|(t, s)| {
                     serde_json::json!({
                         "target": t.to_string(),
-                        "current": s.current.as_ref().map(crate::rollout::Current::of),
+                        "current": s.current.as_ref().map(crate::release::ReleaseState::reference),
                         "confirmed": s.confirmed,
                     })
                 })

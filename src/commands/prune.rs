@@ -103,9 +103,9 @@ fn why(why: Why, keep: usize, failed_at: Option<&str>) -> String {
 fn short(file: &str) -> String {
     let name = file.rsplit('/').next().unwrap_or(file);
     match name.strip_suffix(".tar.zst") {
-        Some(sha) if sha.len() == 64 => format!("{}…", &sha[..12]),
+        Some(sha) if sha.len() == 64 => format!("{}…", crate::ui::render::prefix(sha, 12)),
         _ => match name.strip_prefix("ship-") {
-            Some(sha) if sha.len() == 64 => format!("ship-{}…", &sha[..12]),
+            Some(sha) if sha.len() == 64 => format!("ship-{}…", crate::ui::render::prefix(sha, 12)),
             _ => file.to_string(),
         },
     }

@@ -34,10 +34,8 @@ struct TargetStatus {
 
 #[derive(Serialize)]
 struct Live {
-    release: String,
-    version: Option<String>,
-    commit: Option<String>,
-    sha256: Option<String>,
+    #[serde(flatten)]
+    at: crate::ids::ReleaseRef,
     deployed_at: Option<String>,
     deployed_by: Option<String>,
     /// False when a deploy switched to it and was cut off before confirming it healthy:
@@ -74,10 +72,7 @@ pub fn run(cx: &Ctx, env_name: &str, verify: bool) -> Result<Exit> {
                 let row = TargetStatus {
                     target: name.clone(),
                     current: state.current.as_ref().map(|c| Live {
-                        release: c.release.clone(),
-                        version: c.version.clone(),
-                        commit: c.commit.clone(),
-                        sha256: c.sha256.clone(),
+                        at: c.reference(),
                         deployed_at: c.deployed_at.clone(),
                         deployed_by: c.deployed_by.clone(),
                         confirmed: state.confirmed,
@@ -128,9 +123,9 @@ fn render(cx: &Ctx, s: &Status) -> String {
         .map(|t| match &t.current {
             Some(c) => [
                 t.target.clone(),
-                c.release.clone(),
-                c.version.clone().unwrap_or_else(|| "?".into()),
-                c.commit.as_deref().map_or("?", |c| crate::ui::render::prefix(c, 7)).to_string(),
+                c.at.release.to_string(),
+                c.at.version.clone().unwrap_or_else(|| "?".into()),
+                c.at.commit.as_ref().map_or("?", |c| c.short()).to_string(),
                 match (&c.deployed_at, c.confirmed) {
                     (Some(at), true) => at.clone(),
                     _ => "NOT CONFIRMED".to_string(),

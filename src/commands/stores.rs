@@ -126,7 +126,7 @@ impl<'a> Stores<'a> {
         }
         self.local.remember(commit, &key, &sha)?;
         let size = std::fs::metadata(&path)?.len();
-        Ok(Some(Artifact { sha256: sha, path, size, commit: commit.to_string(), reused: true }))
+        Ok(Some(Artifact { sha256: sha.into(), path, size, commit: commit.into(), reused: true }))
     }
 
     /// Upload the artifact to the shared store unless it has it. `built_with`: the build
@@ -138,7 +138,7 @@ impl<'a> Stores<'a> {
                 "there is no artifact store to push to: add [store] url = \"s3://bucket/prefix\" to deploy.toml"
             ));
         };
-        let what = format!("Pushing artifact {} to {}", prefix(&artifact.sha256, 12), shared.url);
+        let what = format!("Pushing artifact {} to {}", artifact.sha256.short(), shared.url);
         let bar = OnceCell::new();
         let pushed = shared.push(&artifact.sha256, &artifact.path, &|done, total| {
             bar.get_or_init(|| cx.ui.transfer(&what, total)).set_position(done);
@@ -146,7 +146,7 @@ impl<'a> Stores<'a> {
         if let Some(bar) = bar.get() {
             bar.finish_and_clear();
         }
-        let short = prefix(&artifact.sha256, 12);
+        let short = artifact.sha256.short();
         let size = indicatif::HumanBytes(artifact.size);
         match pushed? {
             Pushed::Uploaded => cx.ui.status(&format!("Artifact {short} pushed to {} ({size})", shared.url)),

@@ -11,6 +11,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::ids::{CommitId, ReleaseId, Sha256};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunKind {
@@ -52,17 +54,17 @@ pub struct Record {
     pub kind: RunKind,
     pub event: Event,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub release: Option<String>,
+    pub release: Option<ReleaseId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
+    pub commit: Option<CommitId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
+    pub from: Option<ReleaseId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,8 +178,8 @@ pub fn parse_checked(mut input: impl BufRead) -> std::io::Result<(Vec<Record>, V
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReleaseInfo {
     pub version: Option<String>,
-    pub commit: Option<String>,
-    pub sha256: Option<String>,
+    pub commit: Option<CommitId>,
+    pub sha256: Option<Sha256>,
     /// It went live and healthy at least once.
     pub went_live: bool,
     /// When it last became live, and who did it.
@@ -205,8 +207,8 @@ impl Ledger {
     pub fn replay(records: &[Record]) -> Ledger {
         let mut ledger = Ledger::default();
         for r in records {
-            let Some(release) = &r.release else { continue };
-            let info = ledger.releases.entry(release.clone()).or_default();
+            let Some(release) = r.release.as_deref() else { continue };
+            let info = ledger.releases.entry(release.to_string()).or_default();
             info.last_seen = r.at.clone();
             // Only events about this very release name its version; an end or a failure may
             // carry another run's.
@@ -229,8 +231,8 @@ impl Ledger {
                     info.live_by = r.user.clone();
                     info.failed_at = None;
                     info.failure = None;
-                    if ledger.stack.last() != Some(release) {
-                        ledger.stack.push(release.clone());
+                    if ledger.stack.last().map(String::as_str) != Some(release) {
+                        ledger.stack.push(release.to_string());
                     }
                 }
                 Event::Restored => {
@@ -238,11 +240,11 @@ impl Ledger {
                     info.live_by = r.user.clone();
                     match ledger.stack.iter().rposition(|x| x == release) {
                         Some(i) => ledger.stack.truncate(i + 1),
-                        None => ledger.stack.push(release.clone()),
+                        None => ledger.stack.push(release.to_string()),
                     }
                 }
                 Event::Failed => {
-                    ledger.last_failure = Some(release.clone());
+                    ledger.last_failure = Some(release.to_string());
                     info.failed_at = Some(r.at.clone());
                     info.failure = r.message.clone();
                 }

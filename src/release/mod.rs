@@ -23,6 +23,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::{MANIFEST_NAME, Manifest};
+use crate::ids::{CommitId, ReleaseId, ReleaseRef, Sha256};
 use crate::process::Ended;
 pub use journal::{Event, Ledger, Record, RunKind};
 pub use lock::Holder;
@@ -42,15 +43,27 @@ pub fn release_id(sha256: &str) -> String {
 /// A release as the journal knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseState {
-    pub release: String,
+    pub release: ReleaseId,
     pub version: Option<String>,
-    pub commit: Option<String>,
-    pub sha256: Option<String>,
+    pub commit: Option<CommitId>,
+    pub sha256: Option<Sha256>,
     pub deployed_at: Option<String>,
     pub deployed_by: Option<String>,
     pub went_live: bool,
     pub failed_at: Option<String>,
     pub failure: Option<String>,
+}
+
+impl ReleaseState {
+    /// Which release this is, and what it is.
+    pub fn reference(&self) -> ReleaseRef {
+        ReleaseRef {
+            release: self.release.clone(),
+            version: self.version.clone(),
+            commit: self.commit.clone(),
+            sha256: self.sha256.clone(),
+        }
+    }
 }
 
 /// What a target has: what is live, what a rollback would go back to, who holds the lock.
@@ -372,7 +385,7 @@ impl Site {
         let describe = |id: &str| {
             let info = ledger.releases.get(id).cloned().unwrap_or_default();
             ReleaseState {
-                release: id.to_string(),
+                release: id.into(),
                 version: info.version,
                 commit: info.commit,
                 sha256: info.sha256,

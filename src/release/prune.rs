@@ -63,9 +63,9 @@ impl Why {
 /// One release and what prune does with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseVerdict {
-    pub release: String,
+    pub release: crate::ids::ReleaseId,
     pub version: Option<String>,
-    pub commit: Option<String>,
+    pub commit: Option<crate::ids::CommitId>,
     /// When it last went live, if it did.
     pub deployed_at: Option<String>,
     pub failed_at: Option<String>,
@@ -105,7 +105,7 @@ pub struct Pruning {
 impl Pruning {
     /// The ids of the releases removed.
     pub fn removed(&self) -> Vec<String> {
-        self.releases.iter().filter(|r| r.why.removes() && r.error.is_none()).map(|r| r.release.clone()).collect()
+        self.releases.iter().filter(|r| r.why.removes() && r.error.is_none()).map(|r| r.release.to_string()).collect()
     }
 
     /// The releases that could not be removed, with why.
@@ -336,7 +336,7 @@ mod tests {
     }
 
     fn verdicts(s: &State, keep: usize) -> Vec<(String, Why)> {
-        decide(s, keep, age).into_iter().map(|(i, why)| (s.releases[i].release.clone(), why)).collect()
+        decide(s, keep, age).into_iter().map(|(i, why)| (s.releases[i].release.to_string(), why)).collect()
     }
 
     #[test]

@@ -84,9 +84,9 @@ pub(crate) struct Slot {
     pub(crate) started: Instant,
     pub(crate) begun: bool,
     /// `Some(before)` once switched: what `current` pointed at before this run switched it.
-    pub(crate) switched_from: Option<Option<String>>,
+    pub(crate) switched_from: Option<Option<ReleaseId>>,
     pub(crate) outcome: TargetOutcome,
-    pub(crate) live: Option<String>,
+    pub(crate) live: Option<ReleaseId>,
     pub(crate) error: Option<TargetError>,
     /// Journal records made but not sent yet: they travel with the next request to the
     /// target (the journal is written in the order records were made).
@@ -118,18 +118,23 @@ impl Context<'_> {
     pub(crate) fn step_env(
         &self,
         slot: &Slot,
-        subject: &Head,
+        subject: &ReleaseRef,
         release: &str,
         previous: Option<&str>,
     ) -> Vec<(String, String)> {
-        let about = plan::Subject { version: &subject.version, commit: &subject.commit, sha256: &subject.sha256 };
+        let about = plan::Subject::of(subject);
         step_env(self.config, self.env, slot.target.spec(), &about, release, previous, &self.secrets)
     }
 
     /// The environment of an `after_rollback` step or health check: the release being
     /// restored is the subject (`SHIP_VERSION`, `SHIP_RELEASE_DIR`, ...), and the release
     /// left behind is `SHIP_ROLLED_BACK_FROM_*` and `SHIP_PREVIOUS_RELEASE_DIR`.
-    pub(crate) fn rollback_env(&self, slot: &Slot, restored: &Head, from: Option<&Head>) -> Vec<(String, String)> {
+    pub(crate) fn rollback_env(
+        &self,
+        slot: &Slot,
+        restored: &ReleaseRef,
+        from: Option<&ReleaseRef>,
+    ) -> Vec<(String, String)> {
         let mut vars = self.step_env(slot, restored, &restored.release, from.map(|f| f.release.as_str()));
         let dir = from.map(|f| slot.target.spec().path().join("releases").join(&f.release).display().to_string());
         vars.extend(rolled_back_from(from, dir));
@@ -321,20 +326,27 @@ impl Context<'_> {
     }
 
     /// A journal record of this run, about `head` when given.
-    pub(crate) fn base_record(&self, kind: RunKind, event: Event, head: Option<&Head>) -> Record {
+    pub(crate) fn base_record(&self, kind: RunKind, event: Event, head: Option<&ReleaseRef>) -> Record {
         let mut record = Record::new(&self.run, kind, event);
         record.user = Some(self.user.clone());
         if let Some(head) = head {
+            // Every field written, an unknown one empty, as journals always had them.
             record.release = Some(head.release.clone());
-            record.version = Some(head.version.clone());
-            record.commit = Some(head.commit.clone());
-            record.sha256 = Some(head.sha256.clone());
+            record.version = Some(head.version_str().to_string());
+            record.commit = Some(head.commit_str().into());
+            record.sha256 = Some(head.sha256_str().into());
         }
         record
     }
 
     /// A journal record of this run about `head`, filled in by `fill`.
-    pub(crate) fn made(&self, kind: RunKind, event: Event, head: &Head, fill: impl FnOnce(&mut Record)) -> Record {
+    pub(crate) fn made(
+        &self,
+        kind: RunKind,
+        event: Event,
+        head: &ReleaseRef,
+        fill: impl FnOnce(&mut Record),
+    ) -> Record {
         let mut record = self.base_record(kind, event, Some(head));
         fill(&mut record);
         record
@@ -363,15 +375,6 @@ impl Context<'_> {
         self.reporter.note(Note::Failed { target: &slot.name, error: &error.message, hint: error.hint.as_deref() });
         slot.error = Some(error);
     }
-}
-
-/// What a run is about: the release it deploys or restores.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Head {
-    pub(crate) release: String,
-    pub(crate) version: String,
-    pub(crate) commit: String,
-    pub(crate) sha256: String,
 }
 
 /// The environment of a step or health command on `spec`, running in `release`.
@@ -404,12 +407,12 @@ pub fn step_env(
 }
 
 /// `SHIP_ROLLED_BACK_FROM_*`: the release a rollback leaves (empty when unknown).
-pub(crate) fn rolled_back_from(from: Option<&Head>, dir: Option<String>) -> Vec<(String, String)> {
-    let field = |f: fn(&Head) -> &str| from.map(f).unwrap_or_default().to_string();
+pub(crate) fn rolled_back_from(from: Option<&ReleaseRef>, dir: Option<String>) -> Vec<(String, String)> {
+    let field = |f: fn(&ReleaseRef) -> &str| from.map(f).unwrap_or_default().to_string();
     vec![
-        ("SHIP_ROLLED_BACK_FROM_VERSION".to_string(), field(|h| &h.version)),
-        ("SHIP_ROLLED_BACK_FROM_COMMIT".to_string(), field(|h| &h.commit)),
-        ("SHIP_ROLLED_BACK_FROM_ARTIFACT_SHA256".to_string(), field(|h| &h.sha256)),
+        ("SHIP_ROLLED_BACK_FROM_VERSION".to_string(), field(ReleaseRef::version_str)),
+        ("SHIP_ROLLED_BACK_FROM_COMMIT".to_string(), field(ReleaseRef::commit_str)),
+        ("SHIP_ROLLED_BACK_FROM_ARTIFACT_SHA256".to_string(), field(ReleaseRef::sha256_str)),
         ("SHIP_ROLLED_BACK_FROM_RELEASE_DIR".to_string(), dir.unwrap_or_default()),
     ]
 }
@@ -420,34 +423,13 @@ pub(crate) fn common<T: PartialEq + Clone>(mut items: impl Iterator<Item = T>) -
     items.all(|x| x == first).then_some(first)
 }
 
-impl Head {
-    /// A release as journaled on a target; what the journal does not know stays empty.
-    pub(crate) fn of_current(c: &Current) -> Head {
-        Head {
-            release: c.release.clone(),
-            version: c.version.clone().unwrap_or_default(),
-            commit: c.commit.clone().unwrap_or_default(),
-            sha256: c.sha256.clone().unwrap_or_default(),
-        }
-    }
-
-    pub(crate) fn as_current(&self) -> Current {
-        let some = |s: &String| (!s.is_empty()).then(|| s.clone());
-        Current {
-            release: self.release.clone(),
-            version: some(&self.version),
-            commit: some(&self.commit),
-            sha256: some(&self.sha256),
-        }
-    }
-
-    pub(crate) fn of(plan: &Plan) -> Head {
-        Head {
-            release: plan.release.clone(),
-            version: plan.version.clone(),
-            commit: plan.commit.clone(),
-            sha256: plan.artifact.sha256.clone(),
-        }
+/// What a run of `plan` is about: the release it deploys or restores.
+pub(crate) fn head_of(plan: &Plan) -> ReleaseRef {
+    ReleaseRef {
+        release: plan.release.clone(),
+        version: Some(plan.version.clone()),
+        commit: Some(plan.commit.clone()),
+        sha256: Some(plan.artifact.sha256.clone()),
     }
 }
 
@@ -455,10 +437,10 @@ impl Head {
 /// went back to the same one (else its fields are empty), and the one left behind.
 pub(crate) fn local_rollback_env(
     cx: &Context<'_>,
-    restored: Option<&Head>,
-    from: Option<&Head>,
+    restored: Option<&ReleaseRef>,
+    from: Option<&ReleaseRef>,
 ) -> Vec<(String, String)> {
-    let blank = Head { release: String::new(), version: String::new(), commit: String::new(), sha256: String::new() };
+    let blank = ReleaseRef::bare(ReleaseId::default());
     let mut env = local_env(cx, restored.unwrap_or(&blank));
     let at = env.iter().position(|(k, _)| k == "SHIP_ARTIFACT_SHA256").map_or(env.len(), |i| i + 1);
     let from_vars: Vec<_> = rolled_back_from(from, None).into_iter().filter(|(k, _)| !k.ends_with("_DIR")).collect();
@@ -466,13 +448,13 @@ pub(crate) fn local_rollback_env(
     env
 }
 
-pub(crate) fn local_env(cx: &Context<'_>, head: &Head) -> Vec<(String, String)> {
+pub(crate) fn local_env(cx: &Context<'_>, head: &ReleaseRef) -> Vec<(String, String)> {
     let mut env = vec![
         ("SHIP_APP".to_string(), cx.config.app.clone()),
         ("SHIP_ENV".to_string(), cx.env.name.clone()),
-        ("SHIP_VERSION".to_string(), head.version.clone()),
-        ("SHIP_COMMIT".to_string(), head.commit.clone()),
-        ("SHIP_ARTIFACT_SHA256".to_string(), head.sha256.clone()),
+        ("SHIP_VERSION".to_string(), head.version_str().to_string()),
+        ("SHIP_COMMIT".to_string(), head.commit_str().to_string()),
+        ("SHIP_ARTIFACT_SHA256".to_string(), head.sha256_str().to_string()),
     ];
     env.extend(cx.env.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     env.extend(cx.secrets.iter().cloned());

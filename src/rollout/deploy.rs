@@ -30,7 +30,7 @@ pub(crate) fn in_pool(slots: &mut [Slot], indices: &[usize], workers: usize, wor
 
 /// Deploy `plan` to `targets` (locked, in plan order).
 pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<Box<dyn Target>>) -> Outcome {
-    let head = Head::of(plan);
+    let head = head_of(plan);
     let mut slots = slots_for(cx, plan, targets);
     let active: Vec<usize> = (0..slots.len()).filter(|i| slots[*i].plan.action != Action::Noop).collect();
     if active.is_empty() {
@@ -167,7 +167,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
     // A deploy that went live everywhere prunes as it finishes (in the same exchange).
     let prune = (outcome == FleetOutcome::Succeeded).then_some(cx.config.release.keep);
     let mut outcome = finish(cx, plan, slots, outcome, &head, RunKind::Deploy, prune);
-    outcome.rolled_back_to = restored.map(|h| h.as_current());
+    outcome.rolled_back_to = restored;
     outcome
 }
 
@@ -176,7 +176,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
 pub(crate) fn stage_one(
     cx: &Context<'_>,
     slot: &mut Slot,
-    head: &Head,
+    head: &ReleaseRef,
     artifact: &Artifact,
     first: bool,
 ) -> Result<(), TargetError> {
@@ -207,7 +207,7 @@ pub(crate) fn stage_one(
         })];
         after.extend((!steps).then(staged));
         let before = std::mem::take(&mut slot.pending);
-        slot.target.repair(&head.sha256, shared, supply, before, after).map_err(err)?;
+        slot.target.repair(head.sha256_str(), shared, supply, before, after).map_err(err)?;
         cx.reporter.note(Note::Repaired { target: &slot.name, release: &head.release });
         head.release.clone()
     } else {
@@ -215,9 +215,9 @@ pub(crate) fn stage_one(
         let supply = if slot.plan.action == Action::Deploy { cx.supply(slot, artifact)? } else { Supply::Here };
         let after = (!steps).then(staged).into_iter().collect();
         let before = std::mem::take(&mut slot.pending);
-        let (release, reused) = slot.target.stage(&head.sha256, shared, supply, before, after).map_err(err)?;
+        let (release, reused) = slot.target.stage(head.sha256_str(), shared, supply, before, after).map_err(err)?;
         cx.reporter.note(Note::Staged { target: &slot.name, release: &release, reused });
-        release
+        ReleaseId::from(release)
     };
     if steps {
         let previous = slot.plan.current.as_ref().map(|c| c.release.clone());
@@ -231,7 +231,7 @@ pub(crate) fn stage_one(
 
 /// Switch one target to `head`, run the `after_switch` steps and the health check. Without
 /// either, that is one exchange, and the target is journaled live with its switch.
-pub(crate) fn switch_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) -> Result<(), TargetError> {
+pub(crate) fn switch_one(cx: &Context<'_>, slot: &mut Slot, head: &ReleaseRef, first: bool) -> Result<(), TargetError> {
     // Counted as switched before the call: a switch that happened but whose answer was lost
     // (a dropped connection) must still be rolled back.
     slot.switched_from = Some(slot.plan.rollback_to.clone());

@@ -18,8 +18,9 @@ use crate::agent::{Supply, Target};
 use crate::artifact::Artifact;
 use crate::config::{Config, Environment, On, Step, When};
 use crate::error::{ErrorKind, Exit, TargetError};
+use crate::ids::{CommitId, ReleaseId, ReleaseRef};
 use crate::release::{Event, Record, RunKind, StepRequest};
-pub use plan::{Action, ArtifactRef, Current, Plan, PlannedStep, TargetPlan};
+pub use plan::{Action, ArtifactRef, Plan, PlannedStep, TargetPlan};
 
 mod context;
 mod deploy;
@@ -39,7 +40,7 @@ pub(crate) fn finish(
     plan: &Plan,
     mut slots: Vec<Slot>,
     outcome: FleetOutcome,
-    head: &Head,
+    head: &ReleaseRef,
     kind: RunKind,
     prune: Option<usize>,
 ) -> Outcome {

@@ -164,7 +164,7 @@ pub struct TargetResult {
     pub target: String,
     pub outcome: TargetOutcome,
     /// The release live on the target now.
-    pub release: Option<String>,
+    pub release: Option<ReleaseId>,
     pub duration_ms: u64,
     /// What went wrong here, if anything: what happened, its kind, and what to do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -181,7 +181,7 @@ pub struct Outcome {
     pub env: String,
     pub outcome: FleetOutcome,
     pub version: String,
-    pub commit: String,
+    pub commit: CommitId,
     pub artifact: ArtifactRef,
     pub targets: Vec<TargetResult>,
     /// The user stopped the run (Ctrl-C or SIGTERM) before it finished.
@@ -190,10 +190,10 @@ pub struct Outcome {
     /// A deploy that was rolled back: the release every switched target went back to (absent
     /// when they went back to different releases).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rolled_back_to: Option<Current>,
+    pub rolled_back_to: Option<ReleaseRef>,
     /// A rollback: the release the targets it switched ran before (absent when they differed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rolled_back_from: Option<Current>,
+    pub rolled_back_from: Option<ReleaseRef>,
     /// `ship promote`: the environment whose live artifact this is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promoted_from: Option<String>,

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Environment, On, When};
-use crate::release::{State, release_id};
+use crate::ids::{CommitId, ReleaseId, ReleaseRef, Sha256};
+use crate::release::{ReleaseState, State};
 
 /// The format of saved plans (`ship plan --out`).
 pub const FORMAT: u32 = 1;
@@ -25,26 +26,7 @@ pub enum Action {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArtifactRef {
-    pub sha256: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Current {
-    pub release: String,
-    pub version: Option<String>,
-    pub commit: Option<String>,
-    pub sha256: Option<String>,
-}
-
-impl Current {
-    pub fn of(r: &crate::release::ReleaseState) -> Current {
-        Current {
-            release: r.release.clone(),
-            version: r.version.clone(),
-            commit: r.commit.clone(),
-            sha256: r.sha256.clone(),
-        }
-    }
+    pub sha256: Sha256,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +40,7 @@ pub struct PlannedStep {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetPlan {
     pub target: String,
-    pub current: Option<Current>,
+    pub current: Option<ReleaseRef>,
     pub action: Action,
     /// Deployed and checked first, alone.
     pub canary: bool,
@@ -66,11 +48,11 @@ pub struct TargetPlan {
     /// `current` was switched by a deploy that never finished: this deploy completes it.
     pub unconfirmed: bool,
     /// The release this target goes back to if the deploy fails (what was live before).
-    pub rollback_to: Option<String>,
+    pub rollback_to: Option<ReleaseId>,
     /// What `rollback_to` is (version, commit, artifact), for the steps' environment during
     /// a rollback. Computed afresh with every plan, never saved.
     #[serde(skip)]
-    pub restore: Option<Current>,
+    pub restore: Option<ReleaseRef>,
     /// The last deploy to this target failed (and was rolled back): which release, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<LastFailure>,
@@ -84,7 +66,7 @@ pub struct TargetPlan {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LastFailure {
-    pub release: String,
+    pub release: ReleaseId,
     pub version: Option<String>,
     pub at: String,
     pub reason: Option<String>,
@@ -109,9 +91,9 @@ pub struct Plan {
     pub app: String,
     pub env: String,
     pub version: String,
-    pub commit: String,
+    pub commit: CommitId,
     pub artifact: ArtifactRef,
-    pub release: String,
+    pub release: ReleaseId,
     pub targets: Vec<TargetPlan>,
     /// Steps that run once on this machine.
     pub local_steps: Vec<PlannedStep>,
@@ -131,6 +113,13 @@ pub struct Subject<'a> {
     pub sha256: &'a str,
 }
 
+impl Subject<'_> {
+    /// A release as a subject: what is not known of it is empty.
+    pub fn of(r: &ReleaseRef) -> Subject<'_> {
+        Subject { version: r.version_str(), commit: r.commit_str(), sha256: r.sha256_str() }
+    }
+}
+
 /// What a deploy of `subject` would do to targets in these states (`force`: run the steps
 /// even where the artifact is already live). `skip_of` answers a step's `unless` on a target
 /// where the release is already staged.
@@ -143,7 +132,7 @@ pub fn compute(
     mut skip_of: impl FnMut(usize, &str) -> bool,
 ) -> Plan {
     let Subject { version, commit, sha256 } = subject;
-    let release = release_id(sha256);
+    let release = ReleaseId::new(crate::release::release_id(sha256));
     let mut targets = Vec::new();
     let mut first_seen = false;
     let mut canaries = 0;
@@ -181,14 +170,14 @@ pub fn compute(
         let restore = if state.confirmed { state.current.as_ref() } else { state.previous.as_ref() };
         targets.push(TargetPlan {
             target: spec.to_string(),
-            current: state.current.as_ref().map(Current::of),
+            current: state.current.as_ref().map(ReleaseState::reference),
             action,
             canary,
             steps,
             unconfirmed: state.current.is_some() && !state.confirmed,
             last_failure: last_failure(state),
             rollback_to: restore.map(|c| c.release.clone()),
-            restore: restore.map(Current::of),
+            restore: restore.map(ReleaseState::reference),
             refused: None,
             changed: Vec::new(),
         });
@@ -210,8 +199,8 @@ pub fn compute(
         app: config.app.clone(),
         env: env.name.clone(),
         version: version.to_string(),
-        commit: commit.to_string(),
-        artifact: ArtifactRef { sha256: sha256.to_string() },
+        commit: CommitId::new(commit),
+        artifact: ArtifactRef { sha256: Sha256::new(sha256) },
         release,
         targets,
         local_steps,
@@ -256,7 +245,7 @@ impl Plan {
             });
             return changes;
         }
-        let show = |c: &Option<Current>, unconfirmed: bool| match c {
+        let show = |c: &Option<ReleaseRef>, unconfirmed: bool| match c {
             None => "nothing live".to_string(),
             Some(c) => format!(
                 "release {} ({}){}",

@@ -5,7 +5,7 @@ use super::*;
 
 /// Put a switched target back on what it ran before this run, run `after_rollback` steps and
 /// the health check there.
-pub(crate) fn restore_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first: bool) {
+pub(crate) fn restore_one(cx: &Context<'_>, slot: &mut Slot, head: &ReleaseRef, first: bool) {
     let to = slot.switched_from.clone().flatten();
     cx.reporter.note(Note::RollingBack { target: &slot.name, to: to.as_deref() });
     let result = (|| -> Result<(), TargetError> {
@@ -51,19 +51,18 @@ pub(crate) fn restore_one(cx: &Context<'_>, slot: &mut Slot, head: &Head, first:
 }
 
 /// What a switched target goes back to: `release`, with what its plan knows of it.
-pub(crate) fn restored_head(slot: &Slot, release: &str) -> Head {
+/// An empty value is an unknown one.
+pub(crate) fn restored_head(slot: &Slot, release: &str) -> ReleaseRef {
     match slot.plan.restore.as_ref().filter(|c| c.release == release) {
-        Some(c) => Head::of_current(c),
-        None => {
-            Head { release: release.to_string(), version: String::new(), commit: String::new(), sha256: String::new() }
-        }
+        Some(c) => c.clone().without_blanks(),
+        None => ReleaseRef::bare(ReleaseId::new(release)),
     }
 }
 
 /// Roll every target of `plan` back to `plan.release` (targets locked, in plan order): switch,
 /// run `after_rollback` steps, check health. `plan.targets[i].action` is `Switch` or `Noop`.
 pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) -> Outcome {
-    let head = Head::of(plan);
+    let head = head_of(plan);
     let mut slots = slots_for(cx, plan, targets);
     // A target with nothing to go back to is left as it is, and said so.
     let mut refused = false;
@@ -97,8 +96,7 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
             slot.target.switch(&head.release, before, Vec::new()).map_err(|e| TargetError::of(&e))?;
             slot.live = Some(head.release.clone());
             cx.reporter.note(Note::Switched { target: &slot.name, release: &head.release });
-            let left = slot.plan.current.as_ref().map(Head::of_current);
-            let env = cx.rollback_env(slot, &head, left.as_ref());
+            let env = cx.rollback_env(slot, &head, slot.plan.current.as_ref());
             cx.run_steps(slot, When::AfterRollback, is_first, &head.release, &env)?;
             cx.health(slot, &head.release, &env)
         })();
@@ -119,7 +117,7 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
     };
     in_batches(&mut slots, &active, cx.env.parallel, &work);
     let left = common(active.iter().map(|i| slots[*i].plan.current.clone())).flatten();
-    let local_env = local_rollback_env(cx, Some(&head), left.as_ref().map(Head::of_current).as_ref());
+    let local_env = local_rollback_env(cx, Some(&head), left.as_ref());
     let mut outcome = FleetOutcome::Succeeded;
     if let Err(e) = cx.run_local_steps(When::AfterRollback, &local_env) {
         cx.reporter.note(Note::Failed { target: "local", error: &e.message, hint: e.hint.as_deref() });

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use super::plan::{Action, ArtifactRef, Current, Plan, TargetPlan};
+use super::plan::{Action, ArtifactRef, Plan, TargetPlan};
 use crate::config::{Config, Environment};
 use crate::release::{ReleaseState, State};
 
@@ -17,7 +17,7 @@ pub fn plan(config: &Config, env: &Environment, states: &[State], to: Option<&st
         config_sha256: config.fingerprint.clone(),
         app: config.app.clone(),
         env: env.name.clone(),
-        version: to.version.clone().unwrap_or_else(|| to.release.clone()),
+        version: to.version.clone().unwrap_or_else(|| to.release.to_string()),
         commit: to.commit.clone().unwrap_or_default(),
         artifact: ArtifactRef { sha256: to.sha256.clone().unwrap_or_default() },
         release: to.release.clone(),
@@ -29,7 +29,7 @@ pub fn plan(config: &Config, env: &Environment, states: &[State], to: Option<&st
                 let here = state.current.as_ref().is_some_and(|c| c.release == to.release) && state.confirmed;
                 TargetPlan {
                     target: name.clone(),
-                    current: state.current.as_ref().map(Current::of),
+                    current: state.current.as_ref().map(ReleaseState::reference),
                     action: if here || refused.is_some() { Action::Noop } else { Action::Switch },
                     canary: false,
                     steps: Vec::new(),

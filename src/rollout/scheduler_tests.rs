@@ -95,7 +95,7 @@ fn artifact(base: &Path, text: &str) -> Artifact {
     let sha256 = crate::digest::sha256_hex(&bytes);
     let path = base.join(format!("{sha256}.tar.zst"));
     std::fs::write(&path, &bytes).unwrap();
-    Artifact { sha256, path, size: bytes.len() as u64, commit: "c".repeat(40), reused: false }
+    Artifact { sha256: sha256.into(), path, size: bytes.len() as u64, commit: "c".repeat(40).into(), reused: false }
 }
 
 fn world(n: usize, env: &str) -> World {

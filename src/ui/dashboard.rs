@@ -380,7 +380,7 @@ fn version_of(e: &EventRow) -> String {
     match (&e.version, &e.commit) {
         (Some(v), Some(c)) => crate::ui::render::label(v, c),
         (Some(v), None) => v.clone(),
-        (None, Some(c)) => crate::ui::render::prefix(c, 7).to_string(),
+        (None, Some(c)) => c.short().to_string(),
         (None, None) => "?".to_string(),
     }
 }

@@ -23,10 +23,10 @@ pub fn label(version: &str, commit: &str) -> String {
 }
 
 /// "v1.2.0 (abc1234, release 3f2a9c1b0d4e)".
-fn describe_current(c: &crate::rollout::Current) -> String {
+fn describe_current(c: &crate::ids::ReleaseRef) -> String {
     match (&c.version, &c.commit) {
-        (Some(v), Some(commit)) if v == prefix(commit, 7) => format!("{v} (release {})", c.release),
-        (Some(v), Some(commit)) => format!("{v} ({}, release {})", prefix(commit, 7), c.release),
+        (Some(v), Some(commit)) if v == commit.short() => format!("{v} (release {})", c.release),
+        (Some(v), Some(commit)) => format!("{v} ({}, release {})", commit.short(), c.release),
         _ => format!("release {}", c.release),
     }
 }
