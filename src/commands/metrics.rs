@@ -5,13 +5,13 @@
 use anyhow::{Context, Result};
 
 use super::Ctx;
-use super::history::HistoryEvent;
 use crate::cli::MetricsArgs;
 use crate::error::Exit;
 use crate::metrics::{self, Band, Report, Run};
 use crate::release::RunKind;
 use crate::ui::Paint;
 use crate::ui::render::{decimal, hours, percent};
+use crate::ui::report::history::HistoryEvent;
 use crate::version::Repo;
 
 pub fn run(cx: &Ctx, args: &MetricsArgs) -> Result<Exit> {

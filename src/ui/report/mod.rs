@@ -4,4 +4,5 @@
 //!
 //! Plans and the outcomes of deploys and rollbacks are rendered in [`super::render`].
 
+pub mod history;
 pub mod status;
