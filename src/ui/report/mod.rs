@@ -5,4 +5,5 @@
 //! Plans and the outcomes of deploys and rollbacks are rendered in [`super::render`].
 
 pub mod history;
+pub mod prune;
 pub mod status;
