@@ -5,5 +5,6 @@
 //! Plans and the outcomes of deploys and rollbacks are rendered in [`super::render`].
 
 pub mod history;
+pub mod metrics;
 pub mod prune;
 pub mod status;
