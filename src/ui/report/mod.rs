@@ -1,9 +1,11 @@
-//! The documents the reading commands print, one file per command: each document's type (as
-//! `--format json` writes it) and its human text, a `render(&Ui, &doc)`. The commands gather
-//! the data and decide the exit code; nothing here reaches a target or decides.
+//! What `ship check`, `status`, `history`, `prune` and `metrics` print, one file per command:
+//! the document's type (what `--format json` writes; metrics' is `crate::metrics::Report`) and
+//! its human text, `render(doc)`, given the `Ui` when it paints. The commands gather the data,
+//! build the document and pick the exit code; nothing here reaches a target or decides.
 //!
 //! Plans and the outcomes of deploys and rollbacks are rendered in [`super::render`].
 
+pub mod check;
 pub mod history;
 pub mod metrics;
 pub mod prune;
