@@ -3,60 +3,11 @@
 //! deploy could not create, and the `requires` gate.
 
 use anyhow::Result;
-use serde::Serialize;
 
 use super::Ctx;
 use crate::config::TargetSpec;
 use crate::error::Exit;
-
-#[derive(Serialize)]
-struct Report {
-    config: String,
-    app: String,
-    envs: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    env: Option<String>,
-    targets: Vec<TargetCheck>,
-    /// The `requires` gate of ENV, when it has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gate: Option<GateCheck>,
-    /// `[store]`, when deploy.toml has one and ENV is given: can it be used from here?
-    #[serde(skip_serializing_if = "Option::is_none")]
-    store: Option<StoreCheck>,
-    ok: bool,
-}
-
-#[derive(Serialize)]
-struct StoreCheck {
-    url: String,
-    /// Why it cannot be used, if it cannot (credentials, bucket, reachability).
-    error: Option<String>,
-}
-
-#[derive(Serialize)]
-struct GateCheck {
-    requires: String,
-    /// The one release every target of `requires` runs, confirmed: the only artifact the
-    /// gate lets through now.
-    admits: Option<crate::ids::ReleaseRef>,
-    /// Why a deploy of HEAD would be refused, if it would.
-    error: Option<String>,
-}
-
-#[derive(Serialize)]
-struct TargetCheck {
-    target: String,
-    reachable: bool,
-    writable: bool,
-    agent_version: Option<String>,
-    free_bytes: Option<u64>,
-    locked: bool,
-    holder: Option<String>,
-    error: Option<String>,
-    /// Shared paths `shared/` does not have yet (a deploy seeds them from the release).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    shared_missing: Vec<String>,
-}
+use crate::ui::report::check::{GateCheck, Report, StoreCheck, TargetCheck};
 
 pub fn run(cx: &Ctx, env_name: Option<&str>) -> Result<Exit> {
     let config = cx.config()?;
@@ -111,40 +62,7 @@ pub fn run(cx: &Ctx, env_name: Option<&str>) -> Result<Exit> {
     if cx.ui.json() {
         cx.ui.out_json(&report)?;
     } else {
-        let mut text = format!(
-            "{} is valid: app `{}`, environments: {}\n",
-            report.config,
-            report.app,
-            if report.envs.is_empty() { "none".to_string() } else { report.envs.join(", ") }
-        );
-        for t in &report.targets {
-            match &t.error {
-                None => text.push_str(&format!(
-                    "  ok    {}  (ship {}, {} free{})\n",
-                    t.target,
-                    t.agent_version.as_deref().unwrap_or("?"),
-                    human_bytes(t.free_bytes.unwrap_or(0)),
-                    t.holder.as_ref().map_or(String::new(), |h| format!(", locked by {h}"))
-                )),
-                Some(e) => text.push_str(&format!("  FAIL  {}: {e}\n", t.target)),
-            }
-        }
-        if let Some(store) = &report.store {
-            match &store.error {
-                None => text.push_str(&format!("  ok    store {}\n", store.url)),
-                Some(e) => text.push_str(&format!("  FAIL  store: {e}\n")),
-            }
-        }
-        if let Some(gate) = &report.gate {
-            let admits = gate.admits.as_ref().map_or("nothing".to_string(), |c| {
-                format!("{} (release {})", c.version.as_deref().unwrap_or("?"), c.release)
-            });
-            match &gate.error {
-                None => text.push_str(&format!("  ok    requires `{}`: it runs {admits}\n", gate.requires)),
-                Some(e) => text.push_str(&format!("  FAIL  requires `{}`: {e}\n", gate.requires)),
-            }
-        }
-        cx.ui.out(&text)?;
+        cx.ui.out(&crate::ui::report::check::render(&report))?;
     }
     Ok(if report.ok { Exit::Success } else { Exit::Error })
 }
@@ -254,15 +172,4 @@ fn check_target(spec: &TargetSpec, ssh: &crate::config::SshConfig, shared: &[Str
         Err(e) => check.error = Some(format!("{e:#}")),
     }
     check
-}
-
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }

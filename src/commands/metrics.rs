@@ -5,13 +5,11 @@
 use anyhow::{Context, Result};
 
 use super::Ctx;
-use super::history::HistoryEvent;
 use crate::cli::MetricsArgs;
 use crate::error::Exit;
-use crate::metrics::{self, Band, Report, Run};
+use crate::metrics::{self, Run};
 use crate::release::RunKind;
-use crate::ui::Paint;
-use crate::ui::render::{decimal, hours, percent};
+use crate::ui::report::history::HistoryEvent;
 use crate::version::Repo;
 
 pub fn run(cx: &Ctx, args: &MetricsArgs) -> Result<Exit> {
@@ -39,7 +37,8 @@ pub fn run(cx: &Ctx, args: &MetricsArgs) -> Result<Exit> {
     // A window longer than the epoch is old starts in 1970.
     let start = now.saturating_sub(i64::try_from(args.since.0.as_secs()).unwrap_or(i64::MAX)).max(0);
     let brought = |to: &str, from: &[String]| repo.brought(to, from);
-    let report = metrics::compute(&env.name, &config.app, &span_text(args.since.0), (start, now), &runs, &brought);
+    let since = crate::ui::report::metrics::span_text(args.since.0);
+    let report = metrics::compute(&env.name, &config.app, &since, (start, now), &runs, &brought);
     if let Some(file) = &args.html {
         let page = crate::ui::dashboard::page(&report, &crate::clock::now_rfc3339());
         save(&cx.cwd.join(file), file, &page)?;
@@ -48,7 +47,7 @@ pub fn run(cx: &Ctx, args: &MetricsArgs) -> Result<Exit> {
     if cx.ui.json() {
         cx.ui.out_json(&report)?;
     } else {
-        cx.ui.out(&render(cx, &report))?;
+        cx.ui.out(&crate::ui::report::metrics::render(&cx.ui, &report))?;
     }
     Ok(Exit::Success)
 }
@@ -75,17 +74,6 @@ fn run_of(e: HistoryEvent) -> Option<Run> {
     })
 }
 
-/// A duration the short way: "30d", "36h", "90m", "45s".
-fn span_text(d: std::time::Duration) -> String {
-    let secs = d.as_secs();
-    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] {
-        if secs >= size && secs.is_multiple_of(size) {
-            return format!("{}{unit}", secs / size);
-        }
-    }
-    format!("{secs}s")
-}
-
 /// Write the page to `path` (`shown` as the person gave it) atomically: a temporary file
 /// beside it, renamed into place, readable by all as a web server needs.
 fn save(path: &std::path::Path, shown: &std::path::Path, page: &str) -> Result<()> {
@@ -101,84 +89,4 @@ fn save(path: &std::path::Path, shown: &std::path::Path, page: &str) -> Result<(
     tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).with_context(what)?;
     tmp.persist(path).map_err(|e| e.error).with_context(what)?;
     Ok(())
-}
-
-fn paint(band: Band) -> Paint {
-    match band {
-        Band::Elite | Band::High => Paint::Good,
-        Band::Medium => Paint::Warn,
-        Band::Low => Paint::Bad,
-    }
-}
-
-fn render(cx: &Ctx, r: &Report) -> String {
-    let c = &r.counts;
-    let of = |n: usize, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
-    let restore = r.time_to_restore_hours_median.map(|h| {
-        let mut text = format!("{} (median of {})", hours(h), of(c.restored, "restore"));
-        if c.unrestored > 0 {
-            text.push_str(&format!(", {} not restored", c.unrestored));
-        }
-        text
-    });
-    let rows: [(&str, Option<String>, Option<Band>); 4] = [
-        (
-            "deployment frequency",
-            Some(format!(
-                "{} per week ({} in {})",
-                decimal(r.deployment_frequency_per_week, 2),
-                of(c.successful, "successful deploy"),
-                r.since
-            )),
-            Some(r.bands.deployment_frequency),
-        ),
-        (
-            "lead time for changes",
-            r.lead_time_hours_median.map(|h| format!("{} (median of {})", hours(h), of(c.commits, "commit"))),
-            r.bands.lead_time,
-        ),
-        (
-            "change failure rate",
-            r.change_failure_rate.map(|f| format!("{} ({} of {})", percent(f), c.failed, of(c.deploys, "deploy"))),
-            r.bands.change_failure_rate,
-        ),
-        (
-            "time to restore",
-            restore.or_else(|| (c.unrestored > 0).then(|| format!("- ({} not restored)", c.unrestored))),
-            r.bands.time_to_restore,
-        ),
-    ];
-    let width = rows.iter().filter_map(|(_, v, _)| v.as_ref().map(|v| v.chars().count())).max().unwrap_or(0).max(5);
-    let mut out = format!(
-        "DORA metrics of {}, the last {} ({} to {})\n\n{:22}  {:width$}  BAND\n",
-        r.env, r.since, r.window.start, r.window.end, "KEY", "VALUE"
-    );
-    for (key, value, band) in &rows {
-        let band = band.map_or("-".to_string(), |b| cx.ui.paint_out(b.as_str(), paint(b)));
-        out.push_str(&format!("{key:22}  {:width$}  {band}\n", value.as_deref().unwrap_or("-")));
-    }
-    out.push_str(&format!("{:22}  {:width$}  {}\n", "overall", "", cx.ui.paint_out(r.band.as_str(), paint(r.band))));
-    if c.commits_unknown > 0 {
-        out.push_str(&format!(
-            "\n{} successful deploy(s) of a commit this repository does not have: no lead time for them.\n",
-            c.commits_unknown
-        ));
-    }
-    out.push_str(&format!(
-        "\nBands by the thresholds of the {}; overall is the lowest band of the keys measured.",
-        r.thresholds.source
-    ));
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn spans_the_short_way() {
-        use std::time::Duration;
-        assert_eq!(super::span_text(Duration::from_secs(90 * 86_400)), "90d");
-        assert_eq!(super::span_text(Duration::from_secs(84 * 86_400)), "84d");
-        assert_eq!(super::span_text(Duration::from_secs(36 * 3600)), "36h");
-        assert_eq!(super::span_text(Duration::from_secs(59)), "59s");
-    }
 }

@@ -6,6 +6,7 @@
 
 pub mod dashboard;
 pub mod render;
+pub mod report;
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};

@@ -1,5 +1,6 @@
-//! Human text for results: plans, deploy and rollback outcomes, status, history, and the
-//! figures of metrics (hours, percentages).
+//! Human text for plans and for the outcomes of deploys, promotions and rollbacks, and the
+//! pieces every report shares: short ids, labels, figures (hours, percentages). What the
+//! other commands print is in [`super::report`].
 
 use std::fmt::Write;
 
