@@ -41,12 +41,52 @@ pub(super) fn own_binary() -> Result<&'static (PathBuf, String, u64)> {
     static OWN: OnceLock<Result<(PathBuf, String, u64), String>> = OnceLock::new();
     OWN.get_or_init(|| {
         let path = std::env::current_exe().map_err(|e| format!("finding ship's own binary: {e}"))?;
-        let file = std::fs::File::open(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-        let (sha, size) = crate::digest::sha256_reader(file).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let kept = crate::artifact::store::cache_root().ok().map(|d| d.join("own-sha256"));
+        let (sha, size) =
+            binary_sha256(&path, kept.as_deref()).map_err(|e| format!("reading {}: {e}", path.display()))?;
         Ok((path, sha, size))
     })
     .as_ref()
     .map_err(|e| anyhow!("{e}"))
+}
+
+/// The sha256 and size of the binary at `path`. Hashing 14 MB costs 15-20 ms, which every
+/// run would pay before reaching any target: the answer is kept in ship's cache beside the
+/// binary's identity (device, inode, size, modification and change times; the change time
+/// cannot be set back by anyone) in the file `kept`, and hashed again when any differs.
+fn binary_sha256(path: &std::path::Path, kept: Option<&std::path::Path>) -> std::io::Result<(String, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    let identity = format!(
+        "{}:{}:{}:{}.{}:{}.{}",
+        meta.dev(),
+        meta.ino(),
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    );
+    if let Some(text) = kept.and_then(|k| std::fs::read_to_string(k).ok())
+        && let Some((seen, sha)) = text.trim_end().split_once(' ')
+        && seen == identity
+        && crate::release::names::check_sha256(sha).is_ok()
+    {
+        return Ok((sha.to_string(), meta.len()));
+    }
+    let (sha, size) = crate::digest::sha256_reader(std::fs::File::open(path)?)?;
+    if let Some(kept) = kept {
+        // Best effort: a cache that cannot be written only costs the next run the hashing.
+        let _ = (|| -> std::io::Result<()> {
+            let dir = kept.parent().unwrap_or(std::path::Path::new("."));
+            std::fs::create_dir_all(dir)?;
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+            std::io::Write::write_all(&mut tmp, format!("{identity} {sha}\n").as_bytes())?;
+            tmp.persist(kept).map_err(|e| e.error)?;
+            Ok(())
+        })();
+    }
+    Ok((sha, size))
 }
 
 /// `Linux x86_64`, as `uname -sm` prints it.
@@ -117,6 +157,29 @@ pub fn ssh_command(spec: &TargetSpec, cfg: &SshConfig) -> Result<Command> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_kept_hash_of_a_binary_is_used_only_while_the_binary_is_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let (bin, kept) = (dir.path().join("ship"), dir.path().join("cache/own-sha256"));
+        std::fs::write(&bin, b"build one").unwrap();
+        let first = binary_sha256(&bin, Some(&kept)).unwrap();
+        assert_eq!(first, (crate::digest::sha256_hex(b"build one"), 9));
+        assert!(std::fs::read_to_string(&kept).unwrap().ends_with(&format!(" {}\n", first.0)));
+        // What was kept is what is answered while the binary is the same file, unchanged...
+        let text = std::fs::read_to_string(&kept).unwrap();
+        let (identity, _) = text.trim_end().split_once(' ').unwrap();
+        std::fs::write(&kept, format!("{identity} {}\n", "ab".repeat(32))).unwrap();
+        assert_eq!(binary_sha256(&bin, Some(&kept)).unwrap().0, "ab".repeat(32));
+        // ...and a binary rewritten in place (same size) is hashed again. (Its modification
+        // time is set apart: two writes can fall in one tick of the file system's clock.)
+        std::fs::write(&bin, b"build two").unwrap();
+        let file = std::fs::File::options().write(true).open(&bin).unwrap();
+        file.set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1)).unwrap();
+        assert_eq!(binary_sha256(&bin, Some(&kept)).unwrap().0, crate::digest::sha256_hex(b"build two"));
+        // A cache that cannot be kept costs only the hashing.
+        assert_eq!(binary_sha256(&bin, Some(&dir.path().join("ship/x"))).unwrap().1, 9);
+    }
 
     #[test]
     fn quoting_survives_any_text() {

@@ -24,6 +24,10 @@ pub trait Target: Send {
 
     /// How many requests this connection has carried (each one round trip).
     fn exchanges(&self) -> u32;
+
+    /// End the connection now (the agent exits, and with it any lock it held); dropping a
+    /// target does the same. Closing many at once is faster than dropping them in turn.
+    fn close(&mut self) {}
 }
 
 /// Where a target gets an artifact it lacks from, as the deploying side sees it.

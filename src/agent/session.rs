@@ -291,11 +291,16 @@ impl AgentTarget {
     /// End the session: the agent sees stdin close and exits, releasing the lock.
     fn close(&mut self) {
         drop(self.input.take());
-        for _ in 0..100 {
+        // It is gone within a millisecond or two: look early and often, then less often,
+        // for up to 2 s (a fixed 20 ms poll cost every target 20 ms, one after another).
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        let mut pause = Duration::from_micros(250);
+        while std::time::Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -343,6 +348,10 @@ impl Target for AgentTarget {
 
     fn exchanges(&self) -> u32 {
         self.exchanges
+    }
+
+    fn close(&mut self) {
+        AgentTarget::close(self);
     }
 }
 

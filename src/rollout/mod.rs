@@ -75,6 +75,7 @@ pub(crate) fn finish(
             Err(_) => {}
         }
         cx.reporter.note(Note::Exchanges { target: &slot.name, count: slot.target.exchanges() });
+        slot.target.close();
     });
     Outcome {
         env: plan.env.clone(),
