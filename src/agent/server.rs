@@ -83,6 +83,8 @@ pub fn serve(path: &Path) -> Result<Exit> {
         if protocol::send(&mut out, &message).is_err() {
             break;
         }
+        // What a prune took out of releases/ is deleted once the deploy has its answer.
+        site.clear_leftovers();
     }
     cancel.store(true, Ordering::SeqCst);
     Ok(exit)
@@ -238,7 +240,7 @@ pub fn handle(
             if let Err(e) = journal(site, &records) {
                 problems.push(format!("could not journal: {e:#}"));
             }
-            let pruning = prune.and_then(|keep| match site.prune(keep, false) {
+            let pruning = prune.and_then(|keep| match site.prune_leaving(keep) {
                 Ok(pruning) => Some(Box::new(pruning)),
                 Err(e) => {
                     problems.push(format!("pruning failed: {e:#}"));

@@ -43,6 +43,9 @@ pub struct AgentTarget {
     broken: Option<TargetError>,
     /// Requests sent so far.
     exchanges: u32,
+    /// Set once the run ended here (`finish` answered): the agent holds no lock any more,
+    /// and closing need not wait while it deletes what the prune took out.
+    finished: bool,
 }
 
 impl AgentTarget {
@@ -118,8 +121,16 @@ impl AgentTarget {
             }
         });
 
-        let mut target =
-            AgentTarget { spec: spec.clone(), child, input, lines, stderr: log, broken: None, exchanges: 0 };
+        let mut target = AgentTarget {
+            spec: spec.clone(),
+            child,
+            input,
+            lines,
+            stderr: log,
+            broken: None,
+            exchanges: 0,
+            finished: false,
+        };
         if let Err(e) = target.handshake(cfg) {
             target.close();
             // Reaching a target fails before anyone else can name it: the message does.
@@ -291,6 +302,9 @@ impl AgentTarget {
     /// End the session: the agent sees stdin close and exits, releasing the lock.
     fn close(&mut self) {
         drop(self.input.take());
+        if self.finished {
+            return;
+        }
         // It is gone within a millisecond or two: look early and often, then less often,
         // for up to 2 s (a fixed 20 ms poll cost every target 20 ms, one after another).
         let deadline = std::time::Instant::now() + Duration::from_secs(2);
@@ -343,7 +357,9 @@ impl Target for AgentTarget {
                 }
             }
         }
-        self.answer(on_line)
+        let reply = self.answer(on_line)?;
+        self.finished = matches!(reply, Reply::Finished { .. });
+        Ok(reply)
     }
 
     fn exchanges(&self) -> u32 {

@@ -134,11 +134,14 @@ pub struct Site {
     lock: Option<lock::Lock>,
     /// Set when whoever asked for the work is gone: running steps are stopped.
     cancel: Option<Arc<AtomicBool>>,
+    /// Trees already taken out of `releases/` by a prune, to delete once the answer is sent
+    /// (`clear_leftovers`).
+    leftovers: Vec<PathBuf>,
 }
 
 impl Site {
     pub fn new(root: impl Into<PathBuf>) -> Site {
-        Site { root: root.into(), lock: None, cancel: None }
+        Site { root: root.into(), lock: None, cancel: None, leftovers: Vec::new() }
     }
 
     /// Stop running steps (and everything they started) when `flag` is set.

@@ -169,6 +169,27 @@ impl Site {
     /// Remove what no longer needs to be on the target; with `dry_run`, only say what would
     /// go. A real prune needs the target's lock, so that no deploy is using what it removes.
     pub fn prune(&self, keep: usize, dry_run: bool) -> Result<Pruning> {
+        self.prune_with(keep, dry_run, None)
+    }
+
+    /// A prune whose removed releases are only taken out of `releases/` (a rename), and
+    /// deleted by [`Site::clear_leftovers`] once the deploy that asked has its answer: a
+    /// deploy does not wait for the disk. Whatever is left goes with the next lock.
+    pub fn prune_leaving(&mut self, keep: usize) -> Result<Pruning> {
+        let mut later = Vec::new();
+        let pruning = self.prune_with(keep, false, Some(&mut later));
+        self.leftovers.extend(later);
+        pruning
+    }
+
+    /// Delete what [`Site::prune_leaving`] took out of `releases/`.
+    pub fn clear_leftovers(&mut self) {
+        for dir in std::mem::take(&mut self.leftovers) {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+
+    fn prune_with(&self, keep: usize, dry_run: bool, mut later: Option<&mut Vec<PathBuf>>) -> Result<Pruning> {
         if !dry_run {
             self.require_lock()?;
         }
@@ -186,6 +207,8 @@ impl Site {
                 let doomed = self.meta().join("tmp").join(format!("prune-{}", r.release));
                 if let Err(e) = fs::rename(&dir, &doomed) {
                     error = Some(format!("not removed: moving it out of releases/ failed: {e}"));
+                } else if let Some(later) = later.as_deref_mut() {
+                    later.push(doomed);
                 } else if let Err(e) = fs::remove_dir_all(&doomed) {
                     error = Some(format!(
                         "taken out of releases/, but not all of it could be deleted ({e}): the rest goes \

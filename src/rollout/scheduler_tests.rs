@@ -52,7 +52,9 @@ impl Target for InProcess {
             Some(artifact) => Box::new(std::fs::File::open(&artifact.path)?),
             None => Box::new(std::io::empty()),
         };
-        let reply = crate::agent::handle(&mut self.site, request, on_line, &mut bytes)?;
+        let reply = crate::agent::handle(&mut self.site, request, on_line, &mut bytes);
+        self.site.clear_leftovers();
+        let reply = reply?;
         if fails {
             anyhow::bail!("injected fault");
         }

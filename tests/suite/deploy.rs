@@ -207,6 +207,10 @@ fn keep_prunes_old_releases_but_never_current_or_previous() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(artifacts.len(), 2, "artifacts of pruned releases are removed: {artifacts:?}");
+    // A pruned release leaves releases/ before the deploy ends, and its files are deleted
+    // once the deploy has its answer (it does not wait for the disk).
+    let tmp = p.target("a").join(".ship/tmp");
+    super::ssh::wait_until("the pruned trees are deleted", || std::fs::read_dir(&tmp).unwrap().next().is_none());
     // keep = 1 still keeps the previous release for rollback.
     let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap().replace("keep = 2", "keep = 1");
     p.write("deploy.toml", &config);
