@@ -233,7 +233,16 @@ fn version_line(cmd: &mut Command) -> String {
         .unwrap_or_default()
 }
 
+/// The 1-minute load average: other work on the machine skews every figure.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(String::from))
+        .unwrap_or("?".into())
+}
+
 fn main() {
+    let load_before = load();
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path().to_path_buf();
     let Some(sshd) = sshd::Sshd::start(&base.join("sshd")) else {
@@ -442,9 +451,10 @@ fn main() {
     }
     println!();
     println!(
-        "measuring took {:.0} s side by side and {:.0} s for the 50-target table",
+        "measuring took {:.0} s side by side and {:.0} s for the 50-target table; load average {load_before} before, {} after",
         side_by_side.as_secs_f64(),
-        measuring_fleet.elapsed().as_secs_f64()
+        measuring_fleet.elapsed().as_secs_f64(),
+        load()
     );
     close_connections(&b);
     drop(sshd);
