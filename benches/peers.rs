@@ -233,7 +233,8 @@ fn version_line(cmd: &mut Command) -> String {
         .unwrap_or_default()
 }
 
-/// The 1-minute load average: other work on the machine skews every figure.
+/// The 1-minute load average before the bench starts (afterwards it counts the bench's own
+/// processes): other work on the machine skews every figure.
 fn load() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
@@ -451,10 +452,10 @@ fn main() {
     }
     println!();
     println!(
-        "measuring took {:.0} s side by side and {:.0} s for the 50-target table; load average {load_before} before, {} after",
+        "measuring took {:.0} s side by side and {:.0} s for the 50-target table; the 1-minute load average was \
+         {load_before} before the bench started",
         side_by_side.as_secs_f64(),
         measuring_fleet.elapsed().as_secs_f64(),
-        load()
     );
     close_connections(&b);
     drop(sshd);
