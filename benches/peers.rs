@@ -187,7 +187,8 @@ fn exchanges(stderr: &str) -> Vec<(String, u64)> {
         .filter_map(|line| {
             let head = &line[..line.find(TAIL)?];
             let (target, n) = head.rsplit_once(": ")?;
-            let target = target.trim();
+            // Without what may stand before the target on the line (a timestamp, under CI).
+            let target = target.rsplit(' ').next().unwrap_or(target);
             Some((target.to_string(), n.trim().parse().ok()?))
         })
         .collect()
