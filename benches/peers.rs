@@ -43,6 +43,8 @@
 //! <c0>`, which finds c0 live and changes nothing; Capistrano's is `cap eight deploy` of the
 //! same revision, which (as always) makes a new release. ship's new version includes building
 //! its artifact from the commit, as Capistrano's includes fetching and exporting it.
+//! Capistrano's rollback is the stock one, which also archives and deletes the release it
+//! leaves (`deploy:cleanup_rollback`).
 //!
 //! With `-v`, a ship that counts them prints `<target>: N exchanges with its agent` per
 //! target; the bench prints those counts, or says the ship under test does not report them.
