@@ -89,6 +89,13 @@ fn binary_sha256(path: &std::path::Path, kept: Option<&std::path::Path>) -> std:
     Ok((sha, size))
 }
 
+/// Forget the sha256 ship kept of itself (a host received bytes that did not match it).
+pub(super) fn forget_own_sha256() {
+    if let Ok(dir) = crate::artifact::store::cache_root() {
+        let _ = std::fs::remove_file(dir.join("own-sha256"));
+    }
+}
+
 /// `Linux x86_64`, as `uname -sm` prints it.
 pub(super) fn local_platform() -> String {
     let u = rustix::system::uname();

@@ -83,6 +83,16 @@ impl dyn Target + '_ {
             .into()
     }
 
+    /// Still locked when `--lock-wait` ran out.
+    fn still_locked(&self, holder: Option<Holder>, wait: std::time::Duration) -> anyhow::Error {
+        Refusal::locked(&self.spec().to_string(), holder.as_ref())
+            .hint(format!(
+                "it was still held after waiting {}: ask its holder, or wait longer",
+                humantime::format_duration(wait)
+            ))
+            .into()
+    }
+
     /// Take the target's lock for this connection. With `wait`, keep trying that long;
     /// `waiting` hears once who holds it, when it has to wait.
     pub fn lock(
@@ -136,7 +146,8 @@ impl dyn Target + '_ {
                         }
                         std::thread::sleep(std::time::Duration::from_millis(200))
                     }
-                    _ => return Err(self.locked(holder)),
+                    Some(_) => return Err(self.still_locked(holder, wait.unwrap_or_default())),
+                    None => return Err(self.locked(holder)),
                 },
                 other => return Err(unexpected(other)),
             }

@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::Target;
-use super::bootstrap::{BOOTSTRAP, local_platform, own_binary, quote, ssh_command};
+use super::bootstrap::{BOOTSTRAP, forget_own_sha256, local_platform, own_binary, quote, ssh_command};
 use super::protocol::{self, FromAgent, PROTOCOL, ToAgent};
 use super::protocol::{Reply, Request};
 use crate::artifact::Artifact;
@@ -133,12 +133,10 @@ impl AgentTarget {
         };
         if let Err(e) = target.handshake(cfg) {
             target.close();
-            // Reaching a target fails before anyone else can name it: the message does.
+            // Whoever reached for the target names it (once).
             let failure = TargetError::of(&e);
             let kind = if failure.kind == ErrorKind::Io { ErrorKind::Connection } else { failure.kind };
-            return Err(
-                TargetError { kind, message: format!("{spec}: {}", failure.message), hint: failure.hint }.into()
-            );
+            return Err(TargetError { kind, ..failure }.into());
         }
         Ok(target)
     }
@@ -165,13 +163,25 @@ impl AgentTarget {
                         ))
                         .into());
                     }
-                    let (path, _, size) = own_binary()?;
+                    let (path, hash, size) = own_binary()?;
                     self.write_raw(format!("upload {size}\n").as_bytes())?;
                     let mut file = std::fs::File::open(path)?;
                     let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
                     std::io::copy(&mut file, input).context("uploading ship")?;
                     input.flush()?;
                     first = self.next_line(Some(HELLO_TIMEOUT))?;
+                    if let Some(got) = first.strip_prefix("SHIP-BOOTSTRAP corrupt ") {
+                        // Either the bytes were damaged on the way, or the sha256 ship kept
+                        // of itself is wrong: it is forgotten, and hashed afresh next time.
+                        forget_own_sha256();
+                        bail!(
+                            "the uploaded ship arrived with sha256 {got}, not {hash}: nothing was run there; \
+                             run again (ship hashes itself afresh)"
+                        );
+                    }
+                    if first.starts_with("SHIP-BOOTSTRAP ") {
+                        bail!("installing ship on the host failed (is {} writable?)", self.spec.path().display());
+                    }
                 }
                 "missing-agent" => {
                     return Err(TargetError::new(
@@ -183,9 +193,6 @@ impl AgentTarget {
                     )
                     .hint("install ship there, or remove agent_path to let ship upload itself")
                     .into());
-                }
-                "corrupt" => {
-                    bail!("the uploaded ship arrived corrupt (sha256 {detail}); nothing was run")
                 }
                 _ => bail!("installing ship on the host failed (is {} writable?)", self.spec.path().display()),
             }
@@ -237,7 +244,8 @@ impl AgentTarget {
             let mut failure = TargetError::new(ErrorKind::Connection, format!("{why}{}", self.ssh_said()));
             if failure.message.contains("Host key verification failed") {
                 failure = failure.hint(format!(
-                    "the host's key is not in known_hosts, or has changed: check it, then add it with `ssh {}` or ssh-keyscan",
+                    "the host's key is not in known_hosts, or has changed: check it, then add it to the known_hosts \
+                     file ship's ssh uses (ssh-keyscan {} prints it)",
                     self.spec.host()
                 ));
             }

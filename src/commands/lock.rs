@@ -1,7 +1,7 @@
 //! `ship lock ENV` / `ship unlock ENV`: a long-lived lock, with a reason, that deploys and
 //! rollbacks respect (exit 3 naming the holder) until it is lifted.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use super::Ctx;
 use crate::error::Exit;
@@ -15,7 +15,7 @@ pub fn lock(cx: &Ctx, env_name: &str, reason: Option<String>) -> Result<Exit> {
     holder.reason = reason;
     for i in 0..targets.len() {
         let name = targets[i].spec().to_string();
-        if let Err(e) = targets[i].hold(&holder).with_context(|| format!("locking {name}")) {
+        if let Err(e) = targets[i].hold(&holder).map_err(|e| crate::rollout::reach::naming(e, "locking", &name)) {
             // All or nothing: lift what this command already took.
             for target in &mut targets[..i] {
                 let _ = target.release_hold(None);
@@ -55,7 +55,8 @@ pub fn unlock(cx: &Ctx, env_name: &str, force: bool) -> Result<Exit> {
     let mut lifted = Vec::new();
     for target in &mut targets {
         let name = target.spec().to_string();
-        if let Some(holder) = target.release_hold(Some(&me)).with_context(|| format!("unlocking {name}"))? {
+        let released = target.release_hold(Some(&me)).map_err(|e| crate::rollout::reach::naming(e, "unlocking", &name));
+        if let Some(holder) = released? {
             let broken = !holder.is_same_person(&me);
             if broken {
                 cx.ui.warn(&format!("{}: broke the lock of {holder}", target.spec()));

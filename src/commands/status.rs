@@ -16,9 +16,9 @@ pub fn run(cx: &Ctx, env_name: &str, verify: bool) -> Result<Exit> {
         crate::rollout::reach::connect_each(env, &config);
     let shared = &config.release.shared;
     type Read = Result<(crate::release::State, Option<bool>, Vec<String>)>;
-    let read: Vec<Read> = crate::pool::map(&mut reached, env.workers, |(name, target)| {
+    let read: Vec<Read> = crate::pool::map(&mut reached, env.workers, |(_, target)| {
         let target = target.as_mut().map_err(|e| anyhow::anyhow!("{e:#}"))?;
-        let state = target.state().with_context(|| format!("reading the state of {name}"))?;
+        let state = target.state().context("reading its state")?;
         let (verified, problems) = match (&state.current, verify) {
             (Some(_), true) => {
                 let problems = target.verify(shared)?;

@@ -89,6 +89,10 @@ pub struct State {
     /// them. What they said is not known, so nothing is judged on it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub journal_damaged: Vec<usize>,
+    /// The sha256 of every artifact kept on the target (`.ship/artifacts/`): one of these
+    /// need not be sent again, even when its release is not there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<String>,
 }
 
 /// What `ship check ENV` learns of a target.
@@ -411,9 +415,17 @@ impl Site {
             None => lock::probe(&self.lock_path())?,
         };
         let lineage = ledger.stack.iter().rev().filter(|r| on_disk.contains(r)).cloned().collect();
+        let artifacts = fs::read_dir(self.meta().join("artifacts"))
+            .map(|entries| {
+                let names = entries.filter_map(|e| e.ok()?.file_name().into_string().ok());
+                let shas = names.filter_map(|n| n.strip_suffix(".tar.zst").map(str::to_string));
+                shas.filter(|s| names::check_sha256(s).is_ok()).collect()
+            })
+            .unwrap_or_default();
         Ok(State {
             lineage,
             journal_damaged,
+            artifacts,
             confirmed: current.is_some() && ledger.stack.last() == current.as_ref(),
             current: current.as_deref().map(describe),
             previous: previous.as_deref().map(describe),

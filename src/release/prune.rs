@@ -204,7 +204,8 @@ impl Site {
             if why.removes() && !dry_run {
                 // Take it out of releases/ first, so a half-removed tree is never a release;
                 // what cannot be removed now is cleared from tmp/ by the next lock.
-                let doomed = self.meta().join("tmp").join(format!("prune-{}", r.release));
+                // Named for this agent: another may still be deleting an earlier prune's tree.
+                let doomed = self.meta().join("tmp").join(format!("prune-{}-{}", r.release, std::process::id()));
                 if let Err(e) = fs::rename(&dir, &doomed) {
                     error = Some(format!("not removed: moving it out of releases/ failed: {e}"));
                 } else if let Some(later) = later.as_deref_mut() {
@@ -350,6 +351,7 @@ mod tests {
             last_failure: None,
             lineage: lineage.iter().map(|s| s.to_string()).collect(),
             journal_damaged: Vec::new(),
+            artifacts: Vec::new(),
         }
     }
 

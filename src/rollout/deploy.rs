@@ -54,6 +54,9 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
                 cx.fail(slot, e);
                 let message = slot.error.as_ref().map(|e| e.message.clone());
                 cx.journal(slot, cx.made(RunKind::Deploy, Event::Failed, &head, |r| r.message = message));
+                // At once (a failure costs an exchange): the next plan shows it even if
+                // ship dies before the end.
+                let _ = cx.flush(slot);
             }
         }
     };
@@ -211,8 +214,9 @@ pub(crate) fn stage_one(
         cx.reporter.note(Note::Repaired { target: &slot.name, release: &head.release });
         head.release.clone()
     } else {
-        // The state was read under this run's lock: a release it lists is still there.
-        let supply = if slot.plan.action == Action::Deploy { cx.supply(slot, artifact)? } else { Supply::Here };
+        // The state was read under this run's lock: a release or artifact it lists is there.
+        let needed = slot.plan.action == Action::Deploy && !slot.plan.has_artifact;
+        let supply = if needed { cx.supply(slot, artifact)? } else { Supply::Here };
         let after = (!steps).then(staged).into_iter().collect();
         let before = std::mem::take(&mut slot.pending);
         let (release, reused) = slot.target.stage(head.sha256_str(), shared, supply, before, after).map_err(err)?;

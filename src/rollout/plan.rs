@@ -53,6 +53,10 @@ pub struct TargetPlan {
     /// a rollback. Computed afresh with every plan, never saved.
     #[serde(skip)]
     pub restore: Option<ReleaseRef>,
+    /// The artifact is on the target already (its file, whether or not its release is):
+    /// staging need not send it. Computed afresh with every plan, never saved.
+    #[serde(skip)]
+    pub has_artifact: bool,
     /// The last deploy to this target failed (and was rolled back): which release, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<LastFailure>,
@@ -178,6 +182,7 @@ pub fn compute(
             last_failure: last_failure(state),
             rollback_to: restore.map(|c| c.release.clone()),
             restore: restore.map(ReleaseState::reference),
+            has_artifact: state.artifacts.iter().any(|a| *a == subject.sha256),
             refused: None,
             changed: Vec::new(),
         });

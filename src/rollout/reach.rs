@@ -11,13 +11,23 @@ use crate::release::{Holder, State};
 /// Reach every target of `env` at once; the result is in the config's order.
 pub fn connect_all(env: &Environment, config: &Config) -> Result<Vec<Box<dyn Target>>> {
     std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            env.targets.iter().map(|spec| scope.spawn(move || agent::connect(spec, &config.ssh))).collect();
+        let handles: Vec<_> = env.targets.iter().map(|spec| scope.spawn(move || connect_named(spec, config))).collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a connection thread panicked"))))
             .collect()
     })
+}
+
+/// Reach one target; a failure names it (as the first error of a fleet, nothing else would).
+fn connect_named(spec: &crate::config::TargetSpec, config: &Config) -> Result<Box<dyn Target>> {
+    agent::connect(spec, &config.ssh).map_err(|e| e.context(spec.to_string()))
+}
+
+/// Also names the target of an error, unless it already does: a refusal (a lock held
+/// by another) says which target it is about.
+pub fn naming(err: anyhow::Error, what: &str, name: &str) -> anyhow::Error {
+    if crate::error::refusal_of(&err).is_some() { err } else { err.context(format!("{what} {name}")) }
 }
 
 /// Reach every target of `env` at once, each on its own: a target that cannot be reached
@@ -52,7 +62,7 @@ pub fn lock_all(
     let holder = Holder::me(command);
     let tries = crate::pool::map(targets, workers, |t| {
         let name = t.spec().to_string();
-        t.try_lock_reading(&holder).with_context(|| format!("locking {name}"))
+        t.try_lock_reading(&holder).map_err(|e| naming(e, "locking", &name))
     });
     let taken: Vec<usize> = (0..tries.len()).filter(|i| matches!(tries[*i], Ok(Ok(_)))).collect();
     if taken.len() == targets.len() {
@@ -74,7 +84,7 @@ pub fn lock_all(
         let mut waiting = |by: Option<&Holder>| {
             reporter.note(Note::Waiting { target: &name, holder: by, limit: wait.unwrap_or_default() })
         };
-        match targets[*i].lock_reading(&holder, wait, &mut waiting).with_context(|| format!("locking {name}")) {
+        match targets[*i].lock_reading(&holder, wait, &mut waiting).map_err(|e| naming(e, "locking", &name)) {
             Ok(state) => states[*i] = Some(state),
             Err(e) => {
                 for j in &order[..n] {

@@ -24,6 +24,8 @@ pub(crate) fn restore_one(cx: &Context<'_>, slot: &mut Slot, head: &ReleaseRef, 
                 cx.health(slot, release, &env)
             }
             None => {
+                // What is pending (why this run failed) is journaled before the undoing.
+                cx.flush(slot)?;
                 let mut record = cx.base_record(RunKind::Deploy, Event::Restored, None);
                 record.from = Some(head.release.clone());
                 record.message = Some("nothing was live before: current removed".into());
@@ -112,6 +114,7 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
                 let mut record = cx.base_record(RunKind::Rollback, Event::Failed, None);
                 record.message = slot.error.as_ref().map(|e| e.message.clone());
                 cx.journal(slot, record);
+                let _ = cx.flush(slot);
             }
         }
     };

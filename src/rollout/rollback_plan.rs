@@ -36,6 +36,7 @@ pub fn plan(config: &Config, env: &Environment, states: &[State], to: Option<&st
                     unconfirmed: state.current.is_some() && !state.confirmed,
                     rollback_to: None,
                     restore: None,
+                    has_artifact: false,
                     last_failure: None,
                     refused,
                     changed: Vec::new(),

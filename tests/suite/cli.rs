@@ -375,6 +375,9 @@ fn json_refusals_are_one_document_on_stdout() {
     assert_eq!(out["lock"]["holder"]["user"], "tester");
     assert_eq!(out["lock"]["holder"]["reason"], "db migration");
     assert_eq!(out["lock"]["target"], format!("local:{}", p.target("a").display()));
+    let target = format!("local:{}", p.target("a").display());
+    let message = out["error"]["message"].as_str().unwrap();
+    assert_eq!(message.matches(&target).count(), 1, "the target is named once: {message}");
     p.expect(&["unlock", "staging"], 0);
     // A broken deploy.toml: where.
     p.write("deploy.toml", "[app]\nname = \"hello\"\nbogus = 1\n");

@@ -421,3 +421,21 @@ fn a_repair_goes_parallel_at_a_time_and_stops_at_a_failure() {
     p.expect(&["deploy", "staging", "--repair"], 1);
     assert_eq!(p.live_file("b", "index.html"), "hotfix\n", "b was not touched");
 }
+
+/// An artifact already on the target is not sent again, even when its release is not there
+/// (a failed unpack, a release removed by hand): staging unpacks it from what is there.
+#[test]
+fn an_artifact_on_the_target_is_not_sent_again() {
+    let p = Project::with_targets(&["a"], "");
+    let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+    assert!(stderr.contains("sending the artifact"), "a first deploy sends it: {stderr}");
+    let release = p.live("a").unwrap();
+    p.write("index.html", "version two\n");
+    p.commit("second");
+    p.expect(&["deploy", "staging"], 0);
+    std::fs::remove_dir_all(p.target("a").join("releases").join(&release)).unwrap();
+    let (_, stderr) = p.expect(&["-v", "deploy", "staging", "--ref", "HEAD~1"], 0);
+    assert!(!stderr.contains("sending the artifact"), "{stderr}");
+    assert_eq!(p.live("a").as_ref(), Some(&release));
+    assert_eq!(p.live_file("a", "index.html"), "version one\n");
+}

@@ -97,6 +97,9 @@ fn a_failed_first_deploy_leaves_nothing_live() {
     assert_eq!(out["outcome"], "rolled_back");
     assert_eq!(p.live("a"), None, "there was nothing live before, so nothing is live now");
     assert_eq!(out["targets"][0]["release"], serde_json::Value::Null);
+    // Journaled in the order it happened: why it failed, then the undoing.
+    let events: Vec<String> = p.journal("a").iter().map(|r| r["event"].as_str().unwrap().to_string()).collect();
+    assert_eq!(events, ["begin", "staged", "switched", "failed", "restored", "end"]);
 }
 
 #[test]

@@ -436,7 +436,13 @@ fn prune_reports_each_target_and_goes_on_past_one_that_fails() {
     }
     let out = p.run(&["--format", "json", "prune", "staging", "--keep", "2"]);
     // It was moved out of releases/ before the deletion failed.
-    let moved = p.target("b").join(".ship/tmp").join(format!("prune-{v1}")).join("index.html");
+    let tmp = p.target("b").join(".ship/tmp");
+    let moved_dir = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|d| d.file_name().unwrap().to_string_lossy().starts_with(&format!("prune-{v1}-")))
+        .unwrap_or_else(|| panic!("{v1} was not moved into {}", tmp.display()));
+    let moved = moved_dir.join("index.html");
     assert!(chattr("-i", &moved).is_ok_and(|s| s.success()), "{} is where it was moved", moved.display());
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

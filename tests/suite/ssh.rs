@@ -464,3 +464,26 @@ fn metrics_over_ssh_are_the_figures_worked_out_by_hand() {
     let (p, _) = history_on(p, &["t1", "t2"]);
     assert_the_figures_worked_out_by_hand(&p);
 }
+
+/// ship keeps its own sha256 in its cache; a wrong one (damaged, forged) costs one failed
+/// connection with a clear message, never a wrong agent run, and is forgotten at once.
+#[test]
+fn a_wrong_kept_sha256_of_ship_itself_fails_once_and_is_forgotten() {
+    let Some((p, _sshd)) = fleet(1, "") else { return };
+    p.expect(&["deploy", "staging"], 0);
+    let kept = p.base.join("cache/own-sha256");
+    let text = std::fs::read_to_string(&kept).unwrap();
+    let (identity, sha) = text.trim_end().split_once(' ').unwrap();
+    assert_eq!(sha.len(), 64, "{text}");
+    std::fs::write(&kept, format!("{identity} {}\n", "0".repeat(64))).unwrap();
+    // A host without that "build": ship uploads itself, and the host finds other bytes.
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap().replace("/t1\"", "/t9\"");
+    p.write("deploy.toml", &config);
+    p.commit("another target");
+    let (_, stderr) = p.expect(&["deploy", "staging"], 1);
+    assert!(stderr.contains(&format!("arrived with sha256 {sha}, not {}", "0".repeat(64))), "{stderr}");
+    assert!(!kept.exists(), "the wrong sha256 is forgotten");
+    assert!(!p.target("t9").join("current").exists());
+    p.expect(&["deploy", "staging"], 0);
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), text, "hashed afresh, and kept again");
+}
