@@ -6,7 +6,7 @@
 
 use anyhow::Result;
 
-use super::protocol::{Reply, Request, Source};
+use super::protocol::{Reply, Request, Source, Staging};
 use super::session::AgentTarget;
 use crate::artifact::Artifact;
 use crate::config::{SshConfig, TargetSpec};
@@ -201,9 +201,7 @@ impl dyn Target + '_ {
         before: Vec<Record>,
         after: Vec<Record>,
     ) -> Result<(String, bool)> {
-        let (source, upload) = supply.split()?;
-        let request = Request::Stage { sha256: sha256.into(), shared: shared.to_vec(), source, before, after };
-        match self.call(request, upload, &mut |_| {})? {
+        match self.staging(Request::Stage, sha256, shared, supply, before, after)? {
             Reply::Staged { release, reused } => Ok((release.into(), reused)),
             other => Err(unexpected(other)),
         }
@@ -218,12 +216,26 @@ impl dyn Target + '_ {
         before: Vec<Record>,
         after: Vec<Record>,
     ) -> Result<()> {
-        let (source, upload) = supply.split()?;
-        let request = Request::Repair { sha256: sha256.into(), shared: shared.to_vec(), source, before, after };
-        match self.call(request, upload, &mut |_| {})? {
+        match self.staging(Request::Repair, sha256, shared, supply, before, after)? {
             Reply::Done => Ok(()),
             other => Err(unexpected(other)),
         }
+    }
+
+    /// Send a `Stage` or `Repair` (`kind`), with the artifact's bytes after it if `supply`
+    /// uploads them.
+    fn staging(
+        &mut self,
+        kind: fn(Staging) -> Request,
+        sha256: &str,
+        shared: &[String],
+        supply: Supply<'_>,
+        before: Vec<Record>,
+        after: Vec<Record>,
+    ) -> Result<Reply> {
+        let (source, upload) = supply.split()?;
+        let staging = Staging { sha256: sha256.into(), shared: shared.to_vec(), source, before, after };
+        self.call(kind(staging), upload, &mut |_| {})
     }
 
     /// Journal `before`, point `current` at `release`, journal `after`: what `current`

@@ -110,30 +110,10 @@ pub enum Request {
         shared: Vec<String>,
     },
     State,
-    /// Journal `before`, get the artifact from `source`, unpack it as a release (unless it is
-    /// there), journal `after`.
-    Stage {
-        sha256: Sha256,
-        shared: Vec<String>,
-        #[serde(default)]
-        source: Source,
-        #[serde(default)]
-        before: Vec<Record>,
-        #[serde(default)]
-        after: Vec<Record>,
-    },
-    /// `deploy --repair`: rebuild the live release of this artifact from it, journaled as
-    /// `Stage` is.
-    Repair {
-        sha256: Sha256,
-        shared: Vec<String>,
-        #[serde(default)]
-        source: Source,
-        #[serde(default)]
-        before: Vec<Record>,
-        #[serde(default)]
-        after: Vec<Record>,
-    },
+    /// Unpack the artifact as a release (unless it is there).
+    Stage(Staging),
+    /// `deploy --repair`: rebuild the live release of this artifact from it.
+    Repair(Staging),
     /// Journal `before`, point `current` at `release`, journal `after`.
     Switch {
         release: ReleaseId,
@@ -224,6 +204,20 @@ pub enum Reply {
     },
 }
 
+/// What `Stage` and `Repair` carry: journal `before`, get the artifact from `source`, do
+/// the work, journal `after`. On the wire its fields stand beside `op`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Staging {
+    pub sha256: Sha256,
+    pub shared: Vec<String>,
+    #[serde(default)]
+    pub source: Source,
+    #[serde(default)]
+    pub before: Vec<Record>,
+    #[serde(default)]
+    pub after: Vec<Record>,
+}
+
 /// Where the artifact of a `Stage` or `Repair` comes from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "from", rename_all = "snake_case")]
@@ -273,8 +267,8 @@ impl Request {
     /// How many raw bytes follow this request's line.
     pub fn upload_size(&self) -> u64 {
         match self {
-            Request::Stage { source: Source::Upload { size }, .. }
-            | Request::Repair { source: Source::Upload { size }, .. } => *size,
+            Request::Stage(Staging { source: Source::Upload { size }, .. })
+            | Request::Repair(Staging { source: Source::Upload { size }, .. }) => *size,
             _ => 0,
         }
     }
@@ -284,8 +278,8 @@ impl Request {
     pub fn validate(&self) -> Result<(), String> {
         use crate::release::names::{check_env, check_release_id, check_sha256, check_shared_paths, check_text};
         match self {
-            Request::Stage { sha256, shared, source, before, after }
-            | Request::Repair { sha256, shared, source, before, after } => {
+            Request::Stage(Staging { sha256, shared, source, before, after })
+            | Request::Repair(Staging { sha256, shared, source, before, after }) => {
                 check_sha256(sha256)?;
                 check_shared_paths(shared)?;
                 source.validate()?;

@@ -14,7 +14,7 @@ use std::sync::mpsc;
 
 use anyhow::{Result, bail};
 
-use super::protocol::{self, FromAgent, PROTOCOL, Reply, Request, Source, ToAgent};
+use super::protocol::{self, FromAgent, PROTOCOL, Reply, Request, Source, Staging, ToAgent};
 use crate::error::Exit;
 use crate::release::Site;
 
@@ -183,13 +183,23 @@ pub fn handle(
     let journal = |site: &Site, records: &[crate::release::Record]| -> anyhow::Result<()> {
         records.iter().try_for_each(|r| site.record(r))
     };
-    let obtain = |site: &Site, source: Source, sha256: &str, upload: &mut dyn Read| -> anyhow::Result<()> {
-        match source {
-            Source::Here => Ok(()),
-            Source::Upload { .. } => site.receive_artifact(sha256, upload),
-            Source::Fetch { url } => site.fetch_artifact(&url, sha256),
+    // Journal `before`, get the artifact, `work`, journal `after`.
+    fn staged<T>(
+        site: &Site,
+        s: Staging,
+        upload: &mut dyn Read,
+        work: impl FnOnce(&Site, &Staging) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        s.before.iter().try_for_each(|r| site.record(r))?;
+        match &s.source {
+            Source::Here => {}
+            Source::Upload { .. } => site.receive_artifact(&s.sha256, upload)?,
+            Source::Fetch { url } => site.fetch_artifact(url, &s.sha256)?,
         }
-    };
+        let done = work(site, &s)?;
+        s.after.iter().try_for_each(|r| site.record(r))?;
+        Ok(done)
+    }
     Ok(match request {
         Request::Lock { holder, state } => match site.lock(&holder)? {
             Ok(()) if state => Reply::State { state: Box::new(site.state()?) },
@@ -210,11 +220,8 @@ pub fn handle(
             Reply::Done
         }
         Request::State => Reply::State { state: Box::new(site.state()?) },
-        Request::Stage { sha256, shared, source, before, after } => {
-            journal(site, &before)?;
-            obtain(site, source, &sha256, upload)?;
-            let (release, reused) = site.stage(&sha256, &shared)?;
-            journal(site, &after)?;
+        Request::Stage(staging) => {
+            let (release, reused) = staged(site, staging, upload, |site, s| site.stage(&s.sha256, &s.shared))?;
             Reply::Staged { release: release.into(), reused }
         }
         Request::Switch { release, before, after } => {
@@ -257,11 +264,8 @@ pub fn handle(
         }
         Request::Prune { keep, dry_run } => Reply::Pruned { pruning: Box::new(site.prune(keep, dry_run)?) },
         Request::Verify { shared } => Reply::Problems { problems: site.verify(&shared)? },
-        Request::Repair { sha256, shared, source, before, after } => {
-            journal(site, &before)?;
-            obtain(site, source, &sha256, upload)?;
-            site.repair(&sha256, &shared)?;
-            journal(site, &after)?;
+        Request::Repair(staging) => {
+            staged(site, staging, upload, |site, s| site.repair(&s.sha256, &s.shared))?;
             Reply::Done
         }
         Request::Journal => Reply::Journal { records: site.journal()? },

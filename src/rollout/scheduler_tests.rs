@@ -41,7 +41,7 @@ impl Target for InProcess {
     ) -> anyhow::Result<Reply> {
         self.exchanges += 1;
         let fails = match (&request, self.fault) {
-            (Request::Stage { .. }, Fault::Stage) => true,
+            (Request::Stage(_), Fault::Stage) => true,
             (Request::Switch { .. }, Fault::Switch) => {
                 self.fault = Fault::None;
                 true
