@@ -11,7 +11,7 @@ mod data;
 #[path = "../tests/suite/sshd.rs"]
 mod sshd;
 
-use data::content;
+use data::{commit, content, median};
 
 use std::path::Path;
 use std::process::Command;
@@ -36,22 +36,6 @@ fn ship(repo: &Path, base: &Path, args: &[&str]) -> Duration {
     let took = start.elapsed();
     assert!(out.status.success(), "ship {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     took
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn commit(repo: &git2::Repository, message: &str, n: i64) {
-    let sig = git2::Signature::new("Bench", "bench@example.com", &git2::Time::new(1_700_000_000 + n, 0)).unwrap();
-    let mut index = repo.index().unwrap();
-    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-    let parents: Vec<&git2::Commit> = parent.iter().collect();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).unwrap();
 }
 
 fn main() {
@@ -103,7 +87,7 @@ fn main() {
         // First deploy: once (it is only ever first once), with a fresh control socket.
         let _ = std::fs::remove_dir_all(base.join("cache/ssh"));
         let first = ship(&repo_dir, base, &["deploy", env]);
-        let noop = median((0..RUNS).map(|_| ship(&repo_dir, base, &["deploy", env])).collect());
+        let noop = median(&(0..RUNS).map(|_| ship(&repo_dir, base, &["deploy", env])).collect::<Vec<_>>());
         let _ = std::fs::remove_dir_all(base.join("cache/ssh"));
         let noop_cold = ship(&repo_dir, base, &["deploy", env]);
         (first, noop, noop_cold)

@@ -59,7 +59,7 @@ mod data;
 #[path = "../tests/suite/sshd.rs"]
 mod sshd;
 
-use data::content;
+use data::{commit, content, median};
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -170,17 +170,6 @@ fn close_connections(b: &Bench) {
     }
 }
 
-fn commit(repo: &git2::Repository, message: &str, n: i64) -> String {
-    let sig = git2::Signature::new("Bench", "bench@example.com", &git2::Time::new(1_700_000_000 + n, 0)).unwrap();
-    let mut index = repo.index().unwrap();
-    index.add_all(["*"], git2::IndexAddOption::DEFAULT, None).unwrap();
-    index.write().unwrap();
-    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
-    let parents: Vec<&git2::Commit> = parent.iter().collect();
-    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parents).unwrap().to_string()
-}
-
 /// The `<target>: N exchanges with its agent` lines of a `ship -v` run.
 fn exchanges(stderr: &str) -> Vec<(String, u64)> {
     const TAIL: &str = " exchanges with its agent";
@@ -210,12 +199,6 @@ fn describe_exchanges(found: &[(String, u64)]) -> String {
 
 fn min(v: &[Duration]) -> Duration {
     *v.iter().min().unwrap()
-}
-
-fn median(v: &[Duration]) -> Duration {
-    let mut v = v.to_vec();
-    v.sort();
-    v[v.len() / 2]
 }
 
 fn secs(d: Duration) -> String {
