@@ -93,29 +93,8 @@ impl dyn Target + '_ {
             .into()
     }
 
-    /// Take the target's lock for this connection. With `wait`, keep trying that long;
-    /// `waiting` hears once who holds it, when it has to wait.
-    pub fn lock(
-        &mut self,
-        holder: &Holder,
-        wait: Option<std::time::Duration>,
-        waiting: &mut dyn FnMut(Option<&Holder>),
-    ) -> Result<()> {
-        self.lock_with(holder, false, wait, waiting).map(|_| ())
-    }
-
-    /// Take the lock and read the state under it, in one exchange.
-    pub fn lock_reading(
-        &mut self,
-        holder: &Holder,
-        wait: Option<std::time::Duration>,
-        waiting: &mut dyn FnMut(Option<&Holder>),
-    ) -> Result<State> {
-        let state = self.lock_with(holder, true, wait, waiting)?;
-        state.ok_or_else(|| unexpected(Reply::Done))
-    }
-
-    /// One try at the lock (and the state under it): `Ok(Err(holder))` when another has it.
+    /// One try at the lock, and the state read under it in the same exchange:
+    /// `Ok(Err(holder))` when another has it.
     pub fn try_lock_reading(&mut self, holder: &Holder) -> Result<Result<State, Option<Holder>>> {
         match self.ask(Request::Lock { holder: holder.clone(), state: true })? {
             Reply::State { state } => Ok(Ok(*state)),
@@ -124,21 +103,20 @@ impl dyn Target + '_ {
         }
     }
 
-    /// Like [`lock`](Self::lock); with `state`, the state read under the lock.
-    fn lock_with(
+    /// Take the target's lock for this connection and read the state under it. With
+    /// `wait`, keep trying that long; `waiting` hears once who holds it, when it has to wait.
+    pub fn lock_reading(
         &mut self,
         holder: &Holder,
-        state: bool,
         wait: Option<std::time::Duration>,
         waiting: &mut dyn FnMut(Option<&Holder>),
-    ) -> Result<Option<State>> {
+    ) -> Result<State> {
         let deadline = wait.map(|w| std::time::Instant::now() + w);
         let mut told = false;
         loop {
-            match self.ask(Request::Lock { holder: holder.clone(), state })? {
-                Reply::Done if !state => return Ok(None),
-                Reply::State { state: read } if state => return Ok(Some(*read)),
-                Reply::Locked { holder } => match deadline {
+            match self.try_lock_reading(holder)? {
+                Ok(state) => return Ok(state),
+                Err(holder) => match deadline {
                     Some(d) if std::time::Instant::now() < d => {
                         if !told {
                             waiting(holder.as_ref());
@@ -149,7 +127,6 @@ impl dyn Target + '_ {
                     Some(_) => return Err(self.still_locked(holder, wait.unwrap_or_default())),
                     None => return Err(self.locked(holder)),
                 },
-                other => return Err(unexpected(other)),
             }
         }
     }
