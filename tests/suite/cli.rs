@@ -378,6 +378,12 @@ fn json_refusals_are_one_document_on_stdout() {
     let target = format!("local:{}", p.target("a").display());
     let message = out["error"]["message"].as_str().unwrap();
     assert_eq!(message.matches(&target).count(), 1, "the target is named once: {message}");
+    assert!(out["error"]["hint"].as_str().unwrap().contains("--lock-wait"), "{out}");
+    // Waited for in vain: the hint says it was still held, and is no longer "wait for it".
+    let out = p.ship().args(["--format", "json", "deploy", "staging", "--lock-wait", "300ms"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let out: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(out["error"]["hint"].as_str().unwrap().contains("still held after waiting 300ms"), "{out}");
     p.expect(&["unlock", "staging"], 0);
     // A broken deploy.toml: where.
     p.write("deploy.toml", "[app]\nname = \"hello\"\nbogus = 1\n");
