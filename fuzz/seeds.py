@@ -160,6 +160,9 @@ def protocol_seeds():
         call({"op": "stage", "sha256": SHA_A, "shared": [], "source": {"from": "fetch", "url":
               "https://bucket.s3.amazonaws.com/app/artifacts/" + SHA_A + ".tar.zst?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=1800"}}),
         call({"op": "repair", "sha256": SHA_A, "shared": ["log"], "source": {"from": "here"}, "after": [rec("repaired")]}),
+        call({"op": "lacks", "objects": [[SHA_A, 10], [SHA_B + ".x", 0]], "verify": True}),
+        call({"op": "stage", "sha256": SHA_B, "shared": [], "writable": ["config/*.php"],
+              "source": {"from": "delta", "size": 0}}),
         call({"op": "prune", "keep": 5, "dry_run": True}),
         call({"op": "finish", "journal": [rec("failed", message="step `migrate` failed (exit 1)")], "prune": 5,
               "end": rec("end", outcome="succeeded", fleet_outcome="succeeded", duration_ms=1234)}),
@@ -174,7 +177,7 @@ def protocol_seeds():
         call({"op": "journal"}),
     ))
     write("protocol", "agent-replies.jsonl", lines(
-        {"hello": {"protocol": 4, "version": "0.1.0"}},
+        {"hello": {"protocol": 5, "version": "0.1.0"}},
         {"line": {"line": "migrating \u2026 done"}},
         {"reply": {"reply": {"reply": "done"}}},
         {"reply": {"reply": {"reply": "locked", "holder": HOLDER}}},
@@ -183,6 +186,7 @@ def protocol_seeds():
                                                          "locked": False, "holder": None, "error": None}}}},
         {"reply": {"reply": {"reply": "bool", "value": True}}},
         {"reply": {"reply": {"reply": "staged", "release": SHA_A[:12], "reused": False}}},
+        {"reply": {"reply": {"reply": "lacks", "missing": [0, 3]}}},
         {"reply": {"reply": {"reply": "switched", "before": SHA_B[:12]}}},
         {"reply": {"reply": {"reply": "step", "result": {"skipped": False, "ended": {"exited": 0}, "duration_ms": 12}}}},
         {"reply": {"reply": {"reply": "step", "result": {"skipped": False, "ended": "timed_out", "duration_ms": 9}}}},
@@ -217,6 +221,8 @@ def protocol_seeds():
         call({"op": "switch", "release": SHA_A[:12], "before": [{"at": "x", "run": "r", "kind": "deploy", "event": "begin",
                                                                  "release": "../../etc"}]}),
         call({"op": "stage", "sha256": SHA_A, "shared": ["/etc", "a/../../b"]}),
+        call({"op": "lacks", "objects": [["../../etc/passwd", 10]]}),
+        call({"op": "stage", "sha256": SHA_A, "shared": [], "writable": ["a[b"], "source": {"from": "delta", "size": 1}}),
         call({"op": "run_step", "step": {"name": "x", "run": "a\u0000b", "unless": None, "release": SHA_A[:12],
                                          "env": [["A=B", "x"]], "timeout_ms": None}}),
     ) + "GET / HTTP/1.1\n{\"call\":{\"request\":{\"op\":\"lock\"")

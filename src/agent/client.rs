@@ -4,12 +4,14 @@
 //!
 //! This layer moves requests and bytes; it never decides what to do with a target.
 
+use std::path::Path;
+
 use anyhow::Result;
 
 use super::protocol::{Reply, Request, Source, Staging};
 use super::session::AgentTarget;
 use crate::artifact::Artifact;
-use crate::config::{SshConfig, TargetSpec};
+use crate::config::{ReleaseConfig, SshConfig, TargetSpec};
 use crate::error::Refusal;
 use crate::release::prune::Pruning;
 use crate::release::{Holder, Record, State, StepRequest, StepResult};
@@ -20,7 +22,7 @@ pub trait Target: Send {
 
     /// Carry one request to the target, followed by the bytes of `upload` when given; step
     /// output comes back through `on_line`.
-    fn call(&mut self, request: Request, upload: Option<&Artifact>, on_line: &mut dyn FnMut(&str)) -> Result<Reply>;
+    fn call(&mut self, request: Request, upload: Option<Upload<'_>>, on_line: &mut dyn FnMut(&str)) -> Result<Reply>;
 
     /// How many requests this connection has carried (each one round trip).
     fn exchanges(&self) -> u32;
@@ -30,27 +32,48 @@ pub trait Target: Send {
     fn close(&mut self) {}
 }
 
+/// The bytes that follow a request.
+#[derive(Clone, Copy)]
+pub enum Upload<'a> {
+    /// The whole of a file (an artifact).
+    File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+impl Upload<'_> {
+    pub fn size(&self) -> Result<u64> {
+        Ok(match self {
+            Upload::File(path) => {
+                std::fs::metadata(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?.len()
+            }
+            Upload::Bytes(bytes) => bytes.len() as u64,
+        })
+    }
+}
+
 /// Where a target gets an artifact it lacks from, as the deploying side sees it.
 pub enum Supply<'a> {
     /// It has it (its release is on the target).
     Here,
     /// Sent from here, after the request.
     Upload(&'a Artifact),
+    /// Only the files whose contents the target lacks, sent from here (see
+    /// [`crate::artifact::delta`]).
+    Delta(std::sync::Arc<Vec<u8>>),
     /// Pull mode: the target GETs it from this (presigned) URL.
     Fetch(String),
 }
 
-impl<'a> Supply<'a> {
-    fn split(self) -> Result<(Source, Option<&'a Artifact>)> {
+impl Supply<'_> {
+    fn split(&self) -> Result<(Source, Option<Upload<'_>>)> {
         Ok(match self {
             Supply::Here => (Source::Here, None),
             Supply::Upload(artifact) => {
-                let size = std::fs::metadata(&artifact.path)
-                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", artifact.path.display()))?
-                    .len();
-                (Source::Upload { size }, Some(artifact))
+                let upload = Upload::File(&artifact.path);
+                (Source::Upload { size: upload.size()? }, Some(upload))
             }
-            Supply::Fetch(url) => (Source::Fetch { url }, None),
+            Supply::Delta(bytes) => (Source::Delta { size: bytes.len() as u64 }, Some(Upload::Bytes(bytes))),
+            Supply::Fetch(url) => (Source::Fetch { url: url.clone() }, None),
         })
     }
 }
@@ -173,12 +196,12 @@ impl dyn Target + '_ {
     pub fn stage(
         &mut self,
         sha256: &str,
-        shared: &[String],
+        release: &ReleaseConfig,
         supply: Supply<'_>,
         before: Vec<Record>,
         after: Vec<Record>,
     ) -> Result<(String, bool)> {
-        match self.staging(Request::Stage, sha256, shared, supply, before, after)? {
+        match self.staging(Request::Stage, sha256, release, supply, before, after)? {
             Reply::Staged { release, reused } => Ok((release.into(), reused)),
             other => Err(unexpected(other)),
         }
@@ -188,12 +211,12 @@ impl dyn Target + '_ {
     pub fn repair(
         &mut self,
         sha256: &str,
-        shared: &[String],
+        release: &ReleaseConfig,
         supply: Supply<'_>,
         before: Vec<Record>,
         after: Vec<Record>,
     ) -> Result<()> {
-        match self.staging(Request::Repair, sha256, shared, supply, before, after)? {
+        match self.staging(Request::Repair, sha256, release, supply, before, after)? {
             Reply::Done => Ok(()),
             other => Err(unexpected(other)),
         }
@@ -205,14 +228,30 @@ impl dyn Target + '_ {
         &mut self,
         kind: fn(Staging) -> Request,
         sha256: &str,
-        shared: &[String],
+        release: &ReleaseConfig,
         supply: Supply<'_>,
         before: Vec<Record>,
         after: Vec<Record>,
     ) -> Result<Reply> {
         let (source, upload) = supply.split()?;
-        let staging = Staging { sha256: sha256.into(), shared: shared.to_vec(), source, before, after };
+        let staging = Staging {
+            sha256: sha256.into(),
+            shared: release.shared.clone(),
+            writable: release.writable.clone(),
+            source,
+            before,
+            after,
+        };
         self.call(kind(staging), upload, &mut |_| {})
+    }
+
+    /// The positions in `objects` (content, size) of those the target lacks; with
+    /// `verify`, it hashes what it holds as well.
+    pub fn lacks(&mut self, objects: Vec<(String, u64)>, verify: bool) -> Result<Vec<u32>> {
+        match self.ask(Request::Lacks { objects, verify })? {
+            Reply::Lacks { missing } => Ok(missing),
+            other => Err(unexpected(other)),
+        }
     }
 
     /// Journal `before`, point `current` at `release`, journal `after`: what `current`

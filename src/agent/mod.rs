@@ -17,5 +17,5 @@ pub mod protocol;
 mod server;
 mod session;
 
-pub use client::{Supply, Target, connect};
+pub use client::{Supply, Target, Upload, connect};
 pub use server::{handle, serve};

@@ -9,7 +9,9 @@
 //! Round trips are what a fleet deploy waits on, so the requests that change a target carry
 //! the journal records that go with them (`before` and `after` the change), and a lock can
 //! answer with the state: a new version is lock+state, stage (with the artifact's bytes),
-//! switch, finish (journal, prune, unlock) — four exchanges, plus one per step.
+//! switch, finish (journal, prune, unlock) — four exchanges, plus one per step. A target
+//! that already holds file contents is first asked which of the new release's it lacks
+//! (`lacks`), and sent only those (`source: delta`): one exchange more, most bytes fewer.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +20,7 @@ use crate::release::prune::Pruning;
 use crate::release::{Check, Holder, Record, State, StepRequest, StepResult};
 
 /// Bumped whenever a message changes shape. Peers with different numbers refuse each other.
-pub const PROTOCOL: u32 = 4;
+pub const PROTOCOL: u32 = 5;
 
 /// The longest line either side accepts (a journal can be long; a step line cannot).
 pub const MAX_LINE: usize = 64 * 1024 * 1024;
@@ -110,6 +112,13 @@ pub enum Request {
         shared: Vec<String>,
     },
     State,
+    /// Which of these objects (content, size) does the target lack, or hold damaged? With
+    /// `verify`, what it holds is hashed too (for a repair). Answered by `Lacks`.
+    Lacks {
+        objects: Vec<(String, u64)>,
+        #[serde(default)]
+        verify: bool,
+    },
     /// Unpack the artifact as a release (unless it is there).
     Stage(Staging),
     /// `deploy --repair`: rebuild the live release of this artifact from it.
@@ -182,6 +191,10 @@ pub enum Reply {
         release: ReleaseId,
         reused: bool,
     },
+    /// The positions, in the `Lacks` request, of the objects the target lacks.
+    Lacks {
+        missing: Vec<u32>,
+    },
     Switched {
         before: Option<ReleaseId>,
     },
@@ -212,6 +225,9 @@ pub struct Staging {
     pub shared: Vec<String>,
     #[serde(default)]
     pub source: Source,
+    /// `[release] writable`: files made private, writable copies instead of links.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub writable: Vec<String>,
     #[serde(default)]
     pub before: Vec<Record>,
     #[serde(default)]
@@ -227,6 +243,9 @@ pub enum Source {
     Here,
     /// Its `size` bytes follow the request's line.
     Upload { size: u64 },
+    /// `size` bytes follow the request's line: a zstd tar of the artifact's manifest and
+    /// only the files whose contents the target lacks (it has the rest as objects).
+    Delta { size: u64 },
     /// Pull mode: the target GETs it from a (presigned) URL.
     Fetch { url: String },
 }
@@ -239,7 +258,10 @@ impl Source {
             Source::Upload { size } if *size > MAX_ARTIFACT => {
                 Err(format!("an artifact of {size} bytes is larger than the {MAX_ARTIFACT} bytes allowed"))
             }
-            Source::Upload { .. } => Ok(()),
+            Source::Delta { size } if *size > MAX_ARTIFACT => {
+                Err(format!("an upload of {size} bytes is larger than the {MAX_ARTIFACT} bytes allowed"))
+            }
+            Source::Upload { .. } | Source::Delta { .. } => Ok(()),
             Source::Fetch { url } => {
                 check_text("artifact URL", url)?;
                 if url.len() > 16 * 1024 || !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -267,8 +289,8 @@ impl Request {
     /// How many raw bytes follow this request's line.
     pub fn upload_size(&self) -> u64 {
         match self {
-            Request::Stage(Staging { source: Source::Upload { size }, .. })
-            | Request::Repair(Staging { source: Source::Upload { size }, .. }) => *size,
+            Request::Stage(Staging { source: Source::Upload { size } | Source::Delta { size }, .. })
+            | Request::Repair(Staging { source: Source::Upload { size } | Source::Delta { size }, .. }) => *size,
             _ => 0,
         }
     }
@@ -278,10 +300,11 @@ impl Request {
     pub fn validate(&self) -> Result<(), String> {
         use crate::release::names::{check_env, check_release_id, check_sha256, check_shared_paths, check_text};
         match self {
-            Request::Stage(Staging { sha256, shared, source, before, after })
-            | Request::Repair(Staging { sha256, shared, source, before, after }) => {
+            Request::Stage(Staging { sha256, shared, source, writable, before, after })
+            | Request::Repair(Staging { sha256, shared, source, writable, before, after }) => {
                 check_sha256(sha256)?;
                 check_shared_paths(shared)?;
+                crate::release::names::check_writable(writable)?;
                 source.validate()?;
                 check_records(before)?;
                 check_records(after)
@@ -306,6 +329,7 @@ impl Request {
                 check_env(env)
             }
             Request::Record { records } => check_records(records),
+            Request::Lacks { objects, verify: _ } => crate::release::objects::check_keys(objects),
             Request::Finish { journal, prune: _, end } => {
                 check_records(journal)?;
                 end.as_deref().map_or(Ok(()), |r| check_records(std::slice::from_ref(r)))

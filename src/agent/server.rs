@@ -16,7 +16,7 @@ use anyhow::{Result, bail};
 
 use super::protocol::{self, FromAgent, PROTOCOL, Reply, Request, Source, Staging, ToAgent};
 use crate::error::Exit;
-use crate::release::Site;
+use crate::release::{Arrival, Site};
 
 /// What the reader thread passes on.
 enum Incoming {
@@ -183,20 +183,28 @@ pub fn handle(
     let journal = |site: &Site, records: &[crate::release::Record]| -> anyhow::Result<()> {
         records.iter().try_for_each(|r| site.record(r))
     };
-    // Journal `before`, get the artifact, `work`, journal `after`.
+    // Journal `before`, get the artifact (or read the delta as it comes), `work`, journal
+    // `after`.
     fn staged<T>(
         site: &Site,
         s: Staging,
         upload: &mut dyn Read,
-        work: impl FnOnce(&Site, &Staging) -> anyhow::Result<T>,
+        work: impl FnOnce(&Site, &Staging, Arrival<'_>) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         s.before.iter().try_for_each(|r| site.record(r))?;
-        match &s.source {
-            Source::Here => {}
-            Source::Upload { .. } => site.receive_artifact(&s.sha256, upload)?,
-            Source::Fetch { url } => site.fetch_artifact(url, &s.sha256)?,
-        }
-        let done = work(site, &s)?;
+        let arrival = match &s.source {
+            Source::Here => Arrival::Artifact,
+            Source::Upload { .. } => {
+                site.receive_artifact(&s.sha256, &mut *upload)?;
+                Arrival::Artifact
+            }
+            Source::Fetch { url } => {
+                site.fetch_artifact(url, &s.sha256)?;
+                Arrival::Artifact
+            }
+            Source::Delta { .. } => Arrival::Delta(upload),
+        };
+        let done = work(site, &s, arrival)?;
         s.after.iter().try_for_each(|r| site.record(r))?;
         Ok(done)
     }
@@ -220,8 +228,11 @@ pub fn handle(
             Reply::Done
         }
         Request::State => Reply::State { state: Box::new(site.state()?) },
+        Request::Lacks { objects, verify } => Reply::Lacks { missing: site.objects().lacking(&objects, verify) },
         Request::Stage(staging) => {
-            let (release, reused) = staged(site, staging, upload, |site, s| site.stage(&s.sha256, &s.shared))?;
+            let (release, reused) = staged(site, staging, upload, |site, s, arrival| {
+                site.stage(&s.sha256, &s.shared, &s.writable, arrival)
+            })?;
             Reply::Staged { release: release.into(), reused }
         }
         Request::Switch { release, before, after } => {
@@ -265,7 +276,7 @@ pub fn handle(
         Request::Prune { keep, dry_run } => Reply::Pruned { pruning: Box::new(site.prune(keep, dry_run)?) },
         Request::Verify { shared } => Reply::Problems { problems: site.verify(&shared)? },
         Request::Repair(staging) => {
-            staged(site, staging, upload, |site, s| site.repair(&s.sha256, &s.shared))?;
+            staged(site, staging, upload, |site, s, arrival| site.repair(&s.sha256, &s.shared, &s.writable, arrival))?;
             Reply::Done
         }
         Request::Journal => Reply::Journal { records: site.journal()? },

@@ -21,9 +21,9 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use super::Target;
 use super::bootstrap::{BOOTSTRAP, forget_own_sha256, local_platform, own_binary, quote, ssh_command};
+use super::client::Upload;
 use super::protocol::{self, FromAgent, PROTOCOL, ToAgent};
 use super::protocol::{Reply, Request};
-use crate::artifact::Artifact;
 use crate::config::{SshConfig, TargetSpec};
 use crate::error::{ErrorKind, TargetError};
 
@@ -342,16 +342,22 @@ impl Target for AgentTarget {
         &self.spec
     }
 
-    fn call(&mut self, request: Request, upload: Option<&Artifact>, on_line: &mut dyn FnMut(&str)) -> Result<Reply> {
+    fn call(&mut self, request: Request, upload: Option<Upload<'_>>, on_line: &mut dyn FnMut(&str)) -> Result<Reply> {
         let size = request.upload_size();
         self.send(&ToAgent::Call { request: Box::new(request) })?;
         self.exchanges += 1;
         if size > 0 {
-            let artifact = upload.ok_or_else(|| anyhow!("an upload without its artifact"))?;
-            let mut file = std::fs::File::open(&artifact.path)?;
+            let upload = upload.ok_or_else(|| anyhow!("an upload without its bytes"))?;
             let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
-            let copied =
-                std::io::copy(&mut std::io::Read::take(&mut file, size), input).and_then(|n| input.flush().map(|()| n));
+            let copied = match upload {
+                Upload::File(path) => std::fs::File::open(path)
+                    .and_then(|mut file| std::io::copy(&mut std::io::Read::take(&mut file, size), input)),
+                Upload::Bytes(bytes) => {
+                    let bytes = &bytes[..bytes.len().min(size as usize)];
+                    input.write_all(bytes).map(|()| bytes.len() as u64)
+                }
+            }
+            .and_then(|n| input.flush().map(|()| n));
             match copied {
                 Ok(n) if n == size => {}
                 Ok(n) => {

@@ -4,6 +4,7 @@
 //! Build once, deploy many: an artifact is identified by the sha256 of its bytes, and the
 //! same commit and build config always give the same bytes.
 
+pub mod delta;
 pub mod manifest;
 pub mod pack;
 pub mod remote;

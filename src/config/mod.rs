@@ -76,6 +76,9 @@ pub struct BuildConfig {
 pub struct ReleaseConfig {
     pub keep: usize,
     pub shared: Vec<String>,
+    /// Files a step rewrites in place: private, writable copies instead of links to the
+    /// target's shared, read-only contents.
+    pub writable: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,6 +231,15 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
                 ),
             ));
         }
+    }
+
+    for pattern in &release.writable {
+        crate::release::names::check_writable(std::slice::from_ref(pattern.get_ref())).map_err(|why| {
+            at(
+                pattern.span(),
+                format!("invalid writable pattern: {why}; write a glob of release paths, like \"config/*.php\""),
+            )
+        })?;
     }
 
     let mut names = BTreeSet::new();
@@ -429,6 +441,7 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
         release: ReleaseConfig {
             keep: release.keep.unwrap_or(5),
             shared: release.shared.into_iter().map(Spanned::into_inner).collect(),
+            writable: release.writable.into_iter().map(Spanned::into_inner).collect(),
         },
         steps,
         ssh,
@@ -560,6 +573,8 @@ struct RawRelease {
     keep: Option<usize>,
     #[serde(default)]
     shared: Vec<Spanned<String>>,
+    #[serde(default)]
+    writable: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default, Clone)]

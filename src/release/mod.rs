@@ -8,6 +8,7 @@
 pub mod journal;
 pub mod lock;
 pub mod names;
+pub mod objects;
 
 pub mod prune;
 pub mod unpack;
@@ -93,6 +94,18 @@ pub struct State {
     /// need not be sent again, even when its release is not there.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<String>,
+    /// Whether the target holds file contents (`.ship/objects/`): then it is asked which
+    /// of a new release's it lacks, and sent only those.
+    #[serde(default)]
+    pub objects: bool,
+}
+
+/// How the files of a release being staged arrive.
+pub enum Arrival<'a> {
+    /// The artifact is in `.ship/artifacts/` (sent, fetched or kept there).
+    Artifact,
+    /// A delta (see [`objects`]), read as it arrives.
+    Delta(&'a mut dyn Read),
 }
 
 /// What `ship check ENV` learns of a target.
@@ -169,6 +182,15 @@ impl Site {
         self.meta().join("artifacts").join(format!("{sha256}.tar.zst"))
     }
 
+    /// The manifest of the artifact `sha256`, kept for as long as its release is.
+    fn manifest_path(&self, sha256: &str) -> PathBuf {
+        self.meta().join("manifests").join(format!("{sha256}.json"))
+    }
+
+    pub fn objects(&self) -> objects::Objects {
+        objects::Objects::new(self.meta().join("objects"), self.meta().join("tmp"))
+    }
+
     fn journal_path(&self) -> PathBuf {
         self.meta().join("journal.jsonl")
     }
@@ -200,6 +222,8 @@ impl Site {
             self.root.join("releases"),
             self.root.join("shared"),
             self.meta().join("artifacts"),
+            self.meta().join("objects"),
+            self.meta().join("manifests"),
             self.meta().join("tmp"),
         ] {
             fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -433,6 +457,7 @@ impl Site {
             last_failure: ledger.last_failure.as_deref().map(describe),
             locked: self.lock.is_some() || holder.is_some(),
             holder: holder.flatten(),
+            objects: self.objects().any(),
         })
     }
 
@@ -510,33 +535,39 @@ impl Site {
         Ok(())
     }
 
-    /// Make the release of `sha256` complete on disk: verify the artifact, unpack it beside
-    /// the releases, link the shared paths, then rename it into place. Returns the release
-    /// id and whether it was already there.
-    pub fn stage(&self, sha256: &str, shared: &[String]) -> Result<(String, bool)> {
+    /// Make the release of `sha256` complete on disk from `arrival`: unpack it beside the
+    /// releases through the target's objects, link the shared paths, then rename it into
+    /// place. Returns the release id and whether it was already there.
+    pub fn stage(
+        &self,
+        sha256: &str,
+        shared: &[String],
+        writable: &[String],
+        arrival: Arrival<'_>,
+    ) -> Result<(String, bool)> {
         self.require_lock()?;
         let id = release_id(sha256);
         let dest = self.release_dir(&id);
         if dest.is_dir() {
             return Ok((id, true));
         }
-        let unpacked = self.build_release(sha256, shared)?;
+        let unpacked = self.build_release(sha256, shared, writable, arrival)?;
         fs::rename(&unpacked, &dest).with_context(|| format!("moving release {id} into place"))?;
         sync_dir(&self.root.join("releases"))?;
         Ok((id, false))
     }
 
-    /// Rebuild the live release `release_id(sha256)` from its artifact, whatever was done to
-    /// its files: unpacked and linked beside it, then exchanged with it in one step
-    /// (`current` never shows a half-made tree), and the old tree removed.
-    pub fn repair(&self, sha256: &str, shared: &[String]) -> Result<()> {
+    /// Rebuild the live release `release_id(sha256)`, whatever was done to its files:
+    /// unpacked and linked beside it, then exchanged with it in one step (`current` never
+    /// shows a half-made tree), and the old tree removed.
+    pub fn repair(&self, sha256: &str, shared: &[String], writable: &[String], arrival: Arrival<'_>) -> Result<()> {
         self.require_lock()?;
         let id = release_id(sha256);
         let dest = self.release_dir(&id);
         if !dest.is_dir() {
             bail!("release {id} is not on {}: there is nothing to repair", self.root.display());
         }
-        let rebuilt = self.build_release(sha256, shared)?;
+        let rebuilt = self.build_release(sha256, shared, writable, arrival)?;
         rustix::fs::renameat_with(rustix::fs::CWD, &rebuilt, rustix::fs::CWD, &dest, rustix::fs::RenameFlags::EXCHANGE)
             .with_context(|| format!("exchanging release {id} with its rebuilt copy"))?;
         sync_dir(&self.root.join("releases"))?;
@@ -546,21 +577,41 @@ impl Site {
         Ok(())
     }
 
-    /// Unpack the artifact (verified again) and link its shared paths, in a new directory
-    /// under the target's tmp/, synced to disk; the caller moves it into place.
-    fn build_release(&self, sha256: &str, shared: &[String]) -> Result<PathBuf> {
+    /// Unpack the artifact (verified again) or delta through the target's objects and link
+    /// its shared paths, in a new directory under the target's tmp/, synced to disk; the
+    /// caller moves it into place. The manifest is kept in `.ship/manifests/` (what
+    /// `status --verify` holds the files to), and the artifact file is not kept: its
+    /// contents are the objects now.
+    fn build_release(
+        &self,
+        sha256: &str,
+        shared: &[String],
+        writable: &[String],
+        arrival: Arrival<'_>,
+    ) -> Result<PathBuf> {
         let id = release_id(sha256);
-        let archive = self.artifact_path(sha256);
-        let got = crate::digest::sha256_file(&archive).with_context(|| format!("reading {}", archive.display()))?;
-        if got != sha256 {
-            let _ = fs::remove_file(&archive);
-            bail!(
-                "the artifact {} is corrupt (sha256 {got}); it was removed, deploy again to resend it",
-                archive.display()
-            );
-        }
+        let objects = self.objects();
+        let writable = names::writable_set(writable).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let into = |delta| unpack::Into { objects: &objects, delta, writable: &writable };
         let tmp = tempfile::Builder::new().prefix(&format!("{id}-")).tempdir_in(self.meta().join("tmp"))?;
-        unpack::unpack(&archive, tmp.path(), shared).with_context(|| format!("unpacking release {id}"))?;
+        let archive = self.artifact_path(sha256);
+        let (_, manifest) = match arrival {
+            Arrival::Artifact => {
+                let got =
+                    crate::digest::sha256_file(&archive).with_context(|| format!("reading {}", archive.display()))?;
+                if got != sha256 {
+                    let _ = fs::remove_file(&archive);
+                    bail!(
+                        "the artifact {} is corrupt (sha256 {got}); it was removed, deploy again to resend it",
+                        archive.display()
+                    );
+                }
+                let file = fs::File::open(&archive).with_context(|| format!("opening {}", archive.display()))?;
+                unpack::unpack(file, tmp.path(), shared, into(false))
+            }
+            Arrival::Delta(reader) => unpack::unpack(reader, tmp.path(), shared, into(true)),
+        }
+        .with_context(|| format!("unpacking release {id}"))?;
         // Every shared path is judged before any is seeded or linked: a refused release
         // writes nothing into shared/.
         let mut seeds = Vec::new();
@@ -574,8 +625,13 @@ impl Site {
             self.link_shared(tmp.path(), path, seed)
                 .with_context(|| format!("linking shared path {path} into release {id}"))?;
         }
+        let mut kept = tempfile::NamedTempFile::new_in(self.meta().join("tmp"))?;
+        std::io::Write::write_all(&mut kept, &manifest)?;
+        kept.as_file().set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o444))?;
+        kept.persist(self.manifest_path(sha256)).map_err(|e| e.error).context("keeping the manifest")?;
         let unpacked = tmp.keep();
         sync_tree(&unpacked)?;
+        let _ = fs::remove_file(&archive);
         Ok(unpacked)
     }
 
@@ -800,7 +856,7 @@ impl Site {
                         problems.push(format!("{}: not a regular file", file.path));
                     } else if crate::digest::sha256_file(&path)? != file.sha256 {
                         problems.push(format!("{}: content changed", file.path));
-                    } else if meta.permissions().mode() & 0o777 != file.mode {
+                    } else if ![file.mode, file.mode & !0o222].contains(&(meta.permissions().mode() & 0o777)) {
                         problems.push(format!(
                             "{}: mode changed to {:o}",
                             file.path,
@@ -835,9 +891,19 @@ impl Site {
         Ok(problems)
     }
 
-    /// The manifest of the artifact release `id` came from, if the target still has that
+    /// The manifest of the artifact release `id` came from: the one kept when it was staged,
+    /// or (a release staged by an older ship) the artifact's, if the target still has that
     /// artifact and its bytes are still what its name says.
     fn artifact_manifest(&self, id: &str) -> Option<Manifest> {
+        let kept = fs::read_dir(self.meta().join("manifests")).ok().and_then(|entries| {
+            let path = entries.flatten().map(|e| e.path()).find(|p| {
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(id) && n.ends_with(".json"))
+            })?;
+            serde_json::from_slice::<Manifest>(&fs::read(path).ok()?).ok()
+        });
+        if kept.is_some() {
+            return kept;
+        }
         let artifacts = fs::read_dir(self.meta().join("artifacts")).ok()?;
         let path = artifacts.flatten().map(|e| e.path()).find(|p| {
             p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(id) && n.ends_with(".tar.zst"))

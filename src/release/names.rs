@@ -72,6 +72,29 @@ pub fn check_shared_paths(paths: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `[release] writable`: glob patterns over release paths, at most 1024 of them.
+pub fn check_writable(patterns: &[String]) -> Result<(), String> {
+    writable_set(patterns).map(|_| ())
+}
+
+/// The matcher of `[release] writable` patterns (`*` stays within one directory, `**`
+/// crosses them).
+pub fn writable_set(patterns: &[String]) -> Result<globset::GlobSet, String> {
+    if patterns.len() > 1024 {
+        return Err(format!("{} writable patterns are more than a release may have", patterns.len()));
+    }
+    let mut set = globset::GlobSetBuilder::new();
+    for p in patterns {
+        check_text("writable pattern", p)?;
+        let glob = globset::GlobBuilder::new(p)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("the writable pattern {} is not a glob: {e}", shown(p)))?;
+        set.add(glob);
+    }
+    set.build().map_err(|e| format!("the writable patterns cannot be used: {e}"))
+}
+
 /// A step's environment: names a process can carry, values without NUL, sizes bounded.
 pub fn check_env(env: &[(String, String)]) -> Result<(), String> {
     if env.len() > 4096 {
@@ -103,7 +126,7 @@ pub fn is_lower_hex(s: &str) -> bool {
 }
 
 /// A peer's value in an error: quoted, escaped, and cut short if long.
-fn shown(s: &str) -> String {
+pub(crate) fn shown(s: &str) -> String {
     let mut out = format!("{:?}", s.chars().take(80).collect::<String>());
     if s.chars().nth(80).is_some() {
         out.push('…');

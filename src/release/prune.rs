@@ -72,7 +72,8 @@ pub struct ReleaseVerdict {
     /// `"keep"` or `"remove"`.
     pub action: String,
     pub why: Why,
-    /// The disk space it takes, as du counts it (only for what is removed).
+    /// The disk space removing it frees, as du counts it (only for what is removed): its
+    /// directories and links, and the files whose content no kept release shares.
     pub bytes: Option<u64>,
     /// Why it could not be removed, if it could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,6 +87,13 @@ pub struct FileGone {
     pub bytes: u64,
 }
 
+/// The contents a prune removes from `.ship/objects/`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectsGone {
+    pub count: usize,
+    pub bytes: u64,
+}
+
 /// What prune did (or, with `dry_run`, would do) on one target.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pruning {
@@ -96,6 +104,10 @@ pub struct Pruning {
     pub artifacts: Vec<FileGone>,
     /// Uploaded ship binaries in `.ship/bin/` that are not needed (see [`AGENT_KEPT`]).
     pub agents: Vec<FileGone>,
+    /// File contents in `.ship/objects/` that no kept release uses: how many, and the disk
+    /// space of those no removed release counted already.
+    #[serde(default)]
+    pub objects: ObjectsGone,
     /// The disk space of what went (or would go), as du counts it.
     pub bytes: u64,
     /// Who holds the target's lock, if someone else does (only a dry run can see one).
@@ -194,12 +206,46 @@ impl Site {
             self.require_lock()?;
         }
         let state = self.state()?;
+        let verdicts = decide(&state, keep, crate::clock::age_secs);
+        let objects = self.objects();
+        // Which files go with the removed releases: an inode is freed when every link to it
+        // is in a removed release, or in .ship/objects/ (whose link then goes too).
+        let removed: Vec<PathBuf> = verdicts
+            .iter()
+            .filter(|(_, why)| why.removes())
+            .map(|(i, _)| self.release_dir(&state.releases[*i].release))
+            .collect();
+        let stored = if removed.is_empty() && later.is_some() { Vec::new() } else { objects.list()? };
+        let in_store: std::collections::HashSet<(u64, u64)> = stored.iter().map(|o| o.ino).collect();
+        let mut links_in_removed: std::collections::HashMap<(u64, u64), u64> = Default::default();
+        for dir in &removed {
+            walk(dir, &mut |meta| {
+                if meta.is_file() {
+                    *links_in_removed.entry((meta.dev(), meta.ino())).or_default() += 1;
+                }
+            })?;
+        }
+        let freed = |ino: (u64, u64), links: u64| {
+            links <= links_in_removed.get(&ino).copied().unwrap_or(0) + u64::from(in_store.contains(&ino))
+        };
+        let mut counted = std::collections::HashSet::new();
         let mut releases = Vec::new();
         let mut bytes = 0;
-        for (i, why) in decide(&state, keep, crate::clock::age_secs) {
+        for (i, why) in verdicts {
             let r = &state.releases[i];
             let dir = self.release_dir(&r.release);
-            let size = if why.removes() { Some(tree_size(&dir)?) } else { None };
+            let size = if why.removes() {
+                let mut size = 0;
+                walk(&dir, &mut |meta| {
+                    let ino = (meta.dev(), meta.ino());
+                    if !meta.is_file() || (freed(ino, meta.nlink()) && counted.insert(ino)) {
+                        size += meta.blocks() * 512;
+                    }
+                })?;
+                Some(size)
+            } else {
+                None
+            };
             let mut error = None;
             if why.removes() && !dry_run {
                 // Take it out of releases/ first, so a half-removed tree is never a release;
@@ -251,7 +297,26 @@ impl Site {
             }
         })?;
         bytes += artifacts.iter().chain(&agents).map(|f| f.bytes).sum::<u64>();
-        Ok(Pruning { releases, artifacts, agents, bytes, holder: state.holder })
+        // The manifests kept beside the releases go with them.
+        self.sweep(&self.meta().join("manifests"), dry_run, |name, _| !kept.iter().any(|id| name.starts_with(id)))?;
+        // Contents no release links any more: those of the removed releases, and any a cut
+        // off staging left.
+        let mut gone = ObjectsGone::default();
+        for object in stored.iter().filter(|o| {
+            let in_removed = links_in_removed.get(&o.ino).copied().unwrap_or(0);
+            o.links <= in_removed + 1
+        }) {
+            // One that cannot be removed (made immutable, say) stays, and is not counted.
+            if !dry_run && objects.remove(&object.name).is_err() {
+                continue;
+            }
+            gone.count += 1;
+            if !counted.contains(&object.ino) {
+                gone.bytes += object.bytes;
+            }
+        }
+        bytes += gone.bytes;
+        Ok(Pruning { releases, artifacts, agents, objects: gone, bytes, holder: state.holder })
     }
 
     /// Remove (or, with `dry_run`, list) the plain files of `dir` that `doomed` picks.
@@ -297,21 +362,21 @@ impl Site {
     }
 }
 
-/// The disk space of the tree at `dir`, as du counts it (blocks, directories included;
-/// symlinks counted as links, never followed).
-fn tree_size(dir: &Path) -> Result<u64> {
-    let mut total = fs::symlink_metadata(dir)?.blocks() * 512;
+/// Call `each` with the metadata of the tree at `dir` and of everything in it (symlinks
+/// as links, never followed).
+fn walk(dir: &Path, each: &mut dyn FnMut(&fs::Metadata)) -> Result<()> {
+    each(&fs::symlink_metadata(dir)?);
     let mut todo: Vec<PathBuf> = vec![dir.to_path_buf()];
     while let Some(dir) = todo.pop() {
         for entry in fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
             let entry = entry?;
-            total += entry.metadata()?.blocks() * 512;
+            each(&entry.metadata()?);
             if entry.file_type()?.is_dir() {
                 todo.push(entry.path());
             }
         }
     }
-    Ok(total)
+    Ok(())
 }
 
 fn relative(root: &Path, path: &Path) -> String {
@@ -352,6 +417,7 @@ mod tests {
             lineage: lineage.iter().map(|s| s.to_string()).collect(),
             journal_damaged: Vec::new(),
             artifacts: Vec::new(),
+            objects: false,
         }
     }
 

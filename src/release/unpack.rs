@@ -8,6 +8,11 @@
 //! unpacked total is bounded by the manifest, and what `status --verify` later rehashes
 //! is exactly what was unpacked. Symlinks are created last, when every file is written,
 //! so no write can ever go through one. Hard links, devices and fifos are refused.
+//!
+//! A target's releases are unpacked through its objects ([`Into`]): each file's content is
+//! written once as an object and linked into the release. A delta carries only the files
+//! whose content the target lacks: every other file of the manifest is linked from the
+//! object it already has, and one it does not have refuses the release.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -18,21 +23,31 @@ use anyhow::{Context, Result, bail};
 
 use crate::artifact::manifest::{FileEntry, MANIFEST_NAME, MAX_MANIFEST_BYTES, Manifest};
 use crate::digest::HashingWriter;
+use crate::release::objects::{self, Objects};
 
-/// Unpack the artifact at `archive` into `dest` (an empty directory), with `shared` paths
-/// to be linked in afterwards. Returns the number of entries written.
-pub fn unpack(archive: &Path, dest: &Path, shared: &[String]) -> Result<usize> {
-    let file = fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
-    let decoder = zstd::stream::read::Decoder::new(file)?;
-    unpack_with(decoder, dest, shared)
+/// Unpacking through a target's objects.
+pub struct Into<'a> {
+    pub objects: &'a Objects,
+    /// The stream is a delta: files it lacks are linked from objects the target has.
+    pub delta: bool,
+    /// Files made private, writable copies instead of links (`[release] writable`).
+    pub writable: &'a globset::GlobSet,
 }
 
-/// [`unpack`] of an uncompressed tar stream, with no shared paths.
+/// Unpack the zstd-compressed artifact (or delta) `reader` into `dest` (an empty
+/// directory) through `into`, with `shared` paths to be linked in afterwards. Returns the
+/// number of entries written and the manifest's bytes.
+pub fn unpack(reader: impl Read, dest: &Path, shared: &[String], into: Into<'_>) -> Result<(usize, Vec<u8>)> {
+    let decoder = zstd::stream::read::Decoder::new(reader)?;
+    unpack_with(decoder, dest, shared, Some(into))
+}
+
+/// [`unpack`] of an uncompressed tar stream, with no shared paths, writing files in place.
 pub fn unpack_from(reader: impl Read, dest: &Path) -> Result<usize> {
-    unpack_with(reader, dest, &[])
+    unpack_with(reader, dest, &[], None).map(|(count, _)| count)
 }
 
-fn unpack_with(reader: impl Read, dest: &Path, shared: &[String]) -> Result<usize> {
+fn unpack_with(reader: impl Read, dest: &Path, shared: &[String], into: Option<Into<'_>>) -> Result<(usize, Vec<u8>)> {
     use std::os::unix::fs::PermissionsExt;
     let mut archive = tar::Archive::new(reader);
     let mut entries = archive.entries().context("reading the artifact")?;
@@ -56,7 +71,12 @@ fn unpack_with(reader: impl Read, dest: &Path, shared: &[String]) -> Result<usiz
     first.read_to_end(&mut text).context("reading the artifact's manifest")?;
     let manifest = Manifest::decode(&text).map_err(|why| anyhow::anyhow!("refusing the artifact: {why}"))?;
     manifest.check(shared).map_err(|why| anyhow::anyhow!("refusing the artifact: {why}"))?;
-    write_new(&dest.join(MANIFEST_NAME), &text, 0o644, mtime(first.header()).context("refusing the artifact")?)?;
+    let when = mtime(first.header()).context("refusing the artifact")?;
+    write_new(&dest.join(MANIFEST_NAME), &text, 0o644, when)?;
+    let delta = into.as_ref().is_some_and(|i| i.delta);
+    // Objects written by this unpack (a file whose content an earlier entry brought is
+    // still held to its sha256, then linked).
+    let mut put: BTreeSet<String> = BTreeSet::new();
 
     let listed: BTreeMap<&str, &FileEntry> = manifest.files.iter().map(|f| (f.path.as_str(), f)).collect();
     let dirs: BTreeSet<PathBuf> = manifest
@@ -104,22 +124,40 @@ fn unpack_with(reader: impl Read, dest: &Path, shared: &[String]) -> Result<usiz
                     return Err(refuse(&format!("its mode differs from the manifest's {:o}", listed.mode)));
                 }
                 ensure_dir(dest, rel.parent().unwrap_or(Path::new("")))?;
-                let mut f = fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&out)
-                    .with_context(|| format!("writing {}", out.display()))?;
-                let mut hashing = HashingWriter::new(&mut f);
-                let copied = std::io::copy(&mut (&mut entry).take(listed.size), &mut hashing)
-                    .with_context(|| format!("writing {}", out.display()))?;
-                let (_, sha256, _) = hashing.finish();
-                if copied != listed.size || sha256 != listed.sha256 {
-                    return Err(refuse("its content does not match its sha256 in the manifest"));
+                let when =
+                    mtime(entry.header()).with_context(|| format!("refusing artifact entry {}", raw.display()))?;
+                match &into {
+                    None => {
+                        let mut f = fs::OpenOptions::new()
+                            .write(true)
+                            .create_new(true)
+                            .open(&out)
+                            .with_context(|| format!("writing {}", out.display()))?;
+                        let mut hashing = HashingWriter::new(&mut f);
+                        let copied = std::io::copy(&mut (&mut entry).take(listed.size), &mut hashing)
+                            .with_context(|| format!("writing {}", out.display()))?;
+                        let (_, sha256, _) = hashing.finish();
+                        if copied != listed.size || sha256 != listed.sha256 {
+                            return Err(refuse("its content does not match its sha256 in the manifest"));
+                        }
+                        f.set_permissions(fs::Permissions::from_mode(listed.mode))?;
+                        f.set_modified(when)?;
+                    }
+                    Some(into) => {
+                        let key = objects::key(listed);
+                        let matches = if put.contains(&key) {
+                            let (sha256, size) = crate::digest::sha256_reader((&mut entry).take(listed.size))?;
+                            sha256 == listed.sha256 && size == listed.size
+                        } else {
+                            into.objects.put(listed, &mut entry, when)?
+                        };
+                        if !matches {
+                            return Err(refuse("its content does not match its sha256 in the manifest"));
+                        }
+                        put.insert(key);
+                        into.objects.place(listed, &out, into.writable.is_match(&listed.path))?;
+                    }
                 }
-                f.set_permissions(fs::Permissions::from_mode(listed.mode))?;
-                f.set_modified(
-                    mtime(entry.header()).with_context(|| format!("refusing artifact entry {}", raw.display()))?,
-                )?;
             }
             tar::EntryType::Symlink => {
                 let target = entry.link_name()?.ok_or_else(|| refuse("a symlink with no target"))?;
@@ -139,6 +177,22 @@ fn unpack_with(reader: impl Read, dest: &Path, shared: &[String]) -> Result<usiz
         }
         count += 1;
     }
+    if let Some(into) = into.as_ref().filter(|_| delta) {
+        // The files the delta did not bring: linked from the objects the target has.
+        let rest: Vec<&FileEntry> =
+            manifest.files.iter().filter(|f| f.link.is_none() && !seen.contains(f.path.as_str())).collect();
+        for file in rest {
+            let key = objects::key(file);
+            if !put.contains(&key) && !into.objects.intact(&key, file.size, false) {
+                return Err(objects::missing(file));
+            }
+            let rel = Path::new(&file.path);
+            ensure_dir(dest, rel.parent().unwrap_or(Path::new("")))?;
+            into.objects.place(file, &dest.join(rel), into.writable.is_match(&file.path))?;
+            seen.insert(file.path.as_str());
+            count += 1;
+        }
+    }
     if let Some(missing) = listed.keys().find(|p| !seen.contains(*p)) {
         bail!("refusing the artifact: it lacks {missing}, which its manifest lists");
     }
@@ -149,7 +203,7 @@ fn unpack_with(reader: impl Read, dest: &Path, shared: &[String]) -> Result<usiz
         let out = dest.join(&rel);
         std::os::unix::fs::symlink(target, &out).with_context(|| format!("linking {}", out.display()))?;
     }
-    Ok(count)
+    Ok((count, text))
 }
 
 /// The modification time of an entry, refused when no file system could hold it.

@@ -28,6 +28,8 @@ pub struct Context<'a> {
     /// Set when staging must stop (a target failed to stage, or Ctrl-C): no target starts
     /// a next step of staging, and none starts staging.
     pub stopping: std::sync::atomic::AtomicBool,
+    /// The deltas sent to targets that hold most of the artifact's contents already.
+    pub deltas: crate::artifact::delta::Deltas,
 }
 
 /// What kind of run a [`Context`] is for, and what its journal records say of it.
@@ -64,6 +66,7 @@ impl<'a> Context<'a> {
             reporter,
             http: Default::default(),
             stopping: Default::default(),
+            deltas: Default::default(),
         }
     }
 }
@@ -94,20 +97,39 @@ pub(crate) struct Slot {
 }
 
 impl Context<'_> {
-    /// Where the target gets the artifact from: sent from here, or in pull mode fetched by
-    /// the target from the shared store, by a URL presigned now. Either way the target
-    /// checks its sha256.
-    pub(crate) fn supply<'b>(&self, slot: &Slot, artifact: &'b Artifact) -> Result<Supply<'b>, TargetError> {
-        match self.pull {
-            Some(store) => {
-                self.reporter.note(Note::Fetching { target: &slot.name });
-                store.presigned(&artifact.sha256).map(Supply::Fetch).map_err(|e| TargetError::of(&e))
-            }
-            None => {
-                self.reporter.note(Note::Sending { target: &slot.name });
-                Ok(Supply::Upload(artifact))
+    /// Where the target gets the artifact from: in pull mode fetched by the target from the
+    /// shared store, by a URL presigned now; otherwise sent from here, and to a target that
+    /// holds file contents already, only those it lacks (asked with one exchange; `verify`
+    /// has it hash what it holds, for a repair). The whole artifact is sent when the target
+    /// lacks more than half of its bytes. Either way the target checks every sha256.
+    pub(crate) fn supply<'b>(
+        &self,
+        slot: &mut Slot,
+        artifact: &'b Artifact,
+        verify: bool,
+    ) -> Result<Supply<'b>, TargetError> {
+        let err = |e: anyhow::Error| TargetError::of(&e);
+        if let Some(store) = self.pull {
+            self.reporter.note(Note::Fetching { target: &slot.name });
+            return store.presigned(&artifact.sha256).map(Supply::Fetch).map_err(|e| TargetError::of(&e));
+        }
+        if slot.plan.has_objects {
+            let contents = self.deltas.contents(artifact).map_err(err)?;
+            let missing = slot.target.lacks(contents.wanted.clone(), verify).map_err(err)?;
+            let lacking: u64 =
+                missing.iter().filter_map(|&i| contents.wanted.get(i as usize)).map(|(_, size)| size).sum();
+            if lacking.saturating_mul(2) <= contents.total {
+                let delta = self.deltas.make(artifact, &missing).map_err(err)?;
+                self.reporter.note(Note::Sending {
+                    target: &slot.name,
+                    bytes: delta.len() as u64,
+                    files: Some((missing.len(), contents.wanted.len())),
+                });
+                return Ok(Supply::Delta(delta));
             }
         }
+        self.reporter.note(Note::Sending { target: &slot.name, bytes: artifact.size, files: None });
+        Ok(Supply::Upload(artifact))
     }
 
     pub(crate) fn redact(&self, text: &str) -> String {

@@ -199,27 +199,27 @@ pub(crate) fn stage_one(
     let err = |e: anyhow::Error| TargetError::of(&e);
     let steps = !cx.steps_here(When::BeforeSwitch, first).is_empty();
     let staged = || cx.made(RunKind::Deploy, Event::Staged, head, |_| {});
-    let shared = &cx.config.release.shared;
+    let layout = &cx.config.release;
     let release = if slot.plan.action == Action::Repair {
         // The live release's files changed: rebuilt from the artifact (sent again, so it is
         // the very bytes) and exchanged with the changed tree in one step.
-        let supply = cx.supply(slot, artifact)?;
+        let supply = cx.supply(slot, artifact, true)?;
         let changed = slot.plan.changed.join(", ");
         let mut after = vec![cx.made(RunKind::Deploy, Event::Repaired, head, |r| {
             r.message = Some(format!("rebuilt from the artifact; changed were: {changed}"));
         })];
         after.extend((!steps).then(staged));
         let before = std::mem::take(&mut slot.pending);
-        slot.target.repair(head.sha256_str(), shared, supply, before, after).map_err(err)?;
+        slot.target.repair(head.sha256_str(), layout, supply, before, after).map_err(err)?;
         cx.reporter.note(Note::Repaired { target: &slot.name, release: &head.release });
         head.release.clone()
     } else {
         // The state was read under this run's lock: a release or artifact it lists is there.
         let needed = slot.plan.action == Action::Deploy && !slot.plan.has_artifact;
-        let supply = if needed { cx.supply(slot, artifact)? } else { Supply::Here };
+        let supply = if needed { cx.supply(slot, artifact, false)? } else { Supply::Here };
         let after = (!steps).then(staged).into_iter().collect();
         let before = std::mem::take(&mut slot.pending);
-        let (release, reused) = slot.target.stage(head.sha256_str(), shared, supply, before, after).map_err(err)?;
+        let (release, reused) = slot.target.stage(head.sha256_str(), layout, supply, before, after).map_err(err)?;
         cx.reporter.note(Note::Staged { target: &slot.name, release: &release, reused });
         ReleaseId::from(release)
     };

@@ -26,8 +26,12 @@ pub enum Note<'a> {
     Fetching {
         target: &'a str,
     },
+    /// The artifact is sent to a target: `bytes` of it, or with `files` (sent, of all the
+    /// artifact's contents) a delta of only what the target lacks.
     Sending {
         target: &'a str,
+        bytes: u64,
+        files: Option<(usize, usize)>,
     },
     /// The live release's changed files were rebuilt from the artifact.
     Repaired {

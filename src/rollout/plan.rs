@@ -57,6 +57,10 @@ pub struct TargetPlan {
     /// staging need not send it. Computed afresh with every plan, never saved.
     #[serde(skip)]
     pub has_artifact: bool,
+    /// The target holds file contents (objects): it is asked which it lacks, and sent only
+    /// those. Computed afresh with every plan, never saved.
+    #[serde(skip)]
+    pub has_objects: bool,
     /// The last deploy to this target failed (and was rolled back): which release, and why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_failure: Option<LastFailure>,
@@ -183,6 +187,7 @@ pub fn compute(
             rollback_to: restore.map(|c| c.release.clone()),
             restore: restore.map(ReleaseState::reference),
             has_artifact: state.artifacts.iter().any(|a| *a == subject.sha256),
+            has_objects: state.objects,
             refused: None,
             changed: Vec::new(),
         });

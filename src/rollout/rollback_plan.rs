@@ -37,6 +37,7 @@ pub fn plan(config: &Config, env: &Environment, states: &[State], to: Option<&st
                     rollback_to: None,
                     restore: None,
                     has_artifact: false,
+                    has_objects: false,
                     last_failure: None,
                     refused,
                     changed: Vec::new(),

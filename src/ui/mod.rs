@@ -282,7 +282,7 @@ impl Ui {
                 p.live = live.map(str::to_string);
                 p.doing = "not touched".into();
             }),
-            Note::Sending { target } => on_board(target, |p| p.doing = "the artifact was being sent".into()),
+            Note::Sending { target, .. } => on_board(target, |p| p.doing = "the artifact was being sent".into()),
             Note::Fetching { target } => {
                 on_board(target, |p| p.doing = "the artifact was being fetched from the store".into())
             }
@@ -419,7 +419,16 @@ impl Reporter for Ui {
         self.mark(&note);
         match note {
             Note::Target { .. } => {}
-            Note::Sending { target } => self.target_progress(target, "sending the artifact".into()),
+            Note::Sending { target, bytes, files } => {
+                let size = indicatif::HumanBytes(bytes);
+                self.target_progress(
+                    target,
+                    match files {
+                        None => format!("sending the artifact ({size})"),
+                        Some((sent, of)) => format!("sending the contents it lacks: {sent} of {of} files ({size})"),
+                    },
+                );
+            }
             Note::Fetching { target } => self.target_progress(target, "fetching the artifact from the store".into()),
             Note::Staged { target, release, reused } => {
                 let how = if reused { "already on the target" } else { "unpacked" };

@@ -23,20 +23,31 @@ fn deploy_noop_redeploy_then_new_commit() {
     }
     assert_eq!(p.live_file("a", "index.html"), "version one\n");
     // The on-target layout of the README ("How it works").
-    for path in ["shared", ".ship/lock", ".ship/journal.jsonl", &format!(".ship/artifacts/{sha}.tar.zst")] {
+    for path in ["shared", ".ship/lock", ".ship/journal.jsonl", &format!(".ship/manifests/{sha}.json"), ".ship/objects"]
+    {
         assert!(p.target("a").join(path).exists(), "{path} is missing");
+    }
+    // The artifact is not kept: its files' contents are, once each, and the release links them.
+    assert!(!p.target("a").join(format!(".ship/artifacts/{sha}.tar.zst")).exists());
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let file = std::fs::metadata(p.target("a").join("current/index.html")).unwrap();
+        let sha_of = super::harness::sha256_hex(b"version one\n");
+        let object = std::fs::metadata(p.target("a").join(".ship/objects").join(sha_of)).unwrap();
+        assert_eq!(file.ino(), object.ino(), "a release's file is a link to its content");
+        assert_eq!(file.permissions().mode() & 0o777, 0o444, "and read-only");
     }
     assert!(p.target("a").join("releases").join(&release).join(".ship-manifest.json").is_file());
     let events: Vec<String> = p.journal("a").iter().map(|r| r["event"].as_str().unwrap().to_string()).collect();
     assert_eq!(events, ["begin", "staged", "switched", "live", "end"]);
 
     // Again: nothing to do, nothing sent, nothing journaled.
-    let artifact = p.target("a").join(format!(".ship/artifacts/{sha}.tar.zst"));
-    let mtime = std::fs::metadata(&artifact).unwrap().modified().unwrap();
+    let manifest = p.target("a").join(format!(".ship/manifests/{sha}.json"));
+    let mtime = std::fs::metadata(&manifest).unwrap().modified().unwrap();
     let (stdout, stderr) = p.expect(&["deploy", "staging"], 0);
     assert!(stdout.contains("up to date"), "{stdout}");
     assert!(!stderr.contains("sending"), "{stderr}");
-    assert_eq!(std::fs::metadata(&artifact).unwrap().modified().unwrap(), mtime);
+    assert_eq!(std::fs::metadata(&manifest).unwrap().modified().unwrap(), mtime);
     assert_eq!(p.journal("a").len(), 5, "a no-op deploy writes nothing");
     let again = p.json(&["deploy", "staging"], 0);
     assert_eq!(again["outcome"], "noop");
@@ -202,11 +213,15 @@ fn keep_prunes_old_releases_but_never_current_or_previous() {
     let mut expected = vec![shas[2][..12].to_string(), shas[3][..12].to_string()];
     expected.sort();
     assert_eq!(p.releases("a"), expected);
-    let artifacts: Vec<String> = std::fs::read_dir(p.target("a").join(".ship/artifacts"))
+    let manifests: Vec<String> = std::fs::read_dir(p.target("a").join(".ship/manifests"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(artifacts.len(), 2, "artifacts of pruned releases are removed: {artifacts:?}");
+    assert_eq!(manifests.len(), 2, "the manifests of pruned releases are removed: {manifests:?}");
+    // So are the contents only they used: index.html of the two kept versions, the rest shared.
+    let objects = std::fs::read_dir(p.target("a").join(".ship/objects")).unwrap().count();
+    let shared_files = std::fs::read_dir(p.target("a").join("current")).unwrap().count() - 2;
+    assert_eq!(objects, shared_files + 2, "contents no kept release uses are removed");
     // A pruned release leaves releases/ before the deploy ends, and its files are deleted
     // once the deploy has its answer (it does not wait for the disk).
     let tmp = p.target("a").join(".ship/tmp");

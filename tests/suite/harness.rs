@@ -223,6 +223,12 @@ impl Project {
     }
 }
 
+/// The sha256 of `bytes`, in hex: the name of their content on a target.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

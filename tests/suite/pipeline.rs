@@ -126,8 +126,9 @@ fn age_failure(p: &Project, target: &str, release: &str, hours: u64) {
 }
 
 /// The files in a target's `.ship/artifacts/`, by release id.
-fn artifact_ids(p: &Project, target: &str) -> Vec<String> {
-    let mut ids: Vec<String> = std::fs::read_dir(p.target(target).join(".ship/artifacts"))
+/// The releases whose manifests a target keeps.
+fn manifest_ids(p: &Project, target: &str) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(p.target(target).join(".ship/manifests"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy()[..12].to_string())
         .collect();
@@ -189,16 +190,12 @@ fn prune_keeps_the_live_release_the_previous_one_and_the_newest_that_went_live()
         got.sort();
         assert_eq!(got, expected, "{name}: {t}");
         let removed: Vec<&String> = verdicts.iter().filter(|v| v.1 == "remove").map(|v| &v.0).collect();
-        let artifacts: Vec<&str> =
-            t["artifacts"].as_array().unwrap().iter().map(|a| a["file"].as_str().unwrap()).collect();
-        assert_eq!(artifacts.len(), removed.len(), "{artifacts:?}");
-        for id in removed {
-            assert!(artifacts.iter().any(|a| a.starts_with(&format!(".ship/artifacts/{id}"))), "{id}: {artifacts:?}");
-        }
+        // Each version differs in one file: its content goes with its release, no other.
+        assert_eq!(t["objects"]["count"].as_u64(), Some(removed.len() as u64), "{t}");
     }
     assert!(dry["bytes"].as_u64().unwrap() > 0);
     assert_eq!(p.releases("a"), everything, "a dry run removes nothing");
-    assert_eq!(artifact_ids(&p, "a"), everything);
+    assert_eq!(manifest_ids(&p, "a"), everything);
 
     let (stdout, _) = p.expect(&["prune", "staging", "--keep", "3", "--dry-run"], 0);
     for words in [
@@ -207,7 +204,8 @@ fn prune_keeps_the_live_release_the_previous_one_and_the_newest_that_went_live()
         "older than the newest 3 that went live",
         "kept a day as evidence",
         "over a day ago",
-        "Would remove 5 releases and 5 artifacts from staging (2 targets), freeing ",
+        "Would remove 5 releases and 5 file contents from staging (2 targets), freeing ",
+        "remove 3 file contents no kept release uses",
         "nothing was removed (--dry-run)",
     ] {
         assert!(stdout.contains(words), "{words:?} in:\n{stdout}");
@@ -218,7 +216,7 @@ fn prune_keeps_the_live_release_the_previous_one_and_the_newest_that_went_live()
     assert_eq!(pruned["bytes"], dry["bytes"], "the dry run foretold what went");
     for (target, kept) in [("a", sorted(&[&v3, &v4, &new_failure, &v7])), ("b", sorted(&[&v3, &v4, &v7]))] {
         assert_eq!(p.releases(target), kept, "{target}");
-        assert_eq!(artifact_ids(&p, target), kept, "{target}: only the kept releases' artifacts stay");
+        assert_eq!(manifest_ids(&p, target), kept, "{target}: only the kept releases' manifests stay");
     }
     assert_eq!(p.live("a").as_ref(), Some(&v7));
     // What is left is whole: a rollback goes to v4, and the targets verify.
@@ -450,6 +448,9 @@ fn prune_reports_each_target_and_goes_on_past_one_that_fails() {
     let stuck_release = b["releases"].as_array().unwrap().iter().find(|r| r["release"] == v1.as_str()).unwrap();
     assert!(stuck_release["error"].as_str().unwrap().contains("not all of it could be deleted"), "{b}");
     assert_eq!(p.releases("b").len(), 2, "taken out of releases/ all the same");
+    // Its leftover goes with the next lock, and the content only it had with the next prune.
+    let (stdout, _) = p.expect(&["prune", "staging", "--keep", "2"], 0);
+    assert!(stdout.contains("removed 1 file content no kept release uses  ("), "{stdout}");
     let (stdout, _) = p.expect(&["prune", "staging", "--keep", "2"], 0);
     assert!(stdout.contains("Nothing to prune"), "{stdout}");
 }

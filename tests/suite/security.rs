@@ -9,18 +9,13 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::harness::{Project, text};
+use super::harness::{Project, sha256_hex, text};
 use super::ssh::{fleet_with_env, wait_until};
 
 /// One entry of a forged artifact.
 enum Entry<'a> {
     File(&'a str, &'a [u8]),
     Link(&'a str, &'a str),
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An artifact as an attacker would make it: a manifest that honestly lists `entries`,

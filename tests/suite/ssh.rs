@@ -104,29 +104,39 @@ fn eight_targets_four_at_a_time() {
     assert_eq!(p.json(&["deploy", "staging"], 0)["outcome"], "noop");
 }
 
-/// Round trips are what a fleet waits on: after connecting, a new version takes four
+/// Round trips are what a fleet waits on: after connecting, a first version takes four
 /// exchanges with each target's agent (lock and state; stage with the artifact's bytes;
-/// switch; finish), a rollback three and a no-op two, journal records included.
+/// switch; finish), a new version five (which contents the target lacks comes first, and
+/// then only those are sent), a rollback three and a no-op two, journal records included.
 #[test]
-fn a_new_version_is_four_exchanges_per_target_a_rollback_three_a_noop_two() {
+fn a_first_version_is_four_exchanges_per_target_a_new_one_five_a_rollback_three_a_noop_two() {
     let Some((p, _sshd)) = fleet(3, "") else { return };
     let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap() + "parallel = 3\n";
     p.write("deploy.toml", &config);
     p.commit("parallel");
+    let sent = std::cell::RefCell::new(Vec::new());
     let exchanges = |args: &[&str]| -> Vec<String> {
         let (_, stderr) = p.expect(args, 0);
         let lines: Vec<String> =
             stderr.lines().filter(|l| l.contains("exchanges with its agent")).map(String::from).collect();
         assert_eq!(lines.len(), 3, "{stderr}");
+        *sent.borrow_mut() = stderr.lines().filter(|l| l.contains("sending")).map(String::from).collect();
         lines
     };
     for line in exchanges(&["-v", "deploy", "staging"]) {
         assert!(line.ends_with(": 4 exchanges with its agent"), "first deploy: {line}");
     }
+    assert_eq!(sent.borrow().len(), 3);
+    assert!(sent.borrow().iter().all(|l| l.contains("sending the artifact (")), "{:?}", sent.borrow());
     p.write("index.html", "version two\n");
     p.commit("second");
     for line in exchanges(&["-v", "deploy", "staging"]) {
-        assert!(line.ends_with(": 4 exchanges with its agent"), "new version: {line}");
+        assert!(line.ends_with(": 5 exchanges with its agent"), "new version: {line}");
+    }
+    // Only the changed file's content went, to each target.
+    assert_eq!(sent.borrow().len(), 3);
+    for line in sent.borrow().iter() {
+        assert!(line.contains("sending the contents it lacks: 1 of "), "{line}");
     }
     for line in exchanges(&["-v", "deploy", "staging"]) {
         assert!(line.ends_with(": 2 exchanges with its agent"), "no-op: {line}");

@@ -67,7 +67,7 @@ pub fn render(ui: &Ui, r: &Report) -> String {
     // Words as wide as each other, so that the columns line up.
     let (removed, kept) = if r.dry_run { ("remove", "keep  ") } else { ("removed", "kept   ") };
     let mut out = String::new();
-    let (mut releases, mut artifacts, mut agents) = (0, 0, 0);
+    let (mut releases, mut artifacts, mut agents, mut contents) = (0, 0, 0, 0);
     for t in &r.targets {
         out.push_str(&ui.paint_out(&t.target, Paint::Bold));
         out.push('\n');
@@ -114,6 +114,15 @@ pub fn render(ui: &Ui, r: &Report) -> String {
                 out.push_str(&format!("  {word} {kind} {}  ({})\n", short(&f.file), size(f.bytes)));
             }
         }
+        if p.objects.count > 0 {
+            let word = ui.paint_out(removed, Paint::Bad);
+            let what = count(p.objects.count, "file content", "file contents");
+            // Their space is counted with the releases removed above, but for contents that
+            // no release used any more (a staging cut off).
+            let more = if p.objects.bytes > 0 { format!("  ({})", size(p.objects.bytes)) } else { String::new() };
+            out.push_str(&format!("  {word} {what} no kept release uses{more}\n"));
+        }
+        contents += p.objects.count;
         releases += p.releases.iter().filter(|v| v.why.removes() && v.error.is_none()).count();
         artifacts += p.artifacts.len();
         agents += p.agents.len();
@@ -122,6 +131,7 @@ pub fn render(ui: &Ui, r: &Report) -> String {
         (releases, "release", "releases"),
         (artifacts, "artifact", "artifacts"),
         (agents, "uploaded ship", "uploaded ships"),
+        (contents, "file content", "file contents"),
     ]
     .into_iter()
     .filter(|(n, ..)| *n > 0)
