@@ -59,7 +59,7 @@ pub enum Supply<'a> {
     Upload(&'a Artifact),
     /// Only the files whose contents the target lacks, sent from here (see
     /// [`crate::artifact::delta`]).
-    Delta(std::sync::Arc<Vec<u8>>),
+    Delta(std::sync::Arc<crate::artifact::delta::Delta>),
     /// Pull mode: the target GETs it from this (presigned) URL.
     Fetch(String),
 }
@@ -72,7 +72,10 @@ impl Supply<'_> {
                 let upload = Upload::File(&artifact.path);
                 (Source::Upload { size: upload.size()? }, Some(upload))
             }
-            Supply::Delta(bytes) => (Source::Delta { size: bytes.len() as u64 }, Some(Upload::Bytes(bytes))),
+            Supply::Delta(delta) => (
+                Source::Delta { size: delta.bytes.len() as u64, manifest: delta.manifest.as_str().into() },
+                Some(Upload::Bytes(&delta.bytes)),
+            ),
             Supply::Fetch(url) => (Source::Fetch { url: url.clone() }, None),
         })
     }
@@ -245,10 +248,12 @@ impl dyn Target + '_ {
         self.call(kind(staging), upload, &mut |_| {})
     }
 
-    /// The positions in `objects` (content, size) of those the target lacks; with
-    /// `verify`, it hashes what it holds as well.
-    pub fn lacks(&mut self, objects: Vec<(String, u64)>, verify: bool) -> Result<Vec<u32>> {
-        match self.ask(Request::Lacks { objects, verify })? {
+    /// Offer the manifest of a delta (`offer`: a zstd tar of it alone) and learn which of
+    /// its contents the target lacks: their positions in the manifest's order. With
+    /// `verify`, the target hashes what it holds as well.
+    pub fn lacks(&mut self, offer: &[u8], verify: bool) -> Result<Vec<u32>> {
+        let request = Request::Lacks { size: offer.len() as u64, verify };
+        match self.call(request, Some(Upload::Bytes(offer)), &mut |_| {})? {
             Reply::Lacks { missing } => Ok(missing),
             other => Err(unexpected(other)),
         }

@@ -112,10 +112,11 @@ pub enum Request {
         shared: Vec<String>,
     },
     State,
-    /// Which of these objects (content, size) does the target lack, or hold damaged? With
-    /// `verify`, what it holds is hashed too (for a repair). Answered by `Lacks`.
+    /// Which contents of this manifest does the target lack, or hold damaged? `size` bytes
+    /// follow: a zstd tar of the manifest alone, which the delta that follows uses. With
+    /// `verify`, what the target holds is hashed too (for a repair). Answered by `Lacks`.
     Lacks {
-        objects: Vec<(String, u64)>,
+        size: u64,
         #[serde(default)]
         verify: bool,
     },
@@ -191,7 +192,8 @@ pub enum Reply {
         release: ReleaseId,
         reused: bool,
     },
-    /// The positions, in the `Lacks` request, of the objects the target lacks.
+    /// The positions of the contents the target lacks, in the manifest's order (each
+    /// content once, a symlink none).
     Lacks {
         missing: Vec<u32>,
     },
@@ -243,9 +245,10 @@ pub enum Source {
     Here,
     /// Its `size` bytes follow the request's line.
     Upload { size: u64 },
-    /// `size` bytes follow the request's line: a zstd tar of the artifact's manifest and
-    /// only the files whose contents the target lacks (it has the rest as objects).
-    Delta { size: u64 },
+    /// `size` bytes follow the request's line: a zstd tar of only the files whose contents
+    /// the target lacks (it has the rest as objects); the artifact's manifest, whose sha256
+    /// is `manifest`, came with the `lacks` before.
+    Delta { size: u64, manifest: Sha256 },
     /// Pull mode: the target GETs it from a (presigned) URL.
     Fetch { url: String },
 }
@@ -258,10 +261,11 @@ impl Source {
             Source::Upload { size } if *size > MAX_ARTIFACT => {
                 Err(format!("an artifact of {size} bytes is larger than the {MAX_ARTIFACT} bytes allowed"))
             }
-            Source::Delta { size } if *size > MAX_ARTIFACT => {
+            Source::Delta { size, .. } if *size > MAX_ARTIFACT => {
                 Err(format!("an upload of {size} bytes is larger than the {MAX_ARTIFACT} bytes allowed"))
             }
-            Source::Upload { .. } | Source::Delta { .. } => Ok(()),
+            Source::Delta { manifest, .. } => crate::release::names::check_sha256(manifest),
+            Source::Upload { .. } => Ok(()),
             Source::Fetch { url } => {
                 check_text("artifact URL", url)?;
                 if url.len() > 16 * 1024 || !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -289,8 +293,9 @@ impl Request {
     /// How many raw bytes follow this request's line.
     pub fn upload_size(&self) -> u64 {
         match self {
-            Request::Stage(Staging { source: Source::Upload { size } | Source::Delta { size }, .. })
-            | Request::Repair(Staging { source: Source::Upload { size } | Source::Delta { size }, .. }) => *size,
+            Request::Stage(Staging { source: Source::Upload { size } | Source::Delta { size, .. }, .. })
+            | Request::Repair(Staging { source: Source::Upload { size } | Source::Delta { size, .. }, .. })
+            | Request::Lacks { size, .. } => *size,
             _ => 0,
         }
     }
@@ -329,7 +334,13 @@ impl Request {
                 check_env(env)
             }
             Request::Record { records } => check_records(records),
-            Request::Lacks { objects, verify: _ } => crate::release::objects::check_keys(objects),
+            Request::Lacks { size, verify: _ } => {
+                let limit = crate::artifact::manifest::MAX_MANIFEST_BYTES;
+                if *size > limit {
+                    return Err(format!("an offered manifest of {size} bytes is larger than the {limit} allowed"));
+                }
+                Ok(())
+            }
             Request::Finish { journal, prune: _, end } => {
                 check_records(journal)?;
                 end.as_deref().map_or(Ok(()), |r| check_records(std::slice::from_ref(r)))

@@ -202,7 +202,7 @@ pub fn handle(
                 site.fetch_artifact(url, &s.sha256)?;
                 Arrival::Artifact
             }
-            Source::Delta { .. } => Arrival::Delta(upload),
+            Source::Delta { manifest, .. } => Arrival::Delta { stream: upload, manifest },
         };
         let done = work(site, &s, arrival)?;
         s.after.iter().try_for_each(|r| site.record(r))?;
@@ -228,7 +228,7 @@ pub fn handle(
             Reply::Done
         }
         Request::State => Reply::State { state: Box::new(site.state()?) },
-        Request::Lacks { objects, verify } => Reply::Lacks { missing: site.objects().lacking(&objects, verify) },
+        Request::Lacks { size: _, verify } => Reply::Lacks { missing: site.offer(upload, verify)? },
         Request::Stage(staging) => {
             let (release, reused) = staged(site, staging, upload, |site, s, arrival| {
                 site.stage(&s.sha256, &s.shared, &s.writable, arrival)

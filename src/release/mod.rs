@@ -104,8 +104,15 @@ pub struct State {
 pub enum Arrival<'a> {
     /// The artifact is in `.ship/artifacts/` (sent, fetched or kept there).
     Artifact,
-    /// A delta (see [`objects`]), read as it arrives.
-    Delta(&'a mut dyn Read),
+    /// A delta (see [`objects`]), read as it arrives, whose manifest (by its sha256) was
+    /// offered before it ([`Site::offer`]).
+    Delta { stream: &'a mut dyn Read, manifest: &'a str },
+}
+
+/// A manifest offered before its delta: an uncompressed tar of it alone, and its sha256.
+struct Offered {
+    sha256: String,
+    tar: Vec<u8>,
 }
 
 /// What `ship check ENV` learns of a target.
@@ -154,11 +161,13 @@ pub struct Site {
     /// Trees already taken out of `releases/` by a prune, to delete once the answer is sent
     /// (`clear_leftovers`).
     leftovers: Vec<PathBuf>,
+    /// The manifest the next delta comes with.
+    offered: Option<Offered>,
 }
 
 impl Site {
     pub fn new(root: impl Into<PathBuf>) -> Site {
-        Site { root: root.into(), lock: None, cancel: None, leftovers: Vec::new() }
+        Site { root: root.into(), lock: None, cancel: None, leftovers: Vec::new(), offered: None }
     }
 
     /// Stop running steps (and everything they started) when `flag` is set.
@@ -535,6 +544,27 @@ impl Site {
         Ok(())
     }
 
+    /// Take the manifest a delta will come with (`compressed`: a zstd tar of it alone) and
+    /// say which of its contents this target lacks or holds damaged: positions in
+    /// [`objects::contents`] of it. With `verify`, what it holds is hashed too.
+    pub fn offer(&mut self, compressed: impl Read, verify: bool) -> Result<Vec<u32>> {
+        self.require_lock()?;
+        let mut tar = Vec::new();
+        let limit = crate::artifact::manifest::MAX_MANIFEST_BYTES + (1 << 20);
+        zstd::stream::read::Decoder::new(compressed)?
+            .take(limit + 1)
+            .read_to_end(&mut tar)
+            .context("reading the offered manifest")?;
+        if tar.len() as u64 > limit {
+            bail!("the offered manifest is larger than the {limit} bytes allowed");
+        }
+        let (text, _) = unpack::manifest_entry(tar::Archive::new(&tar[..]).entries()?.next())?;
+        let manifest = Manifest::decode(&text).map_err(|why| anyhow::anyhow!("refusing the manifest: {why}"))?;
+        let missing = self.objects().lacking(&objects::contents(&manifest), verify);
+        self.offered = Some(Offered { sha256: crate::digest::sha256_hex(&text), tar });
+        Ok(missing)
+    }
+
     /// Make the release of `sha256` complete on disk from `arrival`: unpack it beside the
     /// releases through the target's objects, link the shared paths, then rename it into
     /// place. Returns the release id and whether it was already there.
@@ -593,6 +623,12 @@ impl Site {
         let objects = self.objects();
         let writable = names::writable_set(writable).map_err(|e| anyhow::anyhow!("{e}"))?;
         let into = |delta| unpack::Into { objects: &objects, delta, writable: &writable };
+        let offered = |manifest: &str| match &self.offered {
+            Some(o) if o.sha256 == manifest => Ok(&o.tar[..]),
+            _ => {
+                Err(anyhow::anyhow!("a delta came without its manifest offered first (`lacks`); nothing was unpacked"))
+            }
+        };
         let tmp = tempfile::Builder::new().prefix(&format!("{id}-")).tempdir_in(self.meta().join("tmp"))?;
         let archive = self.artifact_path(sha256);
         let (_, manifest) = match arrival {
@@ -607,9 +643,11 @@ impl Site {
                     );
                 }
                 let file = fs::File::open(&archive).with_context(|| format!("opening {}", archive.display()))?;
-                unpack::unpack(file, tmp.path(), shared, into(false))
+                unpack::unpack(file, tmp.path(), shared, into(None))
             }
-            Arrival::Delta(reader) => unpack::unpack(reader, tmp.path(), shared, into(true)),
+            Arrival::Delta { stream, manifest } => {
+                unpack::unpack(stream, tmp.path(), shared, into(Some(offered(manifest)?)))
+            }
         }
         .with_context(|| format!("unpacking release {id}"))?;
         // Every shared path is judged before any is seeded or linked: a refused release

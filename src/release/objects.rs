@@ -35,6 +35,20 @@ pub fn key(entry: &FileEntry) -> String {
     if entry.mode == 0o755 { format!("{}.x", entry.sha256) } else { entry.sha256.clone() }
 }
 
+/// The contents of a manifest's files, each once, with its size, in the manifest's order:
+/// what a target is asked about, and the positions its answer names.
+pub fn contents(manifest: &crate::artifact::Manifest) -> Vec<(String, u64)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for file in manifest.files.iter().filter(|f| f.link.is_none()) {
+        let key = key(file);
+        if seen.insert(key.clone()) {
+            out.push((key, file.size));
+        }
+    }
+    out
+}
+
 /// Is `key` the name of an object: 64 lowercase hex digits, with `.x` or not?
 pub fn check_key(key: &str) -> Result<(), String> {
     let sha = key.strip_suffix(".x").unwrap_or(key);
@@ -193,15 +207,6 @@ pub struct ObjectFile {
     pub ino: (u64, u64),
     pub links: u64,
     pub bytes: u64,
-}
-
-/// Refuse a key list that is not one of objects.
-pub fn check_keys(wanted: &[(String, u64)]) -> Result<(), String> {
-    const MAX: usize = 4_000_000;
-    if wanted.len() > MAX {
-        return Err(format!("{} objects asked about at once, more than the {MAX} allowed", wanted.len()));
-    }
-    wanted.iter().try_for_each(|(key, _)| check_key(key))
 }
 
 /// Where a release being made takes a file it has no entry for (`bail`s name the path).

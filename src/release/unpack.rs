@@ -28,8 +28,10 @@ use crate::release::objects::{self, Objects};
 /// Unpacking through a target's objects.
 pub struct Into<'a> {
     pub objects: &'a Objects,
-    /// The stream is a delta: files it lacks are linked from objects the target has.
-    pub delta: bool,
+    /// The stream is a delta, and this (an uncompressed tar of the manifest alone) its
+    /// manifest, offered before it: the files the stream lacks are linked from objects the
+    /// target has.
+    pub delta: Option<&'a [u8]>,
     /// Files made private, writable copies instead of links (`[release] writable`).
     pub writable: &'a globset::GlobSet,
 }
@@ -53,27 +55,15 @@ fn unpack_with(reader: impl Read, dest: &Path, shared: &[String], into: Option<I
     let mut entries = archive.entries().context("reading the artifact")?;
 
     // 1. The manifest, judged before anything else is written.
-    let mut first = match entries.next() {
-        Some(entry) => entry.context("reading the artifact")?,
-        None => bail!("the artifact is empty: it has no {MANIFEST_NAME}"),
+    let offered = into.as_ref().and_then(|i| i.delta);
+    let (text, when) = match offered {
+        Some(offered) => manifest_entry(tar::Archive::new(offered).entries()?.next())?,
+        None => manifest_entry(entries.next())?,
     };
-    let first_path = first.path()?.into_owned();
-    if first_path != Path::new(MANIFEST_NAME) || first.header().entry_type() != tar::EntryType::Regular {
-        bail!("this is not a ship artifact: its first entry is {}, not {MANIFEST_NAME}", first_path.display());
-    }
-    if first.size() > MAX_MANIFEST_BYTES {
-        bail!(
-            "refusing the artifact: its manifest is {} bytes, more than the {MAX_MANIFEST_BYTES} allowed",
-            first.size()
-        );
-    }
-    let mut text = Vec::with_capacity(first.size() as usize);
-    first.read_to_end(&mut text).context("reading the artifact's manifest")?;
     let manifest = Manifest::decode(&text).map_err(|why| anyhow::anyhow!("refusing the artifact: {why}"))?;
     manifest.check(shared).map_err(|why| anyhow::anyhow!("refusing the artifact: {why}"))?;
-    let when = mtime(first.header()).context("refusing the artifact")?;
     write_new(&dest.join(MANIFEST_NAME), &text, 0o644, when)?;
-    let delta = into.as_ref().is_some_and(|i| i.delta);
+    let delta = offered.is_some();
     // Objects written by this unpack (a file whose content an earlier entry brought is
     // still held to its sha256, then linked).
     let mut put: BTreeSet<String> = BTreeSet::new();
@@ -204,6 +194,30 @@ fn unpack_with(reader: impl Read, dest: &Path, shared: &[String], into: Option<I
         std::os::unix::fs::symlink(target, &out).with_context(|| format!("linking {}", out.display()))?;
     }
     Ok((count, text))
+}
+
+/// The manifest, the first entry of an artifact (`first`): its bytes and modification time.
+pub fn manifest_entry<R: Read>(
+    first: Option<std::io::Result<tar::Entry<'_, R>>>,
+) -> Result<(Vec<u8>, std::time::SystemTime)> {
+    let mut first = match first {
+        Some(entry) => entry.context("reading the artifact")?,
+        None => bail!("the artifact is empty: it has no {MANIFEST_NAME}"),
+    };
+    let first_path = first.path()?.into_owned();
+    if first_path != Path::new(MANIFEST_NAME) || first.header().entry_type() != tar::EntryType::Regular {
+        bail!("this is not a ship artifact: its first entry is {}, not {MANIFEST_NAME}", first_path.display());
+    }
+    if first.size() > MAX_MANIFEST_BYTES {
+        bail!(
+            "refusing the artifact: its manifest is {} bytes, more than the {MAX_MANIFEST_BYTES} allowed",
+            first.size()
+        );
+    }
+    let mut text = Vec::with_capacity(first.size() as usize);
+    first.read_to_end(&mut text).context("reading the artifact's manifest")?;
+    let when = mtime(first.header()).context("refusing the artifact")?;
+    Ok((text, when))
 }
 
 /// The modification time of an entry, refused when no file system could hold it.

@@ -115,14 +115,14 @@ impl Context<'_> {
         }
         if slot.plan.has_objects {
             let contents = self.deltas.contents(artifact).map_err(err)?;
-            let missing = slot.target.lacks(contents.wanted.clone(), verify).map_err(err)?;
+            let missing = slot.target.lacks(&contents.offer, verify).map_err(err)?;
             let lacking: u64 =
                 missing.iter().filter_map(|&i| contents.wanted.get(i as usize)).map(|(_, size)| size).sum();
             if lacking.saturating_mul(2) <= contents.total {
                 let delta = self.deltas.make(artifact, &missing).map_err(err)?;
                 self.reporter.note(Note::Sending {
                     target: &slot.name,
-                    bytes: delta.len() as u64,
+                    bytes: (contents.offer.len() + delta.bytes.len()) as u64,
                     files: Some((missing.len(), contents.wanted.len())),
                 });
                 return Ok(Supply::Delta(delta));
