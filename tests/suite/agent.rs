@@ -176,3 +176,86 @@ fn forged_fields_get_a_protocol_error_never_a_panic() {
         assert!(!p.target("t").join("current").exists());
     }
 }
+
+/// A zstd tar of `files` (path, content), optionally led by a manifest that lists
+/// `listed` (path, content): the shapes of an offer (a manifest alone) and of a delta (files
+/// alone).
+fn zstd_tar(manifest_of: Option<&[(&str, &str)]>, files: &[(&str, &str)]) -> (Vec<u8>, String) {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut manifest_sha = String::new();
+    let add = |tar: &mut tar::Builder<Vec<u8>>, path: &str, bytes: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(0o644);
+        h.set_mtime(1_700_000_000);
+        h.set_size(bytes.len() as u64);
+        tar.append_data(&mut h, path, bytes).unwrap();
+    };
+    if let Some(listed) = manifest_of {
+        let entries: Vec<serde_json::Value> = listed
+            .iter()
+            .map(|(path, content)| {
+                serde_json::json!({"path": path, "mode": 0o644, "size": content.len(),
+                                   "sha256": super::harness::sha256_hex(content.as_bytes())})
+            })
+            .collect();
+        let manifest = serde_json::json!({"format": 1, "commit": "f".repeat(40), "files": entries}).to_string();
+        manifest_sha = super::harness::sha256_hex(manifest.as_bytes());
+        add(&mut tar, ".ship-manifest.json", manifest.as_bytes());
+    }
+    for (path, content) in files {
+        add(&mut tar, path, content.as_bytes());
+    }
+    (zstd::encode_all(&tar.into_inner().unwrap()[..], 3).unwrap(), manifest_sha)
+}
+
+/// A delta is held to the manifest offered before it: without one, or with a file that is
+/// not what the manifest says, nothing is unpacked; the session goes on, and a sound delta
+/// then makes the release from its files and the contents the target has.
+#[test]
+fn a_delta_is_held_to_the_manifest_offered_before_it() {
+    let p = Project::empty();
+    let mut child = agent(&p);
+    let mut out = hello(&mut child);
+    let mut stdin = child.stdin.take().unwrap();
+    lock(&mut stdin, &mut out);
+    let mut send = |request: serde_json::Value, bytes: &[u8]| {
+        writeln!(stdin, "{}", serde_json::json!({"call": {"request": request}})).unwrap();
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        line
+    };
+    let stage = |size: usize, manifest: &str| {
+        serde_json::json!({"op": "stage", "sha256": "ab".repeat(32), "shared": [],
+                           "source": {"from": "delta", "size": size, "manifest": manifest}})
+    };
+    let (delta, _) = zstd_tar(None, &[("a.txt", "hello\n")]);
+    let line = send(stage(delta.len(), &"cd".repeat(32)), &delta);
+    assert!(line.contains("without its manifest offered first"), "{line}");
+
+    let listed = [("a.txt", "hello\n"), ("b.txt", "world\n")];
+    let (offer, manifest) = zstd_tar(Some(&listed), &[]);
+    let line = send(serde_json::json!({"op": "lacks", "size": offer.len()}), &offer);
+    assert!(line.contains("\"missing\":[0,1]"), "a target with nothing lacks everything: {line}");
+    let (forged, _) = zstd_tar(None, &[("a.txt", "HELLO\n"), ("b.txt", "world\n")]);
+    let line = send(stage(forged.len(), &manifest), &forged);
+    assert!(line.contains("does not match its sha256"), "{line}");
+    let (short, _) = zstd_tar(None, &[("a.txt", "hello\n")]);
+    let line = send(stage(short.len(), &manifest), &short);
+    assert!(line.contains("lacks the content of b.txt"), "{line}");
+    assert_eq!(std::fs::read_dir(p.target("t").join("releases")).unwrap().count(), 0, "nothing was unpacked");
+
+    // a.txt's content came with the refused delta and was kept (its sha256 is its name):
+    // now the target lacks b.txt only, and a delta of it alone is enough.
+    let line = send(serde_json::json!({"op": "lacks", "size": offer.len()}), &offer);
+    assert!(line.contains("\"missing\":[1]"), "{line}");
+    let (rest, _) = zstd_tar(None, &[("b.txt", "world\n")]);
+    let line = send(stage(rest.len(), &manifest), &rest);
+    assert!(line.contains("\"staged\""), "{line}");
+    let release = p.target("t").join("releases").join("ab".repeat(6));
+    assert_eq!(std::fs::read_to_string(release.join("b.txt")).unwrap(), "world\n");
+    drop(stdin);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

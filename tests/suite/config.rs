@@ -274,3 +274,9 @@ fn shared_paths_that_overlap_or_leave_are_refused() {
     let toml = "[app]\nname = \"hello\"\n\n[release]\nshared = [\"../etc\"]\n\n[env.staging]\ntargets = [\"local:{target}\"]\n";
     refused(toml, 5, None, &["invalid shared path \"../etc\""]);
 }
+
+#[test]
+fn a_writable_pattern_that_is_not_a_glob_is_refused_where_it_is_written() {
+    let toml = "[app]\nname = \"hello\"\n\n[release]\nwritable = [\"config/*.env\",\n  \"a[b\"]\n\n[env.staging]\ntargets = [\"local:{target}\"]\n";
+    refused(toml, 6, Some(3), &["invalid writable pattern", "\"a[b\" is not a glob"]);
+}

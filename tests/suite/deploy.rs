@@ -454,3 +454,86 @@ fn an_artifact_on_the_target_is_not_sent_again() {
     assert_eq!(p.live("a").as_ref(), Some(&release));
     assert_eq!(p.live_file("a", "index.html"), "version one\n");
 }
+
+/// What a target's release is made of: a file's inode and mode.
+fn inode(path: &std::path::Path) -> (u64, u32) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (meta.ino(), meta.permissions().mode() & 0o777)
+}
+
+/// A new version sends only the contents the target lacks: the releases share every
+/// unchanged file (one read-only inode), the release is complete and verifies, a content
+/// damaged on the target is sent again, and a rollback finds the old release whole.
+#[test]
+fn a_new_version_sends_only_the_contents_a_target_lacks() {
+    let p = Project::with_targets(&["a"], "");
+    for i in 0..100 {
+        p.write(&format!("lib/part{}/file{i}.txt", i % 10), &format!("file {i}\n{}", "content ".repeat(400)));
+    }
+    p.commit("a hundred files");
+    let first = p.json(&["deploy", "staging"], 0);
+    let v1 = first["targets"][0]["release"].as_str().unwrap().to_string();
+    p.write("lib/part3/file3.txt", "changed\n");
+    p.commit("one file changed");
+    let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+    let line = stderr.lines().find(|l| l.contains("sending")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(line.contains("sending the contents it lacks: 1 of 103 files ("), "{line}");
+    let v2 = p.live("a").unwrap();
+    assert_ne!(v1, v2);
+    let release = |id: &str, path: &str| p.target("a").join("releases").join(id).join(path);
+    let (shared, mode) = inode(&release(&v1, "lib/part4/file4.txt"));
+    assert_eq!(inode(&release(&v2, "lib/part4/file4.txt")), (shared, mode), "one inode for both releases");
+    assert_eq!(mode, 0o444, "shared contents are read-only");
+    assert_ne!(inode(&release(&v1, "lib/part3/file3.txt")).0, inode(&release(&v2, "lib/part3/file3.txt")).0);
+    assert_eq!(p.live_file("a", "lib/part3/file3.txt"), "changed\n");
+    p.expect(&["status", "staging", "--verify"], 0);
+
+    // A content made writable on the target (or cut short) is not trusted: sent again.
+    let object = p
+        .target("a")
+        .join(".ship/objects")
+        .join(super::harness::sha256_hex(format!("file 5\n{}", "content ".repeat(400)).as_bytes()));
+    std::fs::set_permissions(&object, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    p.write("lib/part3/file3.txt", "changed again\n");
+    p.commit("again");
+    let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+    assert!(stderr.contains("sending the contents it lacks: 2 of 103 files ("), "{stderr}");
+    assert_eq!(inode(&object).1, 0o444, "replaced by a sound copy");
+    assert_eq!(p.live_file("a", "lib/part5/file5.txt"), format!("file 5\n{}", "content ".repeat(400)));
+    p.expect(&["status", "staging", "--verify"], 0);
+
+    // The older releases are whole: a rollback lands on exactly what v2 was.
+    p.expect(&["rollback", "staging", "--yes"], 0);
+    assert_eq!(p.live("a").as_ref(), Some(&v2));
+    assert_eq!(p.live_file("a", "lib/part3/file3.txt"), "changed\n");
+    p.expect(&["status", "staging", "--verify"], 0);
+}
+
+/// `[release] writable` files are private, writable copies: a step that rewrites one in
+/// place changes its own release only. Every other file is a read-only link.
+#[test]
+fn writable_files_are_private_copies_a_step_may_change_in_place() {
+    let p = Project::with_targets(
+        &["a"],
+        "[release]\nwritable = [\"config/*.env\"]\n\n[[step]]\nname = \"configure\"\nrun = \"echo \\\"built=$SHIP_VERSION\\\" >> config/app.env\"\n",
+    );
+    p.write("config/app.env", "mode=prod\n");
+    p.write("config/other.txt", "fixed\n");
+    p.commit("config");
+    p.expect(&["deploy", "staging"], 0);
+    let v1 = p.live("a").unwrap();
+    p.write("index.html", "two\n");
+    p.commit("two");
+    p.expect(&["deploy", "staging"], 0);
+    let v2 = p.live("a").unwrap();
+    let release = |id: &str, path: &str| p.target("a").join("releases").join(id).join(path);
+    let (one, two) = (inode(&release(&v1, "config/app.env")), inode(&release(&v2, "config/app.env")));
+    assert_ne!(one.0, two.0, "each release has its own copy");
+    assert_eq!((one.1, two.1), (0o644, 0o644), "writable, with the artifact's mode");
+    let text = |id: &str| std::fs::read_to_string(release(id, "config/app.env")).unwrap();
+    assert_eq!(text(&v1).lines().count(), 2, "{}", text(&v1));
+    assert_eq!(text(&v2).lines().count(), 2, "the second deploy's step did not write into the first release");
+    assert_eq!(inode(&release(&v1, "config/other.txt")), inode(&release(&v2, "config/other.txt")));
+    assert_eq!(inode(&release(&v2, "config/other.txt")).1, 0o444);
+}
