@@ -139,13 +139,15 @@ impl Objects {
 
     /// Make `dest` the file of `entry`: a hard link to its object, or with `copy` a private,
     /// writable copy of it (mode 0644 or 0755). A release on another file system than
-    /// `.ship/` gets copies too.
+    /// `.ship/`, or a content linked as often as the file system allows (thousands of
+    /// empty files), gets read-only copies instead.
     pub fn place(&self, entry: &FileEntry, dest: &Path, copy: bool) -> Result<()> {
         let object = self.path(&key(entry));
         if !copy {
+            let cannot = [rustix::io::Errno::XDEV, rustix::io::Errno::MLINK].map(|e| Some(e.raw_os_error()));
             match fs::hard_link(&object, dest) {
                 Ok(()) => return Ok(()),
-                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::XDEV.raw_os_error()) => {}
+                Err(e) if cannot.contains(&e.raw_os_error()) => {}
                 Err(e) => {
                     return Err(e).with_context(|| format!("linking {} to its content", dest.display()));
                 }
