@@ -94,6 +94,8 @@ pub(crate) struct Slot {
     /// Journal records made but not sent yet: they travel with the next request to the
     /// target (the journal is written in the order records were made).
     pub(crate) pending: Vec<Record>,
+    /// The artifact's bytes sent to the target (a delta's with its manifest).
+    pub(crate) sent: u64,
 }
 
 impl Context<'_> {
@@ -120,6 +122,7 @@ impl Context<'_> {
                 missing.iter().filter_map(|&i| contents.wanted.get(i as usize)).map(|(_, size)| size).sum();
             if lacking.saturating_mul(2) <= contents.total {
                 let delta = self.deltas.make(artifact, &missing).map_err(err)?;
+                slot.sent += (contents.offer.len() + delta.bytes.len()) as u64;
                 self.reporter.note(Note::Sending {
                     target: &slot.name,
                     bytes: (contents.offer.len() + delta.bytes.len()) as u64,
@@ -128,6 +131,11 @@ impl Context<'_> {
                 return Ok(Supply::Delta(delta));
             }
         }
+        if slot.plan.has_objects {
+            // It was offered the manifest first, and lacked too much.
+            slot.sent += self.deltas.contents(artifact).map(|c| c.offer.len() as u64).unwrap_or(0);
+        }
+        slot.sent += artifact.size;
         self.reporter.note(Note::Sending { target: &slot.name, bytes: artifact.size, files: None });
         Ok(Supply::Upload(artifact))
     }

@@ -94,6 +94,7 @@ pub(crate) fn finish(
                 outcome: s.outcome,
                 release: s.live,
                 duration_ms: if s.begun { s.started.elapsed().as_millis() as u64 } else { 0 },
+                sent_bytes: s.sent,
                 error_kind: s.error.as_ref().map(|e| e.kind),
                 hint: s.error.as_ref().and_then(|e| e.hint.clone()),
                 error: s.error.map(|e| e.message),
@@ -120,6 +121,7 @@ pub(crate) fn slots_for(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Targ
             live: tp.current.as_ref().map(|c| c.release.clone()),
             error: None,
             pending: Vec::new(),
+            sent: 0,
         })
         .collect()
 }

@@ -170,6 +170,11 @@ pub struct TargetResult {
     /// The release live on the target now.
     pub release: Option<ReleaseId>,
     pub duration_ms: u64,
+    /// The artifact's bytes sent to this target from here: the whole artifact, or a delta
+    /// of only the contents it lacked with its manifest (0 when none went, or it fetched
+    /// the artifact from the store itself).
+    #[serde(default)]
+    pub sent_bytes: u64,
     /// What went wrong here, if anything: what happened, its kind, and what to do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

@@ -468,17 +468,34 @@ fn inode(path: &std::path::Path) -> (u64, u32) {
 #[test]
 fn a_new_version_sends_only_the_contents_a_target_lacks() {
     let p = Project::with_targets(&["a"], "");
+    // Contents that do not compress away: the artifact is mostly file contents.
+    let content = |i: usize| -> String {
+        (0..32).map(|j| super::harness::sha256_hex(format!("{i}/{j}").as_bytes()) + "\n").collect()
+    };
     for i in 0..100 {
-        p.write(&format!("lib/part{}/file{i}.txt", i % 10), &format!("file {i}\n{}", "content ".repeat(400)));
+        p.write(&format!("lib/part{}/file{i}.txt", i % 10), &content(i));
     }
     p.commit("a hundred files");
     let first = p.json(&["deploy", "staging"], 0);
     let v1 = first["targets"][0]["release"].as_str().unwrap().to_string();
+    let whole = first["targets"][0]["sent_bytes"].as_u64().unwrap();
+    let artifact = std::fs::metadata(
+        p.base.join("cache/artifacts").join(format!("{}.tar.zst", first["artifact"]["sha256"].as_str().unwrap())),
+    )
+    .unwrap()
+    .len();
+    assert_eq!(whole, artifact, "a first deploy sends the whole artifact");
     p.write("lib/part3/file3.txt", "changed\n");
     p.commit("one file changed");
-    let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+    let out = p.run(&["-v", "--format", "json", "deploy", "staging"]);
+    let stderr = text(&out.stderr);
     let line = stderr.lines().find(|l| l.contains("sending")).unwrap_or_else(|| panic!("{stderr}"));
     assert!(line.contains("sending the contents it lacks: 1 of 103 files ("), "{line}");
+    let sent =
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["targets"][0]["sent_bytes"].as_u64().unwrap();
+    assert!(sent > 0 && sent * 10 < whole, "a delta is a fraction of the artifact: {sent} of {whole}");
+    let again = p.json(&["deploy", "staging"], 0);
+    assert_eq!(again["targets"][0]["sent_bytes"], 0, "a no-op sends nothing");
     let v2 = p.live("a").unwrap();
     assert_ne!(v1, v2);
     let release = |id: &str, path: &str| p.target("a").join("releases").join(id).join(path);
@@ -490,17 +507,14 @@ fn a_new_version_sends_only_the_contents_a_target_lacks() {
     p.expect(&["status", "staging", "--verify"], 0);
 
     // A content made writable on the target (or cut short) is not trusted: sent again.
-    let object = p
-        .target("a")
-        .join(".ship/objects")
-        .join(super::harness::sha256_hex(format!("file 5\n{}", "content ".repeat(400)).as_bytes()));
+    let object = p.target("a").join(".ship/objects").join(super::harness::sha256_hex(content(5).as_bytes()));
     std::fs::set_permissions(&object, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     p.write("lib/part3/file3.txt", "changed again\n");
     p.commit("again");
     let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
     assert!(stderr.contains("sending the contents it lacks: 2 of 103 files ("), "{stderr}");
     assert_eq!(inode(&object).1, 0o444, "replaced by a sound copy");
-    assert_eq!(p.live_file("a", "lib/part5/file5.txt"), format!("file 5\n{}", "content ".repeat(400)));
+    assert_eq!(p.live_file("a", "lib/part5/file5.txt"), content(5));
     p.expect(&["status", "staging", "--verify"], 0);
 
     // The older releases are whole: a rollback lands on exactly what v2 was.
