@@ -61,7 +61,11 @@ pub fn plan(ui: &Ui, plan: &Plan) -> String {
         let (mark, what) = match t.action {
             Action::Noop => (ui.paint_out("=", Paint::Dim), "up to date".to_string()),
             Action::Deploy => {
-                let how = if plan.pull { "fetch from the store" } else { "send" };
+                let how = match (plan.pull, t.has_objects) {
+                    (true, _) => "fetch from the store",
+                    (false, true) => "send the contents it lacks",
+                    (false, false) => "send",
+                };
                 (ui.paint_out("+", Paint::Good), format!("{how}, unpack and switch to release {}", plan.release))
             }
             Action::Switch => {

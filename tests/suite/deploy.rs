@@ -487,6 +487,8 @@ fn a_new_version_sends_only_the_contents_a_target_lacks() {
     assert_eq!(whole, artifact, "a first deploy sends the whole artifact");
     p.write("lib/part3/file3.txt", "changed\n");
     p.commit("one file changed");
+    let (stdout, _) = p.expect(&["plan", "staging"], 0);
+    assert!(stdout.contains("then: send the contents it lacks, unpack and switch to release"), "{stdout}");
     let out = p.run(&["-v", "--format", "json", "deploy", "staging"]);
     let stderr = text(&out.stderr);
     let line = stderr.lines().find(|l| l.contains("sending")).unwrap_or_else(|| panic!("{stderr}"));
