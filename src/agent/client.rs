@@ -323,8 +323,8 @@ impl dyn Target + '_ {
         }
     }
 
-    pub fn verify(&mut self, shared: &[String]) -> Result<Vec<String>> {
-        match self.ask(Request::Verify { shared: shared.to_vec() })? {
+    pub fn verify(&mut self, release: &ReleaseConfig) -> Result<Vec<String>> {
+        match self.ask(Request::Verify { shared: release.shared.clone(), writable: release.writable.clone() })? {
             Reply::Problems { problems } => Ok(problems),
             other => Err(unexpected(other)),
         }

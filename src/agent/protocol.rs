@@ -163,8 +163,11 @@ pub enum Request {
         #[serde(default)]
         end: Option<Box<Record>>,
     },
+    /// Rehash the live release; files matching `writable` are only checked to be there.
     Verify {
         shared: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        writable: Vec<String>,
     },
     Journal,
 }
@@ -314,7 +317,11 @@ impl Request {
                 check_records(before)?;
                 check_records(after)
             }
-            Request::Verify { shared } | Request::Check { shared } => check_shared_paths(shared),
+            Request::Verify { shared, writable } => {
+                check_shared_paths(shared)?;
+                crate::release::names::check_writable(writable)
+            }
+            Request::Check { shared } => check_shared_paths(shared),
             Request::Switch { release, before, after } => {
                 check_release_id(release)?;
                 check_records(before)?;

@@ -274,7 +274,7 @@ pub fn handle(
             Reply::Finished { pruning, problems }
         }
         Request::Prune { keep, dry_run } => Reply::Pruned { pruning: Box::new(site.prune(keep, dry_run)?) },
-        Request::Verify { shared } => Reply::Problems { problems: site.verify(&shared)? },
+        Request::Verify { shared, writable } => Reply::Problems { problems: site.verify(&shared, &writable)? },
         Request::Repair(staging) => {
             staged(site, staging, upload, |site, s, arrival| site.repair(&s.sha256, &s.shared, &s.writable, arrival))?;
             Reply::Done

@@ -155,7 +155,7 @@ fn mark_repairs(
     for (target, tp) in targets.iter_mut().zip(plan.targets.iter_mut()) {
         if tp.action == rollout::Action::Noop && tp.current.as_ref().is_some_and(|c| c.release == plan.release) {
             let changed = target
-                .verify(&config.release.shared)
+                .verify(&config.release)
                 .map_err(|e| e.context(format!("checking the live files of {}", tp.target)))?;
             if !changed.is_empty() {
                 tp.action = rollout::Action::Repair;

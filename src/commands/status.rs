@@ -14,14 +14,13 @@ pub fn run(cx: &Ctx, env_name: &str, verify: bool) -> Result<Exit> {
     // others are still shown.
     let mut reached: Vec<(String, Result<Box<dyn crate::agent::Target>>)> =
         crate::rollout::reach::connect_each(env, &config);
-    let shared = &config.release.shared;
     type Read = Result<(crate::release::State, Option<bool>, Vec<String>)>;
     let read: Vec<Read> = crate::pool::map(&mut reached, env.workers, |(_, target)| {
         let target = target.as_mut().map_err(|e| anyhow::anyhow!("{e:#}"))?;
         let state = target.state().context("reading its state")?;
         let (verified, problems) = match (&state.current, verify) {
             (Some(_), true) => {
-                let problems = target.verify(shared)?;
+                let problems = target.verify(&config.release)?;
                 (Some(problems.is_empty()), problems)
             }
             _ => (None, Vec::new()),

@@ -558,9 +558,10 @@ impl Site {
         if tar.len() as u64 > limit {
             bail!("the offered manifest is larger than the {limit} bytes allowed");
         }
-        let (text, _) = unpack::manifest_entry(tar::Archive::new(&tar[..]).entries()?.next())?;
+        let (text, commit_time) = unpack::manifest_entry(tar::Archive::new(&tar[..]).entries()?.next())?;
         let manifest = Manifest::decode(&text).map_err(|why| anyhow::anyhow!("refusing the manifest: {why}"))?;
-        let missing = self.objects().lacking(&objects::contents(&manifest), verify);
+        let trust = objects::Trust { commit_time, deep: verify };
+        let missing = self.objects().lacking(&objects::contents(&manifest), trust);
         self.offered = Some(Offered { sha256: crate::digest::sha256_hex(&text), tar });
         Ok(missing)
     }
@@ -581,7 +582,7 @@ impl Site {
         if dest.is_dir() {
             return Ok((id, true));
         }
-        let unpacked = self.build_release(sha256, shared, writable, arrival)?;
+        let unpacked = self.build_release(sha256, shared, writable, arrival, false)?;
         fs::rename(&unpacked, &dest).with_context(|| format!("moving release {id} into place"))?;
         sync_dir(&self.root.join("releases"))?;
         Ok((id, false))
@@ -597,7 +598,7 @@ impl Site {
         if !dest.is_dir() {
             bail!("release {id} is not on {}: there is nothing to repair", self.root.display());
         }
-        let rebuilt = self.build_release(sha256, shared, writable, arrival)?;
+        let rebuilt = self.build_release(sha256, shared, writable, arrival, true)?;
         rustix::fs::renameat_with(rustix::fs::CWD, &rebuilt, rustix::fs::CWD, &dest, rustix::fs::RenameFlags::EXCHANGE)
             .with_context(|| format!("exchanging release {id} with its rebuilt copy"))?;
         sync_dir(&self.root.join("releases"))?;
@@ -618,11 +619,12 @@ impl Site {
         shared: &[String],
         writable: &[String],
         arrival: Arrival<'_>,
+        repair: bool,
     ) -> Result<PathBuf> {
         let id = release_id(sha256);
         let objects = self.objects();
         let writable = names::writable_set(writable).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let into = |delta| unpack::Into { objects: &objects, delta, writable: &writable };
+        let into = |delta| unpack::Into { objects: &objects, delta, writable: &writable, repair };
         let offered = |manifest: &str| match &self.offered {
             Some(o) if o.sha256 == manifest => Ok(&o.tar[..]),
             _ => {
@@ -753,7 +755,7 @@ impl Site {
                 if seed == Seed::Tree {
                     copy_tree(&inside, &copy)?;
                 } else {
-                    fs::copy(&inside, &copy)?;
+                    copy_writable(&inside, &copy)?;
                 }
                 fs::rename(&copy, &shared).with_context(|| format!("seeding {}", shared.display()))?;
             }
@@ -846,7 +848,8 @@ impl Site {
 
     /// Rehash the live release against its manifest. Returns what differs (empty: intact).
     /// Paths linked into shared/ are not compared.
-    pub fn verify(&self, shared: &[String]) -> Result<Vec<String>> {
+    pub fn verify(&self, shared: &[String], writable: &[String]) -> Result<Vec<String>> {
+        let writable = names::writable_set(writable).map_err(|e| anyhow::anyhow!("{e}"))?;
         let Some(current) = self.current_release()? else {
             bail!("nothing is live on {}", self.root.display());
         };
@@ -892,6 +895,8 @@ impl Site {
                     use std::os::unix::fs::PermissionsExt;
                     if !meta.is_file() {
                         problems.push(format!("{}: not a regular file", file.path));
+                    } else if writable.is_match(&file.path) {
+                        // Its steps may rewrite it: that it is there is all that is asked.
                     } else if crate::digest::sha256_file(&path)? != file.sha256 {
                         problems.push(format!("{}: content changed", file.path));
                     } else if ![file.mode, file.mode & !0o222].contains(&(meta.permissions().mode() & 0o777)) {
@@ -999,11 +1004,21 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         if kind.is_dir() {
             copy_tree(&src, &dst)?;
         } else if kind.is_file() {
-            fs::copy(&src, &dst)?;
+            copy_writable(&src, &dst)?;
         } else {
             bail!("{} is not a file or a directory; shared/ is seeded with those only", src.display());
         }
     }
+    Ok(())
+}
+
+/// Copy the file `from` (a release's: read-only) to `to` as the owner's to write: what is
+/// in shared/ is the app's (0644, or 0755 for an executable).
+fn copy_writable(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::copy(from, to)?;
+    let mode = fs::metadata(to)?.permissions().mode() & 0o777;
+    fs::set_permissions(to, fs::Permissions::from_mode(mode | 0o200))?;
     Ok(())
 }
 

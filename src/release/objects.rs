@@ -12,9 +12,11 @@
 //! A shared inode is why objects are read-only: a step that opens a release file to write
 //! it in place would change that file in every release that shares it. Without root, the
 //! mode stops that write; root ignores modes, so paths a step rewrites in place belong in
-//! `[release] writable`, whose files are private copies. An object whose mode or size is
-//! not what ship gave it is not used again (it is replaced), and `status --verify` finds
-//! what an in-place write changed.
+//! `[release] writable`, whose files are private copies. An object is given the commit time
+//! of the release that brought it as its modification time; one whose mode or size is not
+//! what ship gave it, or that was modified after the commit being deployed (a write in
+//! place sets the time to now), is not used again (it is sent anew and replaced), and
+//! `status --verify` finds what an in-place write changed.
 //!
 //! An object no release links any more (its link count is 1: only its name here) is
 //! removed by the prune that removes its last release.
@@ -91,22 +93,27 @@ impl Objects {
     }
 
     /// Is the object `key` here as ship made it: a regular file of `size` bytes with its
-    /// read-only mode? With `deep`, its content is hashed as well (a repair trusts nothing).
-    pub fn intact(&self, key: &str, size: u64, deep: bool) -> bool {
+    /// read-only mode, not modified after `commit_time` (the commit being deployed: an
+    /// object bears the commit time of the release that brought it)? With `trust.deep`, its
+    /// content is hashed as well (a repair trusts nothing).
+    pub fn intact(&self, key: &str, size: u64, trust: Trust) -> bool {
         let path = self.path(key);
         let Ok(meta) = fs::symlink_metadata(&path) else { return false };
         if !meta.is_file() || meta.len() != size || meta.permissions().mode() & 0o7777 != mode_of(key) {
             return false;
         }
-        !deep || crate::digest::sha256_file(&path).is_ok_and(|got| key.starts_with(&got))
+        if !meta.modified().is_ok_and(|t| t <= trust.commit_time) {
+            return false;
+        }
+        !trust.deep || crate::digest::sha256_file(&path).is_ok_and(|got| key.starts_with(&got))
     }
 
     /// The positions in `wanted` (object, size) of the objects this target lacks.
-    pub fn lacking(&self, wanted: &[(String, u64)], deep: bool) -> Vec<u32> {
+    pub fn lacking(&self, wanted: &[(String, u64)], trust: Trust) -> Vec<u32> {
         let mut seen = std::collections::HashMap::new();
         let mut missing = Vec::new();
         for (i, (key, size)) in wanted.iter().enumerate() {
-            let have = *seen.entry((key.as_str(), *size)).or_insert_with(|| self.intact(key, *size, deep));
+            let have = *seen.entry((key.as_str(), *size)).or_insert_with(|| self.intact(key, *size, trust));
             if !have {
                 missing.push(i as u32);
             }
@@ -115,9 +122,9 @@ impl Objects {
     }
 
     /// Write the object of `entry` from `data` (exactly `entry.size` bytes), hashed as it is
-    /// written and renamed into place only if its sha256 is the manifest's; an object of
-    /// that name that is there but not intact is replaced. `Ok(false)`: the bytes were not
-    /// the manifest's, and nothing was kept.
+    /// written and renamed into place only if its sha256 is the manifest's, over whatever
+    /// has that name (callers write only what is not intact). `Ok(false)`: the bytes were
+    /// not the manifest's, and nothing was kept.
     pub fn put(&self, entry: &FileEntry, data: impl Read, mtime: std::time::SystemTime) -> Result<bool> {
         let key = key(entry);
         let mut tmp = tempfile::Builder::new()
@@ -133,6 +140,11 @@ impl Objects {
         let file = tmp.as_file();
         file.set_permissions(fs::Permissions::from_mode(mode_of(&key)))?;
         file.set_modified(mtime)?;
+        // Not a file there (a directory, say): it goes, or nothing could ever replace it.
+        let path = self.path(&key);
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+            fs::remove_dir_all(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
         tmp.persist(self.path(&key)).map_err(|e| e.error).with_context(|| format!("keeping object {key}"))?;
         Ok(true)
     }
@@ -203,6 +215,13 @@ impl Objects {
     }
 }
 
+/// How far an object that is there is trusted: see [`Objects::intact`].
+#[derive(Debug, Clone, Copy)]
+pub struct Trust {
+    pub commit_time: std::time::SystemTime,
+    pub deep: bool,
+}
+
 /// An object as [`Objects::list`] finds it.
 pub struct ObjectFile {
     pub name: String,
@@ -240,6 +259,7 @@ mod tests {
         let objects = Objects::new(dir.path().join("objects"), dir.path());
         fs::create_dir(objects.dir()).unwrap();
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let (cheap, deep) = (Trust { commit_time: t, deep: false }, Trust { commit_time: t, deep: true });
         let e = entry("a.txt", b"hello", 0o644);
         assert!(!objects.put(&e, &b"hellx"[..], t).unwrap(), "wrong bytes are refused");
         assert!(!objects.put(&e, &b"hell"[..], t).unwrap(), "too few bytes are refused");
@@ -248,15 +268,24 @@ mod tests {
         assert!(objects.put(&e, &b"hello, and more"[..], t).unwrap(), "only `size` bytes are taken");
         let path = objects.path(&key(&e));
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o7777, 0o444);
-        assert!(objects.intact(&key(&e), 5, true));
-        assert_eq!(objects.lacking(&[(key(&e), 5), ("ab".repeat(32), 1), (key(&e), 6)], false), vec![1, 2]);
-        // Made writable and changed in place: no longer used, whatever its name says.
+        assert!(objects.intact(&key(&e), 5, deep));
+        assert_eq!(objects.lacking(&[(key(&e), 5), ("ab".repeat(32), 1), (key(&e), 6)], cheap), vec![1, 2]);
+        let earlier = Trust { commit_time: t - std::time::Duration::from_secs(1), deep: false };
+        assert!(!objects.intact(&key(&e), 5, earlier), "modified after the commit deployed: not trusted");
+        // Made writable, or changed in place: no longer used, whatever its name says.
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(!objects.intact(&key(&e), 5, false));
+        assert!(!objects.intact(&key(&e), 5, cheap));
         fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
         fs::write(&path, b"HELLO").unwrap();
-        assert!(objects.intact(&key(&e), 5, false), "a same-size rewrite passes the cheap check...");
-        assert!(!objects.intact(&key(&e), 5, true), "...and not the deep one");
+        let now = Trust { commit_time: std::time::SystemTime::now() + std::time::Duration::from_secs(60), deep: false };
+        assert!(!objects.intact(&key(&e), 5, cheap), "a write in place is found by its time...");
+        assert!(objects.intact(&key(&e), 5, now), "...only its time: a same-size rewrite passes the rest...");
+        assert!(!objects.intact(&key(&e), 5, Trust { deep: true, ..now }), "...and not the deep check");
+        // A directory in an object's place is replaced.
+        fs::remove_file(&path).unwrap();
+        fs::create_dir(&path).unwrap();
+        assert!(objects.put(&e, &b"hello"[..], t).unwrap());
+        assert!(objects.intact(&key(&e), 5, deep));
         // An executable is its own object, with its own mode.
         let x = entry("run.sh", b"hello", 0o755);
         assert!(objects.put(&x, &b"hello"[..], t).unwrap());

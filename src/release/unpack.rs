@@ -34,6 +34,8 @@ pub struct Into<'a> {
     pub delta: Option<&'a [u8]>,
     /// Files made private, writable copies instead of links (`[release] writable`).
     pub writable: &'a globset::GlobSet,
+    /// A repair: no content on the target is reused unless it was just hashed.
+    pub repair: bool,
 }
 
 /// Unpack the zstd-compressed artifact (or delta) `reader` into `dest` (an empty
@@ -64,6 +66,9 @@ fn unpack_with(reader: impl Read, dest: &Path, shared: &[String], into: Option<I
     manifest.check(shared).map_err(|why| anyhow::anyhow!("refusing the artifact: {why}"))?;
     write_new(&dest.join(MANIFEST_NAME), &text, 0o644, when)?;
     let delta = offered.is_some();
+    // A content the target has is used when it was not modified after this commit (see
+    // `objects`); a delta's were hashed by the `lacks` before it when repairing.
+    let trust = objects::Trust { commit_time: when, deep: false };
     // Objects written by this unpack (a file whose content an earlier entry brought is
     // still held to its sha256, then linked).
     let mut put: BTreeSet<String> = BTreeSet::new();
@@ -135,7 +140,9 @@ fn unpack_with(reader: impl Read, dest: &Path, shared: &[String], into: Option<I
                     }
                     Some(into) => {
                         let key = objects::key(listed);
-                        let matches = if put.contains(&key) {
+                        let reuse =
+                            put.contains(&key) || (!into.repair && into.objects.intact(&key, listed.size, trust));
+                        let matches = if reuse {
                             let (sha256, size) = crate::digest::sha256_reader((&mut entry).take(listed.size))?;
                             sha256 == listed.sha256 && size == listed.size
                         } else {
@@ -169,11 +176,17 @@ fn unpack_with(reader: impl Read, dest: &Path, shared: &[String], into: Option<I
     }
     if let Some(into) = into.as_ref().filter(|_| delta) {
         // The files the delta did not bring: linked from the objects the target has.
-        let rest: Vec<&FileEntry> =
-            manifest.files.iter().filter(|f| f.link.is_none() && !seen.contains(f.path.as_str())).collect();
+        let rest: Vec<&FileEntry> = manifest.files.iter().filter(|f| !seen.contains(f.path.as_str())).collect();
         for file in rest {
+            if let Some(target) = &file.link {
+                // A delta carries no links: every one is made from the manifest.
+                links.push((PathBuf::from(&file.path), target.as_str()));
+                seen.insert(file.path.as_str());
+                count += 1;
+                continue;
+            }
             let key = objects::key(file);
-            if !put.contains(&key) && !into.objects.intact(&key, file.size, false) {
+            if !put.contains(&key) && !into.objects.intact(&key, file.size, trust) {
                 return Err(objects::missing(file));
             }
             let rel = Path::new(&file.path);

@@ -176,8 +176,10 @@ unless = "test -f $SHIP_DEPLOY_PATH/shared/migrated"
 
 #[test]
 fn shared_paths_are_linked_into_every_release() {
-    let p = Project::with_targets(&["a"], "[release]\nshared = [\"log\", \"config/app.env\"]\n");
+    let p = Project::with_targets(&["a"], "[release]\nshared = [\"log\", \"config/app.env\", \"seed\"]\n");
     p.write("config/app.env", "SEED=1\n");
+    p.write("seed/data.txt", "data\n");
+    p.write_exec("seed/tool", "#!/bin/sh\n");
     p.commit("with env file");
     p.expect(&["deploy", "staging"], 0);
     let t = p.target("a");
@@ -186,6 +188,10 @@ fn shared_paths_are_linked_into_every_release() {
         "SEED=1\n",
         "seeded from the release"
     );
+    // What is seeded into shared/ is the app's to write, though release files are read-only.
+    for (file, mode) in [("config/app.env", 0o644), ("seed/data.txt", 0o644), ("seed/tool", 0o755)] {
+        assert_eq!(inode(&t.join("shared").join(file)).1, mode, "{file}");
+    }
     assert!(t.join("shared/log").is_dir());
     let current = t.join("current");
     assert!(std::fs::symlink_metadata(current.join("log")).unwrap().file_type().is_symlink());
@@ -475,6 +481,7 @@ fn a_new_version_sends_only_the_contents_a_target_lacks() {
     for i in 0..100 {
         p.write(&format!("lib/part{}/file{i}.txt", i % 10), &content(i));
     }
+    std::os::unix::fs::symlink("part1/file1.txt", p.root.join("lib/latest")).unwrap();
     p.commit("a hundred files");
     let first = p.json(&["deploy", "staging"], 0);
     let v1 = first["targets"][0]["release"].as_str().unwrap().to_string();
@@ -506,6 +513,7 @@ fn a_new_version_sends_only_the_contents_a_target_lacks() {
     assert_eq!(mode, 0o444, "shared contents are read-only");
     assert_ne!(inode(&release(&v1, "lib/part3/file3.txt")).0, inode(&release(&v2, "lib/part3/file3.txt")).0);
     assert_eq!(p.live_file("a", "lib/part3/file3.txt"), "changed\n");
+    assert_eq!(std::fs::read_link(release(&v2, "lib/latest")).unwrap(), std::path::Path::new("part1/file1.txt"));
     p.expect(&["status", "staging", "--verify"], 0);
 
     // A content made writable on the target (or cut short) is not trusted: sent again.
@@ -519,11 +527,32 @@ fn a_new_version_sends_only_the_contents_a_target_lacks() {
     assert_eq!(p.live_file("a", "lib/part5/file5.txt"), content(5));
     p.expect(&["status", "staging", "--verify"], 0);
 
+    // A content written in place (as root: the mode does not stop it), even to the same
+    // size, bears the time of the write: not trusted, sent again for the new release.
+    let live = p.target("a").join("current/lib/part6/file6.txt");
+    let tampered = content(6).replacen(&content(6)[..6], "HACKED", 1);
+    std::fs::write(&live, &tampered).unwrap();
+    p.expect(&["status", "staging", "--verify"], 1);
+    p.write("lib/part3/file3.txt", "changed a third time\n");
+    p.commit("third");
+    let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+    assert!(stderr.contains("sending the contents it lacks: 2 of 103 files ("), "{stderr}");
+    assert_eq!(p.live_file("a", "lib/part6/file6.txt"), content(6));
+    p.expect(&["status", "staging", "--verify"], 0);
+    let v4 = p.live("a").unwrap();
+    p.expect(&["rollback", "staging", "--yes"], 0);
+    p.expect(&["status", "staging", "--verify"], 1);
+    assert_eq!(p.live_file("a", "lib/part6/file6.txt"), tampered, "the release it was written through");
+    p.expect(&["deploy", "staging", "--repair"], 0);
+    p.expect(&["status", "staging", "--verify"], 0);
+    p.expect(&["deploy", "staging", "--ref", "HEAD"], 0);
+    assert_eq!(p.live("a"), Some(v4));
+
     // The older releases are whole: a rollback lands on exactly what v2 was.
+    p.expect(&["rollback", "staging", "--yes"], 0);
     p.expect(&["rollback", "staging", "--yes"], 0);
     assert_eq!(p.live("a").as_ref(), Some(&v2));
     assert_eq!(p.live_file("a", "lib/part3/file3.txt"), "changed\n");
-    p.expect(&["status", "staging", "--verify"], 0);
 }
 
 /// `[release] writable` files are private, writable copies: a step that rewrites one in
@@ -552,4 +581,9 @@ fn writable_files_are_private_copies_a_step_may_change_in_place() {
     assert_eq!(text(&v2).lines().count(), 2, "the second deploy's step did not write into the first release");
     assert_eq!(inode(&release(&v1, "config/other.txt")), inode(&release(&v2, "config/other.txt")));
     assert_eq!(inode(&release(&v2, "config/other.txt")).1, 0o444);
+    // What its steps wrote there is not a change `status --verify` reports, or `--repair` undoes.
+    p.expect(&["status", "staging", "--verify"], 0);
+    std::fs::remove_file(release(&v2, "config/app.env")).unwrap();
+    let (stdout, _) = p.expect(&["status", "staging", "--verify"], 1);
+    assert!(stdout.contains("config/app.env: missing"), "{stdout}");
 }
