@@ -32,6 +32,14 @@ pub struct Artifact {
     pub reused: bool,
 }
 
+/// A build's figures, for people: the bytes of the files packed, and how long it took
+/// (the export, the build command and the packing).
+#[derive(Debug, Clone, Copy)]
+pub struct BuildStats {
+    pub bytes: u64,
+    pub elapsed: std::time::Duration,
+}
+
 /// Identifies a build config: same key, same commit → same artifact.
 pub fn build_key(build: &BuildConfig) -> String {
     let text = serde_json::json!({
@@ -71,7 +79,8 @@ pub fn build(
     build: &BuildConfig,
     shared: &[String],
     log: &mut dyn FnMut(&str),
-) -> Result<Artifact> {
+) -> Result<(Artifact, BuildStats)> {
+    let started = std::time::Instant::now();
     let work = store.temp_dir()?;
     let src = work.path().join("src");
     std::fs::create_dir(&src)?;
@@ -128,7 +137,10 @@ pub fn build(
     let tmp = buf.into_inner().map_err(|e| e.into_error())?;
     let path = store.insert(tmp, &sha256)?;
     store.remember(&version.commit, &build_key(build), &sha256)?;
-    Ok(Artifact { sha256: sha256.into(), path, size, commit: version.commit.as_str().into(), reused: false })
+    let stats = BuildStats { bytes: contents.bytes(), elapsed: started.elapsed() };
+    let artifact =
+        Artifact { sha256: sha256.into(), path, size, commit: version.commit.as_str().into(), reused: false };
+    Ok((artifact, stats))
 }
 
 /// A stored artifact by sha256 (or unique prefix), verified, with the commit its manifest names.
