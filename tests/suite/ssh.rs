@@ -612,3 +612,47 @@ fn without_a_usable_cache_on_the_host_ship_is_kept_in_the_target() {
     let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
     assert_eq!(uploads(&stderr), 0, "{stderr}");
 }
+
+/// A host without gzip gets ship as it is, still verified.
+#[test]
+fn a_host_without_gzip_gets_ship_uncompressed() {
+    // The host's sessions find only these tools on PATH: no gzip.
+    let no_gzip = |base: &std::path::Path| {
+        let bin = base.join("no-gzip-bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for tool in ["sh", "sha256sum", "cksum", "head", "mkdir", "rm", "mv", "chmod", "cat", "uname", "sleep"] {
+            let real = ["/usr/bin", "/bin"].iter().map(|d| PathBuf::from(d).join(tool)).find(|p| p.exists());
+            std::os::unix::fs::symlink(real.unwrap_or_else(|| panic!("no {tool}")), bin.join(tool)).unwrap();
+        }
+        format!("PATH={}", bin.display())
+    };
+    let Some((p, sshd)) = fleet_with_env(1, "", no_gzip) else { return };
+    let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+    assert_eq!(uploads(&stderr), 1, "{stderr}");
+    assert!(stderr.contains(" uncompressed) to the host user's cache"), "{stderr}");
+    let own = std::fs::read(assert_cmd::cargo::cargo_bin("ship")).unwrap();
+    assert!(std::fs::read(&ships_in(&agent_cache(&sshd))[0]).unwrap() == own);
+    assert_eq!(p.live_file("t1", "index.html"), "version one\n");
+}
+
+/// The lock of an upload whose session died (its pid is gone) does not hold up the next:
+/// it is taken over at once.
+#[test]
+fn the_upload_lock_of_a_dead_session_is_taken_over() {
+    let Some((p, sshd)) = fleet(2, "") else { return };
+    let out = Command::new("sha256sum").arg(assert_cmd::cargo::cargo_bin("ship")).output().unwrap();
+    let sha = text(&out.stdout).split_whitespace().next().unwrap().to_string();
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let lock = agent_cache(&sshd).join(format!(".lock-{sha}"));
+    std::fs::create_dir_all(&lock).unwrap();
+    std::fs::write(lock.join("pid"), format!("{dead}\n")).unwrap();
+    let started = Instant::now();
+    let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+    // A live holder would have been waited for 30 s (LOCK_WAIT_SECS) before uploading anyway.
+    assert!(started.elapsed() < Duration::from_secs(29), "waited for a dead lock: {:?}\n{stderr}", started.elapsed());
+    assert_eq!(uploads(&stderr), 1, "{stderr}");
+    assert!(!lock.exists(), "the lock is left behind");
+    assert_eq!(ships_in(&agent_cache(&sshd)).len(), 1);
+}
