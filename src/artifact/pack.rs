@@ -66,11 +66,91 @@ fn globset(patterns: &[String]) -> Result<GlobSet> {
     Ok(set.build()?)
 }
 
+/// What `[build] include`/`exclude` select.
+pub struct Selection {
+    all: bool,
+    include: GlobSet,
+    exclude: GlobSet,
+}
+
+impl Selection {
+    pub fn new(build: &BuildConfig) -> Result<Selection> {
+        Ok(Selection {
+            all: build.include.is_empty(),
+            include: globset(&build.include)?,
+            exclude: globset(&build.exclude)?,
+        })
+    }
+
+    pub fn selects(&self, path: &str) -> bool {
+        (self.all || self.include.is_match(path)) && !self.exclude.is_match(path)
+    }
+}
+
+/// The contents of a commit read straight from git (see [`crate::version::Repo::read_files`]),
+/// when no build command has to run: the same manifest and bytes [`collect`] gives for its
+/// clean export, without writing and reading back every file. `items` are those the
+/// selection picked (and any file named like the manifest, which is refused).
+pub fn from_items(items: Vec<crate::version::TreeItem>, shared: &[String], commit: &str) -> Result<Contents> {
+    use crate::version::TreeItem;
+    let mut links = Vec::new();
+    let mut blobs = Vec::new();
+    for item in items {
+        match item {
+            TreeItem::File { path, .. } | TreeItem::Link { path, .. } if path == MANIFEST_NAME => {
+                bail!("{MANIFEST_NAME} is a name ship reserves for the artifact's manifest; rename that file");
+            }
+            TreeItem::Link { path, target } => {
+                let sha256 = crate::digest::sha256_hex(target.as_bytes());
+                links.push((FileEntry { path, mode: 0o777, size: 0, sha256, link: Some(target) }, None));
+            }
+            TreeItem::File { path, executable, bytes } => blobs.push((path, executable, bytes)),
+        }
+    }
+    let hashes = hash_in_memory(&blobs);
+    let mut files: Vec<Hashed> = blobs
+        .into_iter()
+        .zip(hashes)
+        .map(|((path, executable, bytes), sha256)| {
+            let mode = if executable { 0o755 } else { 0o644 };
+            (FileEntry { path, mode, size: bytes.len() as u64, sha256, link: None }, Some(bytes))
+        })
+        .collect();
+    files.extend(links);
+    finish(PathBuf::new(), files, Vec::new(), shared, commit)
+}
+
+/// The sha256 of each of `blobs`' bytes, hashed on every core, in their order.
+fn hash_in_memory(blobs: &[(String, bool, Vec<u8>)]) -> Vec<String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 16);
+    let next = AtomicUsize::new(0);
+    let mut hashes = vec![String::new(); blobs.len()];
+    let parts: Vec<Vec<(usize, String)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads.min(blobs.len().max(1)))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((_, _, bytes)) = blobs.get(i) else { return out };
+                        out.push((i, crate::digest::sha256_hex(bytes)));
+                    }
+                })
+            })
+            .collect();
+        // A hashing thread cannot panic short of running out of memory, which aborts.
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
+    for (i, sha) in parts.into_iter().flatten() {
+        hashes[i] = sha;
+    }
+    hashes
+}
+
 /// Walk `root` and pick the files that `[build] include`/`exclude` select. A symlink that
 /// would lead out of a release (with the `shared` paths linked in) refuses the build.
 pub fn collect(root: &Path, build: &BuildConfig, shared: &[String], commit: &str) -> Result<Contents> {
-    let include = globset(&build.include)?;
-    let exclude = globset(&build.exclude)?;
+    let selection = Selection::new(build)?;
     let mut files = Vec::new();
     let mut regular = Vec::new();
     let mut skipped = Vec::new();
@@ -96,8 +176,7 @@ pub fn collect(root: &Path, build: &BuildConfig, shared: &[String], commit: &str
             if rel_str == MANIFEST_NAME {
                 bail!("{MANIFEST_NAME} is a name ship reserves for the artifact's manifest; rename that file");
             }
-            let selected = (build.include.is_empty() || include.is_match(&rel_str)) && !exclude.is_match(&rel_str);
-            if !selected {
+            if !selection.selects(&rel_str) {
                 continue;
             }
             let path = entry.path();
@@ -120,6 +199,17 @@ pub fn collect(root: &Path, build: &BuildConfig, shared: &[String], commit: &str
         }
     }
     files.extend(hash_all(root, regular)?);
+    finish(root.to_path_buf(), files, skipped, shared, commit)
+}
+
+/// Sort the files, judge the manifest as a target will, and make the contents.
+fn finish(
+    root: PathBuf,
+    mut files: Vec<Hashed>,
+    skipped: Vec<String>,
+    shared: &[String],
+    commit: &str,
+) -> Result<Contents> {
     files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
     let (files, data): (Vec<FileEntry>, Vec<Option<Vec<u8>>>) = files.into_iter().unzip();
     let manifest = Manifest { format: FORMAT, commit: commit.to_string(), files };
@@ -131,7 +221,7 @@ pub fn collect(root: &Path, build: &BuildConfig, shared: &[String], commit: &str
             crate::ui::render::prefix(commit, 12)
         ));
     }
-    Ok(Contents { root: root.to_path_buf(), manifest, skipped, data })
+    Ok(Contents { root, manifest, skipped, data })
 }
 
 /// Hash the files `found` under `root` on every core, keeping their bytes while the
@@ -337,5 +427,51 @@ mod tests {
         let mut from_disk = Vec::new();
         write_with(&contents, 1, &mut from_disk, 1).unwrap();
         assert!(in_memory == from_disk);
+    }
+
+    #[test]
+    fn a_commit_read_from_git_packs_to_the_bytes_of_its_clean_export() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git").arg("-C").arg(root).args(args).output().unwrap();
+            assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        };
+        git(&["init", "-q"]);
+        std::fs::create_dir_all(root.join("site/css")).unwrap();
+        std::fs::create_dir_all(root.join("notes")).unwrap();
+        std::fs::write(root.join("site/index.html"), "hello\n").unwrap();
+        std::fs::write(root.join("site/css/a.css"), vec![b'a'; 300_000]).unwrap();
+        std::fs::write(root.join("notes/draft.md"), "left out\n").unwrap();
+        std::fs::write(root.join("site/run.sh"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(root.join("site/run.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        std::os::unix::fs::symlink("index.html", root.join("site/home.html")).unwrap();
+        std::fs::write(root.join("empty"), "").unwrap();
+        git(&["add", "-A"]);
+        git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "c"]);
+        let commit = git(&["rev-parse", "HEAD"]).trim().to_string();
+        let repo = crate::version::Repo::discover(root).unwrap();
+        let build = BuildConfig { exclude: vec!["notes/**".into()], ..Default::default() };
+
+        let export = tempfile::tempdir().unwrap();
+        let src = export.path().join("src");
+        std::fs::create_dir(&src).unwrap();
+        repo.export(&commit, &src).unwrap();
+        let from_disk = collect(&src, &build, &[], &commit).unwrap();
+        let selection = Selection::new(&build).unwrap();
+        let items = repo.read_files(&commit, &|p| p == MANIFEST_NAME || selection.selects(p), MEMORY_BUDGET).unwrap();
+        let from_git = from_items(items.unwrap(), &[], &commit).unwrap();
+        assert_eq!(from_git.manifest, from_disk.manifest);
+        assert_eq!(from_git.manifest.files.len(), 5, "{:?}", from_git.manifest.files);
+        let pack = |c: &Contents| {
+            let mut out = Vec::new();
+            write_with(c, 1_700_000_000, &mut out, 2).unwrap();
+            out
+        };
+        assert!(pack(&from_git) == pack(&from_disk), "other bytes from git than from the export");
+        // Past the budget, the caller falls back to the export.
+        assert!(repo.read_files(&commit, &|_| true, 1000).unwrap().is_none());
     }
 }
