@@ -656,3 +656,29 @@ fn the_upload_lock_of_a_dead_session_is_taken_over() {
     assert!(!lock.exists(), "the lock is left behind");
     assert_eq!(ships_in(&agent_cache(&sshd)).len(), 1);
 }
+
+/// Two ship runs reaching one host at the same time upload ship once between them.
+#[test]
+fn two_ship_runs_at_once_upload_ship_once() {
+    let Some((p, _sshd)) = fleet(2, "") else { return };
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap()
+        + &format!(
+            "\n[env.other]\ntargets = [\"ssh://target3{}\", \"ssh://target4{}\"]\n",
+            p.target("o1").display(),
+            p.target("o2").display()
+        );
+    p.write("deploy.toml", &config);
+    p.commit("another environment");
+    let runs = [p.spawn(&["-v", "deploy", "staging"]), p.spawn(&["-v", "deploy", "other"])];
+    let mut said = String::new();
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        said.push_str(&stderr);
+    }
+    assert_eq!(uploads(&said), 1, "{said}");
+    for t in ["t1", "t2", "o1", "o2"] {
+        assert_eq!(p.live_file(t, "index.html"), "version one\n", "{t}");
+    }
+}
