@@ -412,6 +412,15 @@ fn files(roff: &mut Roff) {
                 "$SHIP_CACHE_DIR/ssh/",
                 "ssh ControlMaster sockets (mode 0700), kept 60 s; /tmp/ship-<uid>/ when the cache path is too long.",
             ),
+            (
+                "$SHIP_CACHE_DIR/agent/ship-<sha256>.gz",
+                "This ship, gzip-compressed once per build, as it is uploaded to SSH hosts that lack it.",
+            ),
+            (
+                "~/.cache/ship/bin/ship-<sha256> (on an SSH host)",
+                "The ship uploaded to the host, once per host and user ($XDG_CACHE_HOME/ship/bin when set), checked \
+                 before each start; pruned once it has not started for 7 days.",
+            ),
         ],
     );
     roff.control("PP", []);
@@ -435,8 +444,8 @@ fn files(roff: &mut Roff) {
             (".ship/artifacts/<sha256>.tar.zst", "Artifacts received, verified by their sha256."),
             (
                 ".ship/bin/ship-<sha256>",
-                "The ship uploaded to an SSH host that has no matching ship; pruned once it has not run there for a \
-                 day.",
+                "The ship uploaded to an SSH host whose user has no usable ~/.cache (and where ship 0.1 kept it); \
+                 pruned once it has not run there for a day.",
             ),
         ],
     );

@@ -160,6 +160,77 @@ impl Repo {
     }
 }
 
+/// A file of a commit, read from git's object store instead of a clean export.
+pub enum TreeItem {
+    File { path: String, executable: bool, bytes: Vec<u8> },
+    Link { path: String, target: String },
+}
+
+impl Repo {
+    /// The files of `commit` that `wanted` picks, read into memory: what [`Repo::export`]
+    /// would write, without writing it. `None` once their bytes would pass `budget`.
+    pub fn read_files(
+        &self,
+        commit: &str,
+        wanted: &dyn Fn(&str) -> bool,
+        budget: u64,
+    ) -> Result<Option<Vec<TreeItem>>> {
+        let commit = self.repo.find_commit(Oid::from_str(commit)?)?;
+        let tree = commit.tree()?;
+        let mut items = Vec::new();
+        let mut total = 0u64;
+        let mut over = false;
+        let mut failure: Option<anyhow::Error> = None;
+        let walked = tree.walk(TreeWalkMode::PreOrder, |parent, entry| {
+            let Ok(name) = entry.name() else {
+                failure = Some(anyhow::anyhow!("a path in the commit is not UTF-8 under {parent}"));
+                return TreeWalkResult::Abort;
+            };
+            if entry.kind() != Some(ObjectType::Blob) {
+                return TreeWalkResult::Ok; // a tree (walked into), or a submodule's commit
+            }
+            let path = format!("{parent}{name}");
+            if !wanted(&path) {
+                return TreeWalkResult::Ok;
+            }
+            let blob = match self.repo.find_blob(entry.id()) {
+                Ok(blob) => blob,
+                Err(e) => {
+                    failure = Some(anyhow::Error::from(e).context(format!("reading {path}")));
+                    return TreeWalkResult::Abort;
+                }
+            };
+            let mode = entry.filemode();
+            if mode == 0o120000 {
+                match std::str::from_utf8(blob.content()) {
+                    Ok(target) => items.push(TreeItem::Link { path, target: target.to_string() }),
+                    Err(_) => {
+                        failure = Some(anyhow::anyhow!("exporting {path}: a symlink target is not UTF-8"));
+                        return TreeWalkResult::Abort;
+                    }
+                }
+            } else {
+                total += blob.size() as u64;
+                if total > budget {
+                    over = true;
+                    return TreeWalkResult::Abort;
+                }
+                items.push(TreeItem::File { path, executable: mode & 0o111 != 0, bytes: blob.content().to_vec() });
+            }
+            TreeWalkResult::Ok
+        });
+        // An abort (the budget, or a failure) makes the walk itself an error: theirs first.
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if over {
+            return Ok(None);
+        }
+        walked?;
+        Ok(Some(items))
+    }
+}
+
 fn write_blob(repo: &Repository, id: Oid, mode: i32, path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let blob = repo.find_blob(id)?;

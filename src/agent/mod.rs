@@ -17,5 +17,6 @@ pub mod protocol;
 mod server;
 mod session;
 
+pub use bootstrap::{AgentUpload, agent_upload};
 pub use client::{Supply, Target, Upload, connect};
 pub use server::{handle, serve};

@@ -20,7 +20,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::Target;
-use super::bootstrap::{BOOTSTRAP, forget_own_sha256, local_platform, own_binary, quote, ssh_command};
+use super::bootstrap::{
+    BOOTSTRAP, LOCK_WAIT_SECS, compressed_binary, forget_own_sha256, local_platform, own_binary, quote, record_upload,
+    ssh_command,
+};
 use super::client::Upload;
 use super::protocol::{self, FromAgent, PROTOCOL, ToAgent};
 use super::protocol::{Reply, Request};
@@ -54,12 +57,13 @@ impl AgentTarget {
         let (_, hash, _) = own_binary()?;
         let path = spec.path().to_str().ok_or_else(|| anyhow!("{spec}: the path is not UTF-8"))?;
         let remote = format!(
-            "sh -c {} ship-bootstrap {} {} {} {}",
+            "sh -c {} ship-bootstrap {} {} {} {} {}",
             quote(BOOTSTRAP),
             quote(path),
             quote(env!("CARGO_PKG_VERSION")),
             quote(hash),
-            quote(cfg.agent_path.as_deref().unwrap_or(""))
+            quote(cfg.agent_path.as_deref().unwrap_or("")),
+            LOCK_WAIT_SECS
         );
         let mut cmd = ssh_command(spec, cfg)?;
         cmd.arg(remote);
@@ -148,13 +152,15 @@ impl AgentTarget {
             let (word, detail) = rest.split_once(' ').unwrap_or((rest, ""));
             match word {
                 "need" => {
+                    let (encoding, platform) = detail.split_once(' ').unwrap_or(("raw", detail));
+                    let encoding = encoding.to_string();
                     let local = local_platform();
-                    if detail != local {
+                    if platform != local {
                         let _ = self.write_raw(b"stop\n");
                         return Err(TargetError::new(
                             ErrorKind::Connection,
                             format!(
-                                "the host runs {detail} and this ship is built for {local}, so it cannot upload itself"
+                                "the host runs {platform} and this ship is built for {local}, so it cannot upload itself"
                             ),
                         )
                         .hint(format!(
@@ -164,11 +170,20 @@ impl AgentTarget {
                         .into());
                     }
                     let (path, hash, size) = own_binary()?;
-                    self.write_raw(format!("upload {size}\n").as_bytes())?;
-                    let mut file = std::fs::File::open(path)?;
-                    let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
-                    std::io::copy(&mut file, input).context("uploading ship")?;
-                    input.flush()?;
+                    let sent = if encoding == "gzip" {
+                        let gz = compressed_binary()?;
+                        self.write_raw(format!("upload gzip {}\n", gz.len()).as_bytes())?;
+                        let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
+                        input.write_all(gz).context("uploading ship")?;
+                        gz.len() as u64
+                    } else {
+                        self.write_raw(format!("upload raw {size}\n").as_bytes())?;
+                        let mut file = std::fs::File::open(path)?;
+                        let input = self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?;
+                        std::io::copy(&mut file, input).context("uploading ship")?;
+                        *size
+                    };
+                    self.input.as_mut().ok_or_else(|| anyhow!("the connection is closed"))?.flush()?;
                     first = self.next_line(Some(HELLO_TIMEOUT))?;
                     if let Some(got) = first.strip_prefix("SHIP-BOOTSTRAP corrupt ") {
                         // Either the bytes were damaged on the way, or the sha256 ship kept
@@ -179,9 +194,29 @@ impl AgentTarget {
                              run again (ship hashes itself afresh)"
                         );
                     }
-                    if first.starts_with("SHIP-BOOTSTRAP ") {
-                        bail!("installing ship on the host failed (is {} writable?)", self.spec.path().display());
+                    if let Some(place) = first.strip_prefix("SHIP-BOOTSTRAP uploaded ") {
+                        let dir = match place {
+                            "cache" => "the host user's cache".to_string(),
+                            _ => format!("{}/.ship/bin", self.spec.path().display()),
+                        };
+                        record_upload(&self.spec, sent, &encoding, &dir);
+                        first = self.next_line(Some(HELLO_TIMEOUT))?;
                     }
+                    if first.starts_with("SHIP-BOOTSTRAP ") {
+                        bail!(self.install_failed());
+                    }
+                }
+                "corrupt-cached" => {
+                    let (file, got) = detail.rsplit_once(' ').unwrap_or((detail, "?"));
+                    return Err(TargetError::new(
+                        ErrorKind::Connection,
+                        format!(
+                            "the ship kept on the host at {file} has sha256 {got}, not {}: it was not run, and was removed",
+                            own_binary()?.1
+                        ),
+                    )
+                    .hint("run again: ship uploads itself afresh (a file that changes there again is worth a look)")
+                    .into());
                 }
                 "missing-agent" => {
                     return Err(TargetError::new(
@@ -194,7 +229,7 @@ impl AgentTarget {
                     .hint("install ship there, or remove agent_path to let ship upload itself")
                     .into());
                 }
-                _ => bail!("installing ship on the host failed (is {} writable?)", self.spec.path().display()),
+                _ => bail!(self.install_failed()),
             }
         }
         match serde_json::from_str::<FromAgent>(&first) {
@@ -217,6 +252,15 @@ impl AgentTarget {
             )
             .into()),
         }
+    }
+
+    /// Why the agent could not be put on the host, as far as ship can tell.
+    fn install_failed(&self) -> String {
+        format!(
+            "installing ship on the host failed (is ~/.cache/ship/bin there, or else {}/.ship/bin, writable?){}",
+            self.spec.path().display(),
+            self.ssh_said()
+        )
     }
 
     /// What ssh said on stderr, for error messages.

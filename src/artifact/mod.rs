@@ -33,6 +33,14 @@ pub struct Artifact {
     pub reused: bool,
 }
 
+/// A build's figures, for people: the bytes of the files packed, and how long it took
+/// (the export, the build command and the packing).
+#[derive(Debug, Clone, Copy)]
+pub struct BuildStats {
+    pub bytes: u64,
+    pub elapsed: std::time::Duration,
+}
+
 /// Identifies a build config: same key, same commit → same artifact.
 pub fn build_key(build: &BuildConfig) -> String {
     let text = serde_json::json!({
@@ -72,11 +80,59 @@ pub fn build(
     build: &BuildConfig,
     shared: &[String],
     log: &mut dyn FnMut(&str),
-) -> Result<Artifact> {
+) -> Result<(Artifact, BuildStats)> {
+    let started = std::time::Instant::now();
     let work = store.temp_dir()?;
     let src = work.path().join("src");
-    std::fs::create_dir(&src)?;
-    repo.export(&version.commit, &src)
+    // Without a build command, the files are read straight from git (within the memory
+    // budget): the same contents as a clean export gives, none of it written to disk.
+    let selection = pack::Selection::new(build)?;
+    let wanted = |path: &str| path == MANIFEST_NAME || selection.selects(path);
+    let direct = match &build.command {
+        None => repo
+            .read_files(&version.commit, &wanted, pack::MEMORY_BUDGET)
+            .with_context(|| format!("reading commit {}", crate::ui::render::prefix(&version.commit, 12)))?,
+        Some(_) => None,
+    };
+    let contents = match direct {
+        Some(items) => pack::from_items(items, shared, &version.commit)?,
+        None => {
+            export_and_run(repo, version, build, &src, log)?;
+            pack::collect(&src, build, shared, &version.commit)?
+        }
+    };
+    for skipped in &contents.skipped {
+        log(&format!("warning: left out of the artifact: {skipped}"));
+    }
+    if contents.manifest.files.is_empty() {
+        bail!(crate::usage!(
+            "the artifact would be empty: [build] include matches no file of commit {}",
+            crate::ui::render::prefix(&version.commit, 12)
+        ));
+    }
+    let tmp = store.temp_file()?;
+    let mut writer = HashingWriter::new(std::io::BufWriter::new(tmp));
+    pack::write(&contents, version.time, &mut writer)?;
+    let (buf, sha256, size) = writer.finish();
+    let tmp = buf.into_inner().map_err(|e| e.into_error())?;
+    let path = store.insert(tmp, &sha256)?;
+    store.remember(&version.commit, &build_key(build), &sha256)?;
+    let stats = BuildStats { bytes: contents.bytes(), elapsed: started.elapsed() };
+    let artifact =
+        Artifact { sha256: sha256.into(), path, size, commit: version.commit.as_str().into(), reused: false };
+    Ok((artifact, stats))
+}
+
+/// Export `version` to `src` (a new directory) and run the build command there.
+fn export_and_run(
+    repo: &Repo,
+    version: &Version,
+    build: &BuildConfig,
+    src: &Path,
+    log: &mut dyn FnMut(&str),
+) -> Result<()> {
+    std::fs::create_dir(src)?;
+    repo.export(&version.commit, src)
         .with_context(|| format!("exporting commit {}", crate::ui::render::prefix(&version.commit, 12)))?;
 
     if let Some(command) = &build.command {
@@ -88,7 +144,7 @@ pub fn build(
         let ended = crate::process::run(
             &crate::process::Shell {
                 script: command,
-                cwd: &src,
+                cwd: src,
                 env: &env,
                 inherit: crate::process::Inherit::All,
                 timeout: None,
@@ -112,24 +168,7 @@ pub fn build(
         }
     }
 
-    let contents = pack::collect(&src, build, shared, &version.commit)?;
-    for skipped in &contents.skipped {
-        log(&format!("warning: left out of the artifact: {skipped}"));
-    }
-    if contents.manifest.files.is_empty() {
-        bail!(crate::usage!(
-            "the artifact would be empty: [build] include matches no file of commit {}",
-            crate::ui::render::prefix(&version.commit, 12)
-        ));
-    }
-    let tmp = store.temp_file()?;
-    let mut writer = HashingWriter::new(std::io::BufWriter::new(tmp));
-    pack::write(&contents, version.time, &mut writer)?;
-    let (buf, sha256, size) = writer.finish();
-    let tmp = buf.into_inner().map_err(|e| e.into_error())?;
-    let path = store.insert(tmp, &sha256)?;
-    store.remember(&version.commit, &build_key(build), &sha256)?;
-    Ok(Artifact { sha256: sha256.into(), path, size, commit: version.commit.as_str().into(), reused: false })
+    Ok(())
 }
 
 /// A stored artifact by sha256 (or unique prefix), verified, with the commit its manifest names.

@@ -29,6 +29,7 @@ pub fn run(cx: &Ctx, reference: &str, allow_dirty: bool, push: bool) -> Result<E
             "path": a.path,
             "size": a.size,
             "reused": a.reused,
+            "duration_ms": picked.built.map(|b| b.elapsed.as_millis() as u64),
             "pushed": push.then(|| config.store.as_ref().map(|s| s.url.clone())).flatten(),
         }))?;
     } else {

@@ -294,7 +294,7 @@ pub(crate) fn picked_for(
         let size = std::fs::metadata(&path)?.len();
         let artifact =
             crate::artifact::Artifact { sha256: sha256.into(), path, size, commit: commit.into(), reused: true };
-        return Ok(super::Picked { label: label.to_string(), commit: commit.to_string(), artifact });
+        return Ok(super::Picked { label: label.to_string(), commit: commit.to_string(), artifact, built: None });
     }
     cx.ui.status(&format!(
         "Artifact {} is in no store: rebuilding commit {}",

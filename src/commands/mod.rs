@@ -80,6 +80,8 @@ pub(crate) struct Picked {
     pub label: String,
     pub commit: String,
     pub artifact: Artifact,
+    /// The build's figures, when it was built now (not reused or fetched).
+    pub built: Option<artifact::BuildStats>,
 }
 
 pub(crate) fn pick(
@@ -97,7 +99,7 @@ pub(crate) fn pick(
         stores.get(cx, &sha)?;
         let artifact = artifact::from_store(store, &sha)?;
         let label = repo.find(&artifact.commit).map_or_else(|| artifact.commit.short().to_string(), |v| v.label);
-        return Ok(Picked { label, commit: artifact.commit.to_string(), artifact });
+        return Ok(Picked { label, commit: artifact.commit.to_string(), artifact, built: None });
     }
     let version = repo.resolve(reference)?;
     if reference == "HEAD" && !allow_dirty {
@@ -117,19 +119,27 @@ pub(crate) fn pick(
     let named = crate::ui::render::label(&version.label, &version.commit);
     if let Some(artifact) = stores.built(cx, &version.commit, &config.build)? {
         cx.ui.status(&format!("Artifact {} of {named}: reused from the store, not rebuilt", artifact.sha256.short()));
-        return Ok(Picked { label: version.label, commit: version.commit, artifact });
+        return Ok(Picked { label: version.label, commit: version.commit, artifact, built: None });
     }
     cx.ui.status(&format!("Building {named}"));
-    let artifact = artifact::build(store, &repo, &version, &config.build, &config.release.shared, &mut |line| {
-        if let Some(warning) = line.strip_prefix("warning: ") {
-            cx.ui.warn(warning);
-        } else if cx.ui.verbose() {
-            cx.ui.status(&format!("build | {line}"));
-        }
-    })?;
-    let size = indicatif::HumanBytes(artifact.size);
-    cx.ui.status(&format!("Artifact {} of {named}: built, {size}", artifact.sha256.short()));
-    Ok(Picked { label: version.label, commit: version.commit, artifact })
+    let (artifact, stats) =
+        artifact::build(store, &repo, &version, &config.build, &config.release.shared, &mut |line| {
+            if let Some(warning) = line.strip_prefix("warning: ") {
+                cx.ui.warn(warning);
+            } else if cx.ui.verbose() {
+                cx.ui.status(&format!("build | {line}"));
+            }
+        })?;
+    let secs = stats.elapsed.as_secs_f64();
+    let rate = if secs > 0.0 { stats.bytes as f64 / secs } else { 0.0 };
+    cx.ui.status(&format!(
+        "Artifact {} of {named}: built {} in {secs:.2} s ({}/s), {} packed",
+        artifact.sha256.short(),
+        crate::ui::render::bytes(stats.bytes),
+        crate::ui::render::bytes(rate as u64),
+        crate::ui::render::bytes(artifact.size),
+    ));
+    Ok(Picked { label: version.label, commit: version.commit, artifact, built: Some(stats) })
 }
 
 /// The secrets an environment names, read from ship's own environment.

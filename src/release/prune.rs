@@ -22,10 +22,16 @@ use super::{Holder, Site, State};
 /// A failed release is kept this long after it failed, as evidence.
 pub const FAILURE_KEPT: Duration = Duration::from_secs(24 * 3600);
 
-/// An uploaded ship that is not the one serving this prune is kept this long after it last
-/// served, so that two ship builds on one target (a CI runner's and a laptop's) do not
-/// each delete the other's and upload their own again on every run.
+/// An uploaded ship in the target's `.ship/bin/` (where ship 0.1 kept them, and where they
+/// go when the host user has no cache) that is not the one serving this prune is kept this
+/// long after it last served, so that two ship builds on one target (a CI runner's and a
+/// laptop's) do not each delete the other's and upload their own again on every run.
 pub const AGENT_KEPT: Duration = Duration::from_secs(24 * 3600);
+
+/// An uploaded ship in the host user's cache (`~/.cache/ship/bin/`), which every target
+/// path and project of that user on the host shares, is kept this long after it last
+/// started: a prune of one project must not take the agent of another that deploys weekly.
+pub const CACHED_AGENT_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// A leftover of an upload that was cut off is removed once it has not grown for this long.
 const UPLOAD_LEFTOVER: Duration = Duration::from_secs(3600);
@@ -102,7 +108,8 @@ pub struct Pruning {
     pub releases: Vec<ReleaseVerdict>,
     /// Artifacts no kept release came from.
     pub artifacts: Vec<FileGone>,
-    /// Uploaded ship binaries in `.ship/bin/` that are not needed (see [`AGENT_KEPT`]).
+    /// Uploaded ship binaries that are not needed, in the host user's cache or the target's
+    /// `.ship/bin/` (see [`AGENT_KEPT`] and [`CACHED_AGENT_KEPT`]).
     pub agents: Vec<FileGone>,
     /// File contents in `.ship/objects/` that no kept release uses: how many, and the disk
     /// space of those no removed release counted already.
@@ -282,20 +289,7 @@ impl Site {
         let kept: Vec<&str> = releases.iter().filter(|r| !r.why.removes()).map(|r| r.release.as_str()).collect();
         let artifacts =
             self.sweep(&self.meta().join("artifacts"), dry_run, |name, _| !kept.iter().any(|id| name.starts_with(id)))?;
-        let own = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok());
-        let agents = self.sweep(&self.meta().join("bin"), dry_run, |name, path| {
-            let idle = |limit: Duration| {
-                let modified = fs::symlink_metadata(path).and_then(|m| m.modified()).ok();
-                modified.and_then(|t| SystemTime::now().duration_since(t).ok()).is_some_and(|d| d >= limit)
-            };
-            if name.starts_with(".upload-") {
-                idle(UPLOAD_LEFTOVER)
-            } else if name.starts_with("ship-") {
-                own.as_deref() != path.canonicalize().ok().as_deref() && idle(AGENT_KEPT)
-            } else {
-                false
-            }
-        })?;
+        let agents = self.prune_agents(dry_run)?;
         bytes += artifacts.iter().chain(&agents).map(|f| f.bytes).sum::<u64>();
         // The manifests kept beside the releases go with them.
         self.sweep(&self.meta().join("manifests"), dry_run, |name, _| !kept.iter().any(|id| name.starts_with(id)))?;
@@ -349,16 +343,83 @@ impl Site {
         Ok(gone)
     }
 
+    /// The uploaded ships no longer needed: in the host user's cache, those that have not
+    /// started for [`CACHED_AGENT_KEPT`]; in the target's `.ship/bin/`, those that have not
+    /// for [`AGENT_KEPT`]; in both, uploads cut off an hour ago or more. Only files named
+    /// `ship-<sha256>` (with the CRC record beside each) and `.upload-*` are looked at, and
+    /// the ship serving this prune is never one of them.
+    fn prune_agents(&self, dry_run: bool) -> Result<Vec<FileGone>> {
+        let own = std::env::current_exe().ok().and_then(|p| p.canonicalize().ok());
+        let mut gone = Vec::new();
+        let mut places = vec![(self.meta().join("bin"), AGENT_KEPT)];
+        if let Some(cache) = agent_cache_dir() {
+            places.push((cache, CACHED_AGENT_KEPT));
+        }
+        for (dir, kept) in places {
+            let found = self.sweep(&dir, dry_run, |name, path| {
+                let idle = |limit: Duration| {
+                    let modified = fs::symlink_metadata(path).and_then(|m| m.modified()).ok();
+                    modified.and_then(|t| SystemTime::now().duration_since(t).ok()).is_some_and(|d| d >= limit)
+                };
+                if name.starts_with(".upload-") {
+                    idle(UPLOAD_LEFTOVER)
+                } else if let Some(sha) = name.strip_prefix("ship-") {
+                    crate::digest::is_sha256(sha) && own.as_deref() != path.canonicalize().ok().as_deref() && idle(kept)
+                } else {
+                    false
+                }
+            })?;
+            if !dry_run {
+                // The CRC record of each ship removed, and locks left by uploads cut off.
+                for file in &found {
+                    if let Some(name) = Path::new(&file.file).file_name().and_then(|n| n.to_str())
+                        && name.starts_with("ship-")
+                    {
+                        let _ = fs::remove_file(dir.join(format!(".{name}.cksum")));
+                    }
+                }
+                if let Ok(entries) = fs::read_dir(&dir) {
+                    for entry in entries.flatten() {
+                        let old = entry.metadata().and_then(|m| m.modified()).ok();
+                        let old = old.and_then(|t| SystemTime::now().duration_since(t).ok());
+                        if entry.file_name().to_string_lossy().starts_with(".lock-")
+                            && old.is_some_and(|d| d >= UPLOAD_LEFTOVER)
+                        {
+                            let _ = fs::remove_dir_all(entry.path());
+                        }
+                    }
+                }
+            }
+            gone.extend(found);
+        }
+        Ok(gone)
+    }
+
     /// Mark the uploaded ship serving this target as in use, so that another build's prune
-    /// keeps it (see [`AGENT_KEPT`]). Nothing happens for a ship that was not uploaded here.
+    /// keeps it (see [`AGENT_KEPT`] and [`CACHED_AGENT_KEPT`]). Nothing happens for a ship
+    /// that was not uploaded.
     pub fn mark_agent_used(&self) {
         let Ok(own) = std::env::current_exe() else { return };
-        let bin = self.meta().join("bin");
-        if own.parent().and_then(|p| p.canonicalize().ok()) == bin.canonicalize().ok() {
+        let parent = own.parent().and_then(|p| p.canonicalize().ok());
+        let uploaded = [Some(self.meta().join("bin")), agent_cache_dir()]
+            .into_iter()
+            .flatten()
+            .any(|dir| parent.is_some() && parent == dir.canonicalize().ok());
+        if uploaded {
             let now = rustix::fs::Timespec { tv_sec: 0, tv_nsec: rustix::fs::UTIME_NOW };
             let times = rustix::fs::Timestamps { last_access: now, last_modification: now };
             let _ = rustix::fs::utimensat(rustix::fs::CWD, &own, &times, rustix::fs::AtFlags::empty());
         }
+    }
+}
+
+/// Where the bootstrap keeps uploaded ships for this user on this host:
+/// `$XDG_CACHE_HOME/ship/bin` (when absolute), else `$HOME/.cache/ship/bin`; none without HOME.
+pub fn agent_cache_dir() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
+    match std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from) {
+        Some(xdg) if xdg.is_absolute() => Some(xdg.join("ship/bin")),
+        _ => Some(PathBuf::from(home).join(".cache/ship/bin")),
     }
 }
 

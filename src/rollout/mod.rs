@@ -74,6 +74,9 @@ pub(crate) fn finish(
             }
             Err(_) => {}
         }
+        if let Some(upload) = crate::agent::agent_upload(slot.target.spec()) {
+            cx.reporter.note(Note::AgentUploaded { target: &slot.name, upload: &upload });
+        }
         cx.reporter.note(Note::Exchanges { target: &slot.name, count: slot.target.exchanges() });
         slot.target.close();
     });

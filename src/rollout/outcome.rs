@@ -17,6 +17,12 @@ pub enum Note<'a> {
         target: &'a str,
         count: u32,
     },
+    /// This ship was uploaded to the target's host, to serve as its agent (`bytes` sent,
+    /// `gzip` or `raw`, kept in `dir` there).
+    AgentUploaded {
+        target: &'a str,
+        upload: &'a crate::agent::AgentUpload,
+    },
     /// A target of this run, before anything is done to it: what it runs.
     Target {
         target: &'a str,

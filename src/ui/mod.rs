@@ -489,6 +489,16 @@ impl Reporter for Ui {
                     self.log(&format!("{target}: {count} exchanges with its agent"));
                 }
             }
+            Note::AgentUploaded { target, upload } => {
+                if self.verbose {
+                    let what = if upload.encoding == "gzip" { "gzip-compressed" } else { "uncompressed" };
+                    self.log(&format!(
+                        "{target}: uploaded ship ({} {what}) to {}",
+                        render::bytes(upload.bytes),
+                        upload.dir
+                    ));
+                }
+            }
             Note::Warning { message } => self.warn(message),
         }
     }

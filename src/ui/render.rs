@@ -13,6 +13,17 @@ fn short(sha: &str) -> &str {
 
 /// The first `n` characters of `s` (a digest, a commit id), whatever `s` holds: values read
 /// from targets, journals and saved plans are never trusted to be ASCII.
+/// A size as people read it: `52.4 MB` (decimal units, one decimal), `812 kB`, `96 B`.
+pub fn bytes(n: u64) -> String {
+    if n >= 1_000_000 {
+        format!("{:.1} MB", n as f64 / 1e6)
+    } else if n >= 1000 {
+        format!("{} kB", n / 1000)
+    } else {
+        format!("{n} B")
+    }
+}
+
 pub fn prefix(s: &str, n: usize) -> &str {
     s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }

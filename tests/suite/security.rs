@@ -402,7 +402,14 @@ fn local_and_ssh_steps_see_the_same_clean_environment_and_no_line_of_a_secret_is
 
 #[test]
 fn an_ssh_target_path_with_a_newline_and_a_backslash_bootstraps() {
-    let Some((p, _sshd)) = fleet_with_env(1, "", |_| String::new()) else { return };
+    // The host user's cache cannot be made (XDG_CACHE_HOME is a file): the agent goes to
+    // the target's own .ship/bin, under the odd path.
+    let no_cache = |base: &std::path::Path| {
+        std::fs::create_dir_all(base).unwrap();
+        std::fs::write(base.join("a-file"), "").unwrap();
+        format!("XDG_CACHE_HOME={}", base.join("a-file").display())
+    };
+    let Some((p, _sshd)) = fleet_with_env(1, "", no_cache) else { return };
     let odd = p.base.join("targets").join("we\\ird\nname");
     let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap();
     let toml_path = odd.display().to_string().replace('\\', "\\\\").replace('\n', "\\n");
@@ -411,7 +418,10 @@ fn an_ssh_target_path_with_a_newline_and_a_backslash_bootstraps() {
     p.commit("an odd path");
     p.expect(&["deploy", "staging"], 0);
     assert_eq!(std::fs::read_to_string(odd.join("current/index.html")).unwrap(), "version one\n");
-    let bins = std::fs::read_dir(odd.join(".ship/bin")).unwrap().count();
+    let bins = std::fs::read_dir(odd.join(".ship/bin"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("ship-"))
+        .count();
     assert_eq!(bins, 1, "the agent was uploaded once, verified");
 }
 

@@ -37,6 +37,27 @@ pub(super) fn fleet_with_env(
     Some((p, sshd))
 }
 
+/// The host user's cache of uploaded ships on the test server.
+fn agent_cache(sshd: &Sshd) -> PathBuf {
+    sshd.dir.join("home/.cache/ship/bin")
+}
+
+/// The uploaded ships (`ship-<sha256>`) in `dir`.
+fn ships_in(dir: &std::path::Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut ships: Vec<PathBuf> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("ship-"))
+        .collect();
+    ships.sort();
+    ships
+}
+
+/// How many uploads of ship a `ship -v` run reports.
+fn uploads(stderr: &str) -> usize {
+    stderr.lines().filter(|l| l.contains(": uploaded ship (")).count()
+}
+
 pub(super) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !done() {
@@ -47,16 +68,19 @@ pub(super) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 
 #[test]
 fn deploy_noop_rollback_status_and_history_over_ssh() {
-    let Some((p, _sshd)) = fleet(2, "[health]\ncommand = \"./bin/healthy\"\n") else { return };
+    let Some((p, sshd)) = fleet(2, "[health]\ncommand = \"./bin/healthy\"\n") else { return };
     let out = p.json(&["deploy", "staging"], 0);
     assert_eq!(out["outcome"], "succeeded");
     let v1 = p.live("t1").unwrap();
     assert_eq!(p.live("t2").as_ref(), Some(&v1));
     assert_eq!(p.live_file("t2", "index.html"), "version one\n");
-    // The host had no ship: this very binary was uploaded, content-addressed.
-    let bin = std::fs::read_dir(p.target("t1").join(".ship/bin")).unwrap().next().unwrap().unwrap().path();
+    // The host had no ship: this very binary was uploaded, content-addressed, once for
+    // both targets, into the host user's cache.
+    let bins = ships_in(&agent_cache(&sshd));
+    assert_eq!(bins.len(), 1, "{bins:?}");
     let own = std::fs::read(assert_cmd::cargo::cargo_bin("ship")).unwrap();
-    assert_eq!(std::fs::read(&bin).unwrap(), own, "the uploaded agent is not this build");
+    assert_eq!(std::fs::read(&bins[0]).unwrap(), own, "the uploaded agent is not this build");
+    assert!(!p.target("t1").join(".ship/bin").exists() && !p.target("t2").join(".ship/bin").exists());
 
     let (stdout, stderr) = p.expect(&["deploy", "staging"], 0);
     assert!(stdout.contains("up to date"), "{stdout}");
@@ -417,7 +441,7 @@ fn modified_hours_ago(path: &std::path::Path) -> u64 {
 
 #[test]
 fn prune_over_ssh_removes_old_releases_and_uploaded_ships_no_longer_run() {
-    let Some((p, _sshd)) = fleet(2, "[release]\nkeep = 10\n") else { return };
+    let Some((p, sshd)) = fleet(2, "[release]\nkeep = 10\n") else { return };
     p.expect(&["deploy", "staging"], 0);
     for n in 2..=4 {
         p.write("index.html", &format!("version {n}\n"));
@@ -425,19 +449,29 @@ fn prune_over_ssh_removes_old_releases_and_uploaded_ships_no_longer_run() {
         p.expect(&["deploy", "staging"], 0);
     }
     assert_eq!(p.releases("t1").len(), 4);
-    let bin = p.target("t1").join(".ship/bin");
-    let own = std::fs::read_dir(&bin).unwrap().next().unwrap().unwrap().path();
+    let cache = agent_cache(&sshd);
+    let own = ships_in(&cache).pop().unwrap();
     // The uploaded ship marks itself as used whenever it serves, so that another build's
     // prune leaves it alone.
-    age_file(&own, 72);
+    age_file(&own, 24 * 30);
     p.expect(&["status", "staging"], 0);
     assert_eq!(modified_hours_ago(&own), 0, "serving did not mark {} as used", own.display());
-    // Another build's ship that last ran two days ago, one that ran an hour ago, and an
-    // upload cut off two hours ago.
+    // In the host user's cache, shared by every target there: another build's ship that
+    // last ran eight days ago, and one that ran six days ago.
+    let (cached_stale, cached_recent) =
+        (cache.join(format!("ship-{}", "c".repeat(64))), cache.join(format!("ship-{}", "d".repeat(64))));
+    // In a target's .ship/bin (where ship 0.1 put them): another build's ship that last ran
+    // two days ago, one that ran an hour ago, an upload cut off two hours ago, and a file
+    // that is not ship's.
+    let bin = p.target("t1").join(".ship/bin");
+    std::fs::create_dir_all(&bin).unwrap();
     let stale = bin.join(format!("ship-{}", "a".repeat(64)));
     let recent = bin.join(format!("ship-{}", "b".repeat(64)));
     let leftover = bin.join(".upload-4242");
-    for (path, hours) in [(&stale, 48), (&recent, 1), (&leftover, 2)] {
+    let foreign = bin.join("ship-notes.txt");
+    for (path, hours) in
+        [(&stale, 48), (&recent, 1), (&leftover, 2), (&foreign, 500), (&cached_stale, 8 * 24), (&cached_recent, 6 * 24)]
+    {
         std::fs::write(path, "another build\n").unwrap();
         age_file(path, hours);
     }
@@ -445,14 +479,19 @@ fn prune_over_ssh_removes_old_releases_and_uploaded_ships_no_longer_run() {
     let dry = p.json(&["prune", "staging", "--keep", "2", "--dry-run"], 0);
     let agents: Vec<&str> =
         dry["targets"][0]["agents"].as_array().unwrap().iter().map(|a| a["file"].as_str().unwrap()).collect();
-    let expected = [".ship/bin/.upload-4242".to_string(), format!(".ship/bin/ship-{}", "a".repeat(64))];
+    let expected = [
+        ".ship/bin/.upload-4242".to_string(),
+        format!(".ship/bin/ship-{}", "a".repeat(64)),
+        cached_stale.display().to_string(),
+    ];
     assert_eq!(agents, expected);
-    assert!(stale.exists() && leftover.exists(), "a dry run removes nothing");
+    assert!(stale.exists() && leftover.exists() && cached_stale.exists(), "a dry run removes nothing");
 
     let out = p.json(&["prune", "staging", "--keep", "2"], 0);
-    assert_eq!(out["targets"][1]["agents"].as_array().unwrap().len(), 0, "{out}");
-    assert!(!stale.exists() && !leftover.exists(), "{out}");
+    assert!(!stale.exists() && !leftover.exists() && !cached_stale.exists(), "{out}");
     assert!(recent.exists(), "a ship that ran within a day is kept");
+    assert!(cached_recent.exists(), "a ship in the cache that ran within a week is kept");
+    assert!(foreign.exists(), "only ship-<sha256> files are ship's");
     assert!(own.exists(), "the ship serving the prune is kept");
     for target in ["t1", "t2"] {
         assert_eq!(p.releases(target).len(), 2, "{target}");
@@ -461,8 +500,11 @@ fn prune_over_ssh_removes_old_releases_and_uploaded_ships_no_longer_run() {
     // still has its release.
     p.write("index.html", "version 5\n");
     p.commit("v5");
-    p.expect(&["deploy", "staging"], 0);
-    assert_eq!(std::fs::read_dir(&bin).unwrap().count(), 2, "no ship was uploaded again");
+    let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+    assert_eq!(uploads(&stderr), 0, "no ship was uploaded again: {stderr}");
+    let mut kept = vec![cached_recent, own];
+    kept.sort();
+    assert_eq!(ships_in(&cache), kept);
     p.expect(&["rollback", "staging"], 0);
     assert_eq!(p.live_file("t2", "index.html"), "version 4\n");
 }
@@ -479,7 +521,7 @@ fn metrics_over_ssh_are_the_figures_worked_out_by_hand() {
 /// connection with a clear message, never a wrong agent run, and is forgotten at once.
 #[test]
 fn a_wrong_kept_sha256_of_ship_itself_fails_once_and_is_forgotten() {
-    let Some((p, _sshd)) = fleet(1, "") else { return };
+    let Some((p, sshd)) = fleet(1, "") else { return };
     p.expect(&["deploy", "staging"], 0);
     let kept = p.base.join("cache/own-sha256");
     let text = std::fs::read_to_string(&kept).unwrap();
@@ -494,6 +536,159 @@ fn a_wrong_kept_sha256_of_ship_itself_fails_once_and_is_forgotten() {
     assert!(stderr.contains(&format!("arrived with sha256 {sha}, not {}", "0".repeat(64))), "{stderr}");
     assert!(!kept.exists(), "the wrong sha256 is forgotten");
     assert!(!p.target("t9").join("current").exists());
+    assert_eq!(ships_in(&agent_cache(&sshd)).len(), 1, "nothing was kept under the wrong name");
     p.expect(&["deploy", "staging"], 0);
     assert_eq!(std::fs::read_to_string(&kept).unwrap(), text, "hashed afresh, and kept again");
+}
+
+/// The targets of one host share one upload of ship, kept in the host user's cache: two
+/// targets connecting at once, or eight, get one upload between them (the others wait for
+/// it), and a later run none.
+#[test]
+fn targets_on_one_host_share_one_upload_even_all_at_once() {
+    for n in [2, 8] {
+        let Some((p, sshd)) = fleet(n, "") else { return };
+        let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+        assert_eq!(uploads(&stderr), 1, "{n} targets: {stderr}");
+        let line = stderr.lines().find(|l| l.contains(": uploaded ship (")).unwrap();
+        assert!(line.contains("gzip-compressed) to ") && line.ends_with("to the host user's cache"), "{line}");
+        for i in 1..=n {
+            assert!(p.live(&format!("t{i}")).is_some(), "t{i}");
+            assert!(!p.target(&format!("t{i}")).join(".ship/bin").exists(), "t{i}");
+        }
+        let cache = agent_cache(&sshd);
+        assert_eq!(ships_in(&cache).len(), 1, "{n} targets");
+        let left: Vec<String> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with(".upload-") || name.starts_with(".lock-"))
+            .collect();
+        assert!(left.is_empty(), "nothing is left of the upload: {left:?}");
+        p.write("index.html", "version two\n");
+        p.commit("second");
+        let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+        assert_eq!(uploads(&stderr), 0, "{stderr}");
+    }
+}
+
+/// The ship kept in the cache is checked before it is started: a damaged (or replaced) one
+/// is refused with a clear error, never run, and removed; the next run uploads it afresh.
+#[test]
+fn a_damaged_ship_in_the_host_cache_is_refused_never_run_and_replaced_next_time() {
+    let Some((p, sshd)) = fleet(1, "") else { return };
+    p.expect(&["deploy", "staging"], 0);
+    let bin = ships_in(&agent_cache(&sshd)).pop().unwrap();
+    let ran = p.base.join("the-damaged-ship-ran");
+    // Put in place by a rename: the agent of the last deploy may still be running from it.
+    let damaged = p.base.join("damaged");
+    std::fs::write(&damaged, format!("#!/bin/sh\ntouch {}\n", ran.display())).unwrap();
+    std::fs::set_permissions(&damaged, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::rename(&damaged, &bin).unwrap();
+    p.write("index.html", "version two\n");
+    p.commit("second");
+    let (_, stderr) = p.expect(&["deploy", "staging"], 1);
+    assert!(stderr.contains(&format!("the ship kept on the host at {} has sha256 ", bin.display())), "{stderr}");
+    assert!(stderr.contains("it was not run, and was removed"), "{stderr}");
+    assert!(stderr.contains("hint: run again"), "{stderr}");
+    assert!(!ran.exists(), "the damaged ship was run");
+    assert!(!bin.exists(), "the damaged ship was not removed");
+    assert_eq!(p.live_file("t1", "index.html"), "version one\n");
+    let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+    assert_eq!(uploads(&stderr), 1, "{stderr}");
+    let own = std::fs::read(assert_cmd::cargo::cargo_bin("ship")).unwrap();
+    assert!(std::fs::read(&bin).unwrap() == own, "the cache holds this build again");
+    assert_eq!(p.live_file("t1", "index.html"), "version two\n");
+    assert!(!ran.exists());
+}
+
+/// With no usable cache on the host (HOME unset, or the cache cannot be made: here
+/// XDG_CACHE_HOME names a file), ship goes to the target's own `.ship/bin`, as before.
+#[test]
+fn without_a_usable_cache_on_the_host_ship_is_kept_in_the_target() {
+    let no_cache = |base: &std::path::Path| {
+        std::fs::create_dir_all(base).unwrap();
+        std::fs::write(base.join("a-file"), "").unwrap();
+        format!("XDG_CACHE_HOME={}", base.join("a-file").display())
+    };
+    let Some((p, sshd)) = fleet_with_env(2, "", no_cache) else { return };
+    let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+    // One upload per target path now: each has its own .ship/bin.
+    assert_eq!(uploads(&stderr), 2, "{stderr}");
+    for t in ["t1", "t2"] {
+        assert_eq!(ships_in(&p.target(t).join(".ship/bin")).len(), 1, "{t}");
+        assert_eq!(p.live_file(t, "index.html"), "version one\n");
+    }
+    assert!(!agent_cache(&sshd).exists());
+    let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+    assert_eq!(uploads(&stderr), 0, "{stderr}");
+}
+
+/// A host without gzip gets ship as it is, still verified.
+#[test]
+fn a_host_without_gzip_gets_ship_uncompressed() {
+    // The host's sessions find only these tools on PATH: no gzip.
+    let no_gzip = |base: &std::path::Path| {
+        let bin = base.join("no-gzip-bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for tool in ["sh", "sha256sum", "cksum", "head", "mkdir", "rm", "mv", "chmod", "cat", "uname", "sleep"] {
+            let real = ["/usr/bin", "/bin"].iter().map(|d| PathBuf::from(d).join(tool)).find(|p| p.exists());
+            std::os::unix::fs::symlink(real.unwrap_or_else(|| panic!("no {tool}")), bin.join(tool)).unwrap();
+        }
+        format!("PATH={}", bin.display())
+    };
+    let Some((p, sshd)) = fleet_with_env(1, "", no_gzip) else { return };
+    let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+    assert_eq!(uploads(&stderr), 1, "{stderr}");
+    assert!(stderr.contains(" uncompressed) to the host user's cache"), "{stderr}");
+    let own = std::fs::read(assert_cmd::cargo::cargo_bin("ship")).unwrap();
+    assert!(std::fs::read(&ships_in(&agent_cache(&sshd))[0]).unwrap() == own);
+    assert_eq!(p.live_file("t1", "index.html"), "version one\n");
+}
+
+/// The lock of an upload whose session died (its pid is gone) does not hold up the next:
+/// it is taken over at once.
+#[test]
+fn the_upload_lock_of_a_dead_session_is_taken_over() {
+    let Some((p, sshd)) = fleet(2, "") else { return };
+    let out = Command::new("sha256sum").arg(assert_cmd::cargo::cargo_bin("ship")).output().unwrap();
+    let sha = text(&out.stdout).split_whitespace().next().unwrap().to_string();
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let lock = agent_cache(&sshd).join(format!(".lock-{sha}"));
+    std::fs::create_dir_all(&lock).unwrap();
+    std::fs::write(lock.join("pid"), format!("{dead}\n")).unwrap();
+    let started = Instant::now();
+    let (_, stderr) = p.expect(&["-v", "deploy", "staging"], 0);
+    // A live holder would have been waited for 30 s (LOCK_WAIT_SECS) before uploading anyway.
+    assert!(started.elapsed() < Duration::from_secs(29), "waited for a dead lock: {:?}\n{stderr}", started.elapsed());
+    assert_eq!(uploads(&stderr), 1, "{stderr}");
+    assert!(!lock.exists(), "the lock is left behind");
+    assert_eq!(ships_in(&agent_cache(&sshd)).len(), 1);
+}
+
+/// Two ship runs reaching one host at the same time upload ship once between them.
+#[test]
+fn two_ship_runs_at_once_upload_ship_once() {
+    let Some((p, _sshd)) = fleet(2, "") else { return };
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap()
+        + &format!(
+            "\n[env.other]\ntargets = [\"ssh://target3{}\", \"ssh://target4{}\"]\n",
+            p.target("o1").display(),
+            p.target("o2").display()
+        );
+    p.write("deploy.toml", &config);
+    p.commit("another environment");
+    let runs = [p.spawn(&["-v", "deploy", "staging"]), p.spawn(&["-v", "deploy", "other"])];
+    let mut said = String::new();
+    for run in runs {
+        let out = run.wait_with_output().unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        said.push_str(&stderr);
+    }
+    assert_eq!(uploads(&said), 1, "{said}");
+    for t in ["t1", "t2", "o1", "o2"] {
+        assert_eq!(p.live_file(t, "index.html"), "version one\n", "{t}");
+    }
 }
