@@ -743,7 +743,7 @@ fn main() {
     for n in TARGET_COUNTS {
         let per_target = |t: Tool| median_u64(&sent[&(2, n, t)]) as f64 / n as f64;
         let mut line = format!(
-            "1% change, {n} target{}: per target, ship sent {} = {:.1}% of the v3 artifact ({})",
+            "- 1% change, {n} target{}: per target, ship sent {} = {:.1}% of the v3 artifact ({})",
             if n == 1 { "" } else { "s" },
             mb(per_target(Tool::Ship) as u64),
             100.0 * per_target(Tool::Ship) / artifacts[2] as f64,
@@ -764,7 +764,7 @@ fn main() {
     }
     writeln!(
         out,
-        "\nload average at the start of each run: {}; after: {load_after}; measuring took {:.0} s",
+        "- load average at the start of each run: {}; after: {load_after}; measuring took {:.0} s",
         loads.join(" / "),
         measured.as_secs_f64()
     )
@@ -778,7 +778,8 @@ fn main() {
         let (head, rest) = out.split_once("\nWall time").unwrap();
         let section = format!(
             "\n### Run of {date}, ship at {commit_measured}\n\nCommand: `BENCH_RUNS={runs} benches/peers.sh`\n\n\
-             ```text\n{head}\n```\n\nWall time{rest}"
+             ```text\n{}\n```\n\nWall time{rest}",
+            head.trim_end()
         );
         let mut text = std::fs::read_to_string(&doc).unwrap();
         text.push_str(&section);
