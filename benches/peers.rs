@@ -1,79 +1,83 @@
-//! ship beside Capistrano, in one run, on the same SSH targets on 127.0.0.1. Prints figures
-//! and ratios; asserts nothing about time. Run with:
+//! ship beside Capistrano and Ansible, in one run, on the same app and the same SSH targets
+//! on 127.0.0.1, with the same on-target layout (`<path>/releases/<x>`, `<path>/current`).
+//! Prints medians, ratios and bytes sent; asserts nothing about time, but checks what is
+//! live on every target after every run of every tool. The one command, which installs
+//! what is missing first:
 //!
-//!     cargo bench --bench peers
+//!     benches/peers.sh                 # BENCH_RUNS=1 for a quick look (default 3 runs)
 //!
-//! Needs /usr/sbin/sshd (apt-get install openssh-server). The Capistrano part needs `cap` on
-//! PATH (apt-get install capistrano: Debian 12 has 3.17.2); without it, a notice says so and
-//! only ship's figures are printed.
+//! or, with everything installed, `cargo bench --bench peers`. Needs /usr/sbin/sshd; the
+//! Capistrano part needs `cap` on PATH (Debian's `capistrano`), the Ansible part
+//! `target/ansible-venv/bin/ansible-playbook` (ansible-core from PyPI): without one, a
+//! notice says so and that tool is left out. docs/BENCHMARKS.md describes what each tool
+//! does and why.
 //!
-//! What is compared
-//! ----------------
-//! One sshd (the tests' harness, `tests/suite/sshd.rs`) reached through 8 host aliases,
-//! `target1`..`target8`, and one app: a git repository of 120 files of 32 KiB of
-//! incompressible data (3.9 MB). Each tool has its own 8 target directories.
+//! Environment: BENCH_RUNS (runs per figure, default 3), BENCH_TOOLS (default
+//! `ship,cap,ansible`), BENCH_APPEND=1 (append the results to docs/BENCHMARKS.md; benches/
+//! peers.sh sets it unless BENCH_RUNS is below 3).
 //!
-//! - ship: `CI=true ship -v deploy eight` / `ship -v rollback eight`, `parallel = 8`,
-//!   `[release] keep = 5`. Its ControlMaster connections persist between runs (60 s), as
-//!   they do for anyone who runs ship twice within a minute; a separate row gives the no-op
-//!   with new connections (the sockets closed with `ssh -O exit` before each of those runs).
-//! - Capistrano: `cap eight deploy` / `cap eight deploy:rollback`, with the stock git SCM
-//!   (`git clone --mirror` of `file://<the repo>` on each target, then `git archive` into a
-//!   new release), `keep_releases 5`, default output format and log level. net-ssh reads the
-//!   harness's client config (`set :ssh_options, { config: [...], verify_host_key: :always }`):
-//!   same key, same known_hosts, same aliases. Capistrano opens new connections on every run.
+//! The app (`support/app.rs`): 5,000 files, about 50 MB, code-like text and some binary
+//! files in nested directories, in three commits: v1, v2 (15% of the files changed: "a new
+//! version") and v3 (1% of the files and about 1% of the bytes changed: "a 1% change").
 //!
-//! Capistrano's `deploy_to` is one global setting, and all 8 aliases reach the same machine,
-//! so a shared `deploy_to` would have the 8 hosts clobber one directory. The Capfile gives
-//! each server its own: `server "target3", deploy_to: "<dir>/cap-3"` in the stage file, and
-//! `Capistrano::DSL::Paths#deploy_to` redefined to read the `deploy_to` property of the host
-//! whose `on` block is running (`SSHKit::Backend.current.host`: SSHKit runs each host's block
-//! in its own thread and keeps the backend per thread). Two helpers that cache a path in a
-//! global variable are made to derive it each time instead: `repo_path` (`fetch(:repo_path, ->
-//! { ... })` stores its first answer) and `release_path` (computed from `:release_timestamp`,
-//! which is the same on every host since one `cap` run gives all hosts one timestamp). The
-//! bench checks every Capistrano target's `current/REVISION` after each run.
-//!
-//! The runs
-//! --------
-//! After one first deploy of commit c0 by each tool (printed, not compared), each of 5 rounds
-//! makes a new commit (one file changed) and runs, alternating the tools run by run:
-//! new version (ship, cap), rollback to c0 (ship, cap), redeploy of c0, which is live again
-//! (ship, cap, then ship with new connections). ship's no-op is `ship deploy eight --ref
-//! <c0>`, which finds c0 live and changes nothing; Capistrano's is `cap eight deploy` of the
-//! same revision, which (as always) makes a new release. ship's new version includes building
-//! its artifact from the commit, as Capistrano's includes fetching and exporting it.
-//! Capistrano's rollback is the stock one, which also archives and deletes the release it
-//! leaves (`deploy:cleanup_rollback`).
-//!
-//! With `-v`, a ship that counts them prints `<target>: N exchanges with its agent` per
-//! target; the bench prints those counts, or says the ship under test does not report them.
-//!
-//! Last, ship alone on 50 targets (50 more host aliases, `h1`..`h50`, on the same sshd and
-//! with the same key, in a client config written here): median wall time of a no-op and of
-//! a new version against the number of targets (10, 25, 50) and the pool size (`workers`:
-//! 1, 8, 32, the default), with `parallel` = the number of targets.
+//! Each run, for 1 target and for 8, each tool in turn (the order rotated run by run) does:
+//! first deploy of v1 (cold: fresh target directories, no open SSH connection, no local
+//! build cache, and for ship no uploaded agent), new version (v2), 1% change (v3), rollback
+//! (to v2), no-op (v2 again, which is live). All SSH goes through a counting relay in front
+//! of the sshd (`support/proxy.rs`); Capistrano's targets fetch the app from a git server
+//! over SSH through a second relay. "Sent to the targets" is what the SSH clients of the
+//! deploying machine sent plus what the git server sent.
 
+#[path = "support/app.rs"]
+mod app;
 #[path = "support/data.rs"]
 mod data;
+#[path = "support/proxy.rs"]
+mod proxy;
 #[path = "../tests/suite/sshd.rs"]
 mod sshd;
 
-use data::{commit, content, median};
+use data::{commit, median};
+use proxy::{Bytes, Proxy};
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const FILES: usize = 120;
-const FILE_SIZE: usize = 32 * 1024;
-/// Rounds of the side-by-side comparison.
-const RUNS: usize = 5;
-/// Runs per figure of the 50-target table.
-const SCALE_RUNS: usize = 3;
-const FLEET: usize = 50;
-/// (targets, workers) of the 50-target table.
-const SCALE: [(usize, usize); 5] = [(10, 32), (25, 32), (50, 32), (50, 8), (50, 1)];
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Tool {
+    Ship,
+    Cap,
+    Ansible,
+}
+
+impl Tool {
+    fn name(self) -> &'static str {
+        match self {
+            Tool::Ship => "ship",
+            Tool::Cap => "cap",
+            Tool::Ansible => "ansible",
+        }
+    }
+}
+
+/// The scenarios, in the order each tool runs them: (name, version deployed or None for a
+/// rollback, version live afterwards).
+const SCENARIOS: [(&str, Option<u32>, u32); 5] = [
+    ("first deploy (cold)", Some(1), 1),
+    ("new version (15% of files)", Some(2), 2),
+    ("1% change", Some(3), 3),
+    ("rollback", None, 2),
+    ("no-op (redeploy live version)", Some(2), 2),
+];
+
+const TARGET_COUNTS: [usize; 2] = [1, 8];
+
+fn env_name(n: usize) -> &'static str {
+    if n == 1 { "one" } else { "eight" }
+}
 
 const CAPFILE: &str = r#"require "capistrano/setup"
 require "capistrano/deploy"
@@ -104,64 +108,151 @@ module Capistrano
 end
 "#;
 
+/// What a typical user writes for releases/current with ansible-core alone: a tarball of
+/// the commit built once on the controller, unpacked into `releases/<sha>` unless there,
+/// `current` pointed at it, the releases beyond `keep_releases` removed.
+const DEPLOY_YML: &str = r#"- name: deploy
+  hosts: "{{ target_group }}"
+  gather_facts: false
+  vars:
+    release: "{{ deploy_to }}/releases/{{ sha }}"
+    tarball: "{{ build_dir }}/{{ sha }}.tar.gz"
+    keep_releases: 5
+  tasks:
+    - name: build the release tarball from git, once, on the controller
+      ansible.builtin.command:
+        cmd: "git -C {{ repo }} archive --format=tar.gz -o {{ tarball }} {{ sha }}"
+        creates: "{{ tarball }}"
+      delegate_to: localhost
+      run_once: true
+
+    - name: is this release there already
+      ansible.builtin.stat:
+        path: "{{ release }}"
+      register: release_dir
+
+    - name: make the release directory
+      ansible.builtin.file:
+        path: "{{ release }}"
+        state: directory
+      when: not release_dir.stat.exists
+
+    - name: unpack the release
+      ansible.builtin.unarchive:
+        src: "{{ tarball }}"
+        dest: "{{ release }}"
+      when: not release_dir.stat.exists
+
+    - name: point current at it
+      ansible.builtin.file:
+        src: "{{ release }}"
+        dest: "{{ deploy_to }}/current"
+        state: link
+
+    - name: list the releases
+      ansible.builtin.find:
+        paths: "{{ deploy_to }}/releases"
+        file_type: directory
+      register: releases
+
+    - name: remove the releases beyond keep_releases
+      ansible.builtin.file:
+        path: "{{ item }}"
+        state: absent
+      loop: "{{ (releases.files | sort(attribute='mtime') | map(attribute='path') | reject('equalto', release) | list)[:-(keep_releases - 1)] }}"
+"#;
+
+/// Back to the release made before the live one.
+const ROLLBACK_YML: &str = r#"- name: rollback
+  hosts: "{{ target_group }}"
+  gather_facts: false
+  tasks:
+    - name: what is live
+      ansible.builtin.stat:
+        path: "{{ deploy_to }}/current"
+      register: current
+
+    - name: list the releases
+      ansible.builtin.find:
+        paths: "{{ deploy_to }}/releases"
+        file_type: directory
+      register: releases
+
+    - name: find the one before the live one
+      ansible.builtin.set_fact:
+        ordered: "{{ releases.files | sort(attribute='mtime') | map(attribute='path') | list }}"
+
+    - name: there is one
+      ansible.builtin.assert:
+        that: ordered.index(current.stat.lnk_target) > 0
+
+    - name: point current at it
+      ansible.builtin.file:
+        src: "{{ ordered[ordered.index(current.stat.lnk_target) - 1] }}"
+        dest: "{{ deploy_to }}/current"
+        state: link
+"#;
+
 struct Bench {
     base: PathBuf,
     repo_dir: PathBuf,
+    /// The bare repository Capistrano's targets fetch from, its branch moved to the version
+    /// being deployed (so that a fetch brings what a git server would have then, no more).
+    served: git2::Repository,
+    served_branch: String,
     cap_dir: PathBuf,
+    ans_dir: PathBuf,
+    targets: PathBuf,
+    sshd_home: PathBuf,
+    playbook: PathBuf,
+    shas: [String; 3],
+    ssh: Proxy,
+    git: Proxy,
 }
 
-/// One ship run: its wall time and its stderr.
-fn ship(b: &Bench, args: &[&str]) -> (Duration, String) {
+impl Bench {
+    fn dir(&self, tool: Tool, n: usize, i: usize) -> PathBuf {
+        self.targets.join(format!("{}-{n}-{i}", tool.name()))
+    }
+
+    fn sha(&self, v: u32) -> &str {
+        &self.shas[v as usize - 1]
+    }
+
+    fn bytes(&self) -> (Bytes, Bytes) {
+        (self.ssh.bytes(), self.git.bytes())
+    }
+}
+
+/// Run `cmd`, panicking with its output when it fails; its wall time and stdout.
+fn run(cmd: &mut Command) -> (Duration, String) {
     let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_ship"))
-        .args(args)
-        .current_dir(&b.repo_dir)
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let took = start.elapsed();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (took, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn ship_cmd(b: &Bench) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ship"));
+    cmd.current_dir(&b.repo_dir)
         .env("HOME", b.base.join("home"))
         .env("SHIP_CACHE_DIR", b.base.join("cache"))
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("USER", "bench")
-        .env("CI", "true")
-        .output()
-        .unwrap();
-    let took = start.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "ship {args:?}: {stderr}");
-    (took, stderr)
+        .env("CI", "true");
+    cmd
 }
 
-/// One cap run in the Capistrano project, deploying `revision` (a commit sha).
-fn cap(b: &Bench, task: &str, revision: &str) -> Duration {
-    let start = Instant::now();
-    let out = Command::new("cap")
-        .args(["eight", task])
-        .current_dir(&b.cap_dir)
-        .env("HOME", b.base.join("home"))
-        .env("BENCH_REVISION", revision)
-        .output()
-        .unwrap();
-    let took = start.elapsed();
-    assert!(
-        out.status.success(),
-        "cap eight {task}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    took
-}
-
-/// Every Capistrano target serves `sha`.
-fn check_cap(b: &Bench, sha: &str) {
-    for i in 1..=8 {
-        let file = b.base.join(format!("targets/cap-{i}/current/REVISION"));
-        let got = std::fs::read_to_string(&file).unwrap();
-        assert_eq!(got.trim(), sha, "{}", file.display());
-    }
-}
-
-/// Close ship's ControlMaster connections, so that the next run opens new ones.
-fn close_connections(b: &Bench) {
-    let Ok(dir) = std::fs::read_dir(b.base.join("cache/ssh")) else { return };
-    for socket in dir.flatten() {
+/// Close the ControlMaster connections whose sockets are in `dir`.
+fn close_masters(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for socket in entries.flatten() {
         let _ = Command::new("ssh")
             .arg("-o")
             .arg(format!("ControlPath={}", socket.path().display()))
@@ -170,46 +261,104 @@ fn close_connections(b: &Bench) {
     }
 }
 
-/// The `<target>: N exchanges with its agent` lines of a `ship -v` run.
-fn exchanges(stderr: &str) -> Vec<(String, u64)> {
-    const TAIL: &str = " exchanges with its agent";
-    stderr
-        .lines()
-        .filter_map(|line| {
-            let head = &line[..line.find(TAIL)?];
-            let (target, n) = head.rsplit_once(": ")?;
-            // Without what may stand before the target on the line (a timestamp, under CI).
-            let target = target.rsplit(' ').next().unwrap_or(target);
-            Some((target.to_string(), n.trim().parse().ok()?))
-        })
-        .collect()
-}
-
-fn describe_exchanges(found: &[(String, u64)]) -> String {
-    if found.is_empty() {
-        return "n/a (this ship does not report exchanges)".into();
-    }
-    let first = found[0].1;
-    if found.iter().all(|(_, n)| *n == first) {
-        format!("{first} per target ({} targets)", found.len())
-    } else {
-        found.iter().map(|(t, n)| format!("{t} {n}")).collect::<Vec<_>>().join(", ")
+fn remove(path: &Path) {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path).unwrap(),
+        Ok(_) => std::fs::remove_file(path).unwrap(),
+        Err(_) => {}
     }
 }
 
-fn min(v: &[Duration]) -> Duration {
-    *v.iter().min().unwrap()
+/// Closes every tool's persistent SSH connections when the bench ends, even by a panic (the
+/// sshd and the relays end with the bench's own process and `Sshd`'s drop).
+struct Masters(PathBuf);
+
+impl Drop for Masters {
+    fn drop(&mut self) {
+        close_masters(&self.0.join("cache/ssh"));
+        close_masters(&self.0.join("ansible/cp"));
+    }
 }
 
-fn secs(d: Duration) -> String {
-    format!("{:.2} s", d.as_secs_f64())
+/// Make `tool`'s next deploy to `n` targets a cold one.
+fn cold(b: &Bench, tool: Tool, n: usize) {
+    for i in 1..=n {
+        remove(&b.dir(tool, n, i));
+    }
+    match tool {
+        Tool::Ship => {
+            close_masters(&b.base.join("cache/ssh"));
+            remove(&b.base.join("cache"));
+            // Where the agent lives after the lean-bootstrap change ($HOME of the sessions);
+            // today it is `<path>/.ship/bin/`, removed with the target directory.
+            remove(&b.sshd_home.join(".cache/ship"));
+        }
+        Tool::Ansible => {
+            close_masters(&b.ans_dir.join("cp"));
+            remove(&b.ans_dir.join("build"));
+            std::fs::create_dir_all(b.ans_dir.join("build")).unwrap();
+        }
+        Tool::Cap => {}
+    }
+}
+
+/// One scenario by one tool: its wall time and the bytes sent to the targets.
+fn step(b: &Bench, tool: Tool, n: usize, deploy: Option<u32>) -> (Duration, u64) {
+    let env = env_name(n);
+    let (ssh0, git0) = b.bytes();
+    let took = match (tool, deploy) {
+        (Tool::Ship, Some(v)) => run(ship_cmd(b).args(["deploy", env, "--yes", "--ref", b.sha(v)])).0,
+        (Tool::Ship, None) => run(ship_cmd(b).args(["rollback", env, "--yes"])).0,
+        (Tool::Cap, v) => {
+            let live = v.map_or(b.sha(3), |v| b.sha(v)).to_string();
+            if v.is_some() {
+                let oid = git2::Oid::from_str(&live).unwrap();
+                b.served.reference(&b.served_branch, oid, true, "bench").unwrap();
+            }
+            let task = if v.is_some() { "deploy" } else { "deploy:rollback" };
+            run(Command::new("cap")
+                .args([env, task])
+                .current_dir(&b.cap_dir)
+                .env("HOME", b.base.join("home"))
+                .env("BENCH_REVISION", &live))
+            .0
+        }
+        (Tool::Ansible, v) => {
+            let mut cmd = Command::new(&b.playbook);
+            cmd.current_dir(&b.ans_dir)
+                .env("HOME", b.base.join("home"))
+                .env("ANSIBLE_CONFIG", b.ans_dir.join("ansible.cfg"))
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .args(["-e", &format!("target_group={env}")]);
+            match v {
+                Some(v) => cmd.args(["deploy.yml", "-e", &format!("sha={}", b.sha(v))]),
+                None => cmd.arg("rollback.yml"),
+            };
+            run(&mut cmd).0
+        }
+    };
+    let (ssh1, git1) = b.bytes();
+    (took, (ssh1 - ssh0).up + (git1 - git0).down)
+}
+
+/// Every target of `tool` serves version `v`.
+fn check(b: &Bench, tool: Tool, n: usize, v: u32) {
+    let probe = app::probe(v);
+    for i in 1..=n {
+        let current = b.dir(tool, n, i).join("current");
+        let version = std::fs::read_to_string(current.join("VERSION"))
+            .unwrap_or_else(|e| panic!("{}: {e}", current.join("VERSION").display()));
+        assert_eq!(version.trim(), format!("v{v}"), "{} after its run", current.display());
+        let file = current.join(app::path(app::PROBE));
+        assert!(std::fs::read(&file).unwrap() == probe, "{} is not v{v}'s", file.display());
+    }
 }
 
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
-fn version_line(cmd: &mut Command) -> String {
+fn first_line(cmd: &mut Command) -> String {
     cmd.output()
         .ok()
         .map(|o| {
@@ -219,230 +368,425 @@ fn version_line(cmd: &mut Command) -> String {
         .unwrap_or_default()
 }
 
-/// The 1-minute load average before the bench starts (afterwards it counts the bench's own
-/// processes): other work on the machine skews every figure.
-fn load() -> String {
+fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(String::from))
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or("?".into())
 }
 
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap().trim().into())
+        })
+        .unwrap_or_else(|| "?".to_string());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .map_or("?".into(), |kb| format!("{:.0} GiB", kb as f64 / 1024.0 / 1024.0));
+    let os = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|o| o.lines().find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())))
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores ({cpu}), {mem}, {os}")
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.2} MB", bytes as f64 / 1e6)
+}
+
+fn median_u64(v: &[u64]) -> u64 {
+    let mut v = v.to_vec();
+    v.sort();
+    v[v.len() / 2]
+}
+
 fn main() {
-    let load_before = load();
+    let load_before = loadavg();
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(3).max(1);
+    let wanted = std::env::var("BENCH_TOOLS").unwrap_or("ship,cap,ansible".into());
+    let playbook = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ansible-venv/bin/ansible-playbook");
+    let mut tools = vec![Tool::Ship];
+    if wanted.contains("cap") {
+        if on_path("cap") {
+            tools.push(Tool::Cap);
+        } else {
+            println!("notice: `cap` is not on PATH: leaving Capistrano out (benches/peers.sh installs it)");
+        }
+    }
+    if wanted.contains("ansible") {
+        if playbook.is_file() {
+            tools.push(Tool::Ansible);
+        } else {
+            println!("notice: no {}: leaving Ansible out (benches/peers.sh installs it)", playbook.display());
+        }
+    }
+
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path().to_path_buf();
     let Some(sshd) = sshd::Sshd::start(&base.join("sshd")) else {
         eprintln!("the peers benchmark needs /usr/sbin/sshd: apt-get install openssh-server");
         return;
     };
+    let masters = Masters(base.clone());
     std::fs::create_dir_all(base.join("home")).unwrap();
-    let with_cap = on_path("cap");
+    let (ssh, git) = (Proxy::start(sshd.port), Proxy::start(sshd.port));
 
-    // The app: a git repository of FILES files of incompressible data.
+    // Client configs: the aliases target1..target8 reach the sshd through the first relay,
+    // `gitserver` (used by Capistrano's targets) through the second.
+    let host_pub = std::fs::read_to_string(sshd.dir.join("host_key.pub")).unwrap();
+    let host_pub: Vec<&str> = host_pub.split_whitespace().take(2).collect();
+    let client_config = |name: &str, aliases: &str, port: u16| -> PathBuf {
+        let known = base.join(format!("{name}_known_hosts"));
+        std::fs::write(&known, format!("[127.0.0.1]:{port} {}\n", host_pub.join(" "))).unwrap();
+        let config = base.join(format!("{name}_ssh_config"));
+        std::fs::write(
+            &config,
+            format!(
+                "Host {aliases}\n  HostName 127.0.0.1\n  Port {port}\n  User root\n  IdentityFile {}\n  \
+                 IdentitiesOnly yes\n  LogLevel ERROR\n  UserKnownHostsFile {}\n",
+                sshd.dir.join("client_key").display(),
+                known.display()
+            ),
+        )
+        .unwrap();
+        config
+    };
+    let aliases: Vec<String> = (1..=8).map(|i| format!("target{i}")).collect();
+    let ssh_config = client_config("targets", &aliases.join(" "), ssh.port);
+    let git_config = client_config("git", "gitserver", git.port);
+
+    // The app, in three commits.
+    let generating = Instant::now();
     let repo_dir = base.join("repo");
     let repo = git2::Repository::init(&repo_dir).unwrap();
-    for i in 0..FILES {
-        let path = repo_dir.join(format!("app/{:02}/file{i:03}.bin", i % 12));
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content(i as u64, FILE_SIZE)).unwrap();
-    }
+    std::fs::write(repo_dir.join(".git/info/exclude"), "deploy.toml\n").unwrap();
+    let app_bytes = app::write(&repo_dir, 1);
+    let v1 = commit(&repo, "v1", 0);
+    let v2_bytes = app::write(&repo_dir, 2);
+    let v2 = commit(&repo, "v2: a new version", 60);
+    let v3_bytes = app::write(&repo_dir, 3);
+    let v3 = commit(&repo, "v3: a 1% change", 120);
+    let shas = [v1, v2, v3];
+    let served_dir = base.join("served.git");
+    run(Command::new("git").args(["clone", "-q", "--bare"]).arg(&repo_dir).arg(&served_dir));
+    let served = git2::Repository::open_bare(&served_dir).unwrap();
+    let served_branch = served.find_reference("HEAD").unwrap().symbolic_target().unwrap().unwrap().to_string();
+    let generated = generating.elapsed();
 
-    // 50 more host aliases on the same sshd, same key and known_hosts, for the 50 targets.
-    let client = std::fs::read_to_string(&sshd.ssh_config).unwrap();
-    let fleet_aliases: Vec<String> = (1..=FLEET).map(|n| format!("h{n}")).collect();
-    let ssh_config = base.join("ssh_config");
+    let targets = base.join("targets");
+    let list = |tool: Tool, n: usize| -> String {
+        (1..=n)
+            .map(|i| format!("\"ssh://target{i}{}/{}-{n}-{i}\"", targets.display(), tool.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     std::fs::write(
-        &ssh_config,
+        repo_dir.join("deploy.toml"),
         format!(
-            "{client}\nHost {}\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n  IdentitiesOnly yes\n  \
-             LogLevel ERROR\n  UserKnownHostsFile {}\n",
-            fleet_aliases.join(" "),
-            sshd.port,
-            sshd.dir.join("client_key").display(),
-            sshd.dir.join("known_hosts").display(),
+            "[app]\nname = \"bench\"\n\n[release]\nkeep = 5\n\n[ssh]\nconfig = \"{}\"\n\n\
+             [env.one]\ntargets = [{}]\n\n[env.eight]\ntargets = [{}]\nparallel = 8\n",
+            ssh_config.display(),
+            list(Tool::Ship, 1),
+            list(Tool::Ship, 8)
         ),
     )
     .unwrap();
-    let targets = base.join("targets");
-    let list = |hosts: &mut dyn Iterator<Item = (String, String)>| -> String {
-        hosts.map(|(host, dir)| format!("\"ssh://{host}{}/{dir}\"", targets.display())).collect::<Vec<_>>().join(", ")
-    };
-    let mut toml = format!(
-        "[app]\nname = \"bench\"\n\n[release]\nkeep = 5\n\n[ssh]\nconfig = \"{}\"\n\n[env.eight]\ntargets = [{}]\nparallel = 8\n",
-        ssh_config.display(),
-        list(&mut (1..=8).map(|i| (format!("target{i}"), format!("ship-{i}"))))
-    );
-    // One environment per (targets, workers), over the same target directories.
-    for (n, workers) in SCALE {
-        toml.push_str(&format!(
-            "\n[env.n{n}w{workers}]\ntargets = [{}]\nparallel = {n}\nworkers = {workers}\n",
-            list(&mut (1..=n).map(|i| (format!("h{i}"), format!("fleet-{i}"))))
-        ));
-    }
-    std::fs::write(repo_dir.join("deploy.toml"), toml).unwrap();
-    let c0 = commit(&repo, "first", 0);
 
-    // The Capistrano project.
+    // The Capistrano project: stages `one` and `eight`.
     let cap_dir = base.join("cap");
     std::fs::create_dir_all(cap_dir.join("config/deploy")).unwrap();
     std::fs::write(cap_dir.join("Capfile"), CAPFILE).unwrap();
     std::fs::write(
         cap_dir.join("config/deploy.rb"),
         format!(
-            "set :application, \"bench\"\nset :repo_url, \"file://{}\"\nset :branch, ENV.fetch(\"BENCH_REVISION\")\n\
+            "set :application, \"bench\"\nset :repo_url, \"gitserver:{}\"\nset :branch, ENV.fetch(\"BENCH_REVISION\")\n\
              set :deploy_to, \"/nonexistent/each-server-has-its-own\"\nset :keep_releases, 5\n\
-             set :ssh_options, {{ config: [\"{}\"], verify_host_key: :always }}\n",
-            repo_dir.display(),
-            sshd.ssh_config.display()
+             set :ssh_options, {{ config: [\"{}\"], verify_host_key: :always }}\n\
+             set :git_environmental_variables, {{ git_askpass: \"/bin/echo\", git_ssh_command: \"ssh -F {}\" }}\n",
+            served_dir.display(),
+            ssh_config.display(),
+            git_config.display()
         ),
     )
     .unwrap();
-    std::fs::write(
-        cap_dir.join("config/deploy/eight.rb"),
-        (1..=8)
-            .map(|i| format!("server \"target{i}\", roles: %w[app], deploy_to: \"{}/cap-{i}\"\n", targets.display()))
-            .collect::<String>(),
+    for n in TARGET_COUNTS {
+        std::fs::write(
+            cap_dir.join(format!("config/deploy/{}.rb", env_name(n))),
+            (1..=n)
+                .map(|i| {
+                    format!(
+                        "server \"target{i}\", roles: %w[app], deploy_to: \"{}\"\n",
+                        targets.join(format!("cap-{n}-{i}")).display()
+                    )
+                })
+                .collect::<String>(),
+        )
+        .unwrap();
+    }
+
+    // The Ansible project.
+    let ans_dir = base.join("ansible");
+    std::fs::create_dir_all(ans_dir.join("build")).unwrap();
+    std::fs::write(ans_dir.join("deploy.yml"), DEPLOY_YML).unwrap();
+    std::fs::write(ans_dir.join("rollback.yml"), ROLLBACK_YML).unwrap();
+    let mut inventory = String::new();
+    for n in TARGET_COUNTS {
+        let env = env_name(n);
+        writeln!(inventory, "[{env}]").unwrap();
+        for i in 1..=n {
+            writeln!(inventory, "{env}-{i} ansible_host=target{i} deploy_to={}/ansible-{n}-{i}", targets.display())
+                .unwrap();
+        }
+    }
+    write!(
+        inventory,
+        "\n[all:vars]\nansible_ssh_common_args='-F {}'\nrepo={}\nbuild_dir={}\n",
+        ssh_config.display(),
+        repo_dir.display(),
+        ans_dir.join("build").display()
     )
     .unwrap();
-    let b = Bench { base: base.clone(), repo_dir: repo_dir.clone(), cap_dir };
+    std::fs::write(ans_dir.join("inventory.ini"), inventory).unwrap();
+    std::fs::write(
+        ans_dir.join("ansible.cfg"),
+        format!(
+            "[defaults]\ninventory = {dir}/inventory.ini\nforks = 8\ngathering = explicit\nhost_key_checking = True\n\
+             retry_files_enabled = False\ninterpreter_python = /usr/bin/python3\nlocal_tmp = {dir}/tmp\n\n\
+             [ssh_connection]\npipelining = True\nssh_args = -C -o ControlMaster=auto -o ControlPersist=60s\n\
+             control_path_dir = {dir}/cp\n",
+            dir = ans_dir.display()
+        ),
+    )
+    .unwrap();
 
-    let ship_version = version_line(Command::new(env!("CARGO_BIN_EXE_ship")).arg("--version"));
-    let ssh_version = version_line(Command::new("ssh").arg("-V"));
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let app_bytes = FILES * FILE_SIZE;
-    println!(
-        "{ship_version} beside {}, {cores} cores, {ssh_version}",
-        if with_cap { version_line(Command::new("cap").arg("--version")) } else { "no Capistrano".into() }
-    );
-    println!(
-        "app: a git repository of {FILES} files, {:.1} MB of incompressible data; 8 SSH targets on 127.0.0.1 \
-         (one sshd, host aliases target1..target8)",
-        app_bytes as f64 / 1e6
-    );
-    if !with_cap {
-        println!("notice: `cap` is not on PATH: skipping Capistrano (apt-get install capistrano); ship's figures only");
+    let b = Bench {
+        base: base.clone(),
+        repo_dir: repo_dir.clone(),
+        served,
+        served_branch,
+        cap_dir,
+        ans_dir,
+        targets,
+        sshd_home: sshd.dir.join("home"),
+        playbook: playbook.clone(),
+        shas,
+        ssh,
+        git,
+    };
+
+    let mut versions = vec![first_line(Command::new(env!("CARGO_BIN_EXE_ship")).arg("--version"))];
+    if tools.contains(&Tool::Cap) {
+        versions.push(first_line(Command::new("cap").arg("--version")));
     }
-
-    // First deploys, once each (connections are new for both).
-    let (ship_first, _) = ship(&b, &["-v", "deploy", "eight"]);
-    let cap_first = with_cap.then(|| {
-        let t = cap(&b, "deploy", &c0);
-        check_cap(&b, &c0);
-        t
-    });
-    println!(
-        "first deploy (once, includes uploading ship's binary): ship {}{}",
-        secs(ship_first),
-        cap_first.map_or(String::new(), |t| format!(", Capistrano {}", secs(t)))
-    );
-
-    #[derive(Default)]
-    struct Series {
-        ship: Vec<Duration>,
-        cap: Vec<Duration>,
-        exchanges: Vec<(String, u64)>,
+    if tools.contains(&Tool::Ansible) {
+        versions.push(first_line(Command::new(playbook.with_file_name("ansible")).arg("--version")));
     }
-    let (mut new, mut back, mut noop, mut noop_cold) =
-        (Series::default(), Series::default(), Series::default(), Series::default());
+    let ssh_version = first_line(Command::new("ssh").arg("-V"));
+    // The commit checked out, and the last one that changed ship's own sources (what is measured).
+    let git = |args: &[&str]| first_line(Command::new("git").args(["-C", env!("CARGO_MANIFEST_DIR")]).args(args));
+    let src_dirty = !git(&["status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"]).is_empty();
+    let commit_measured = format!(
+        "{} (src/ as of {}{})",
+        git(&["describe", "--always", "--dirty", "--abbrev=7"]),
+        git(&["log", "-1", "--format=%h", "--", "src", "Cargo.toml", "Cargo.lock"]),
+        if src_dirty { ", with uncommitted changes" } else { "" }
+    );
+    let mut out = String::new();
+    writeln!(out, "tools: {} at {commit_measured}; {}; {ssh_version}", versions[0], versions[1..].join("; ")).unwrap();
+    writeln!(out, "machine: {}; load average {load_before} (1, 5, 15 min) before the bench", machine()).unwrap();
+    writeln!(
+        out,
+        "app: {} files, {} ({} of them changed in v2, {} in v3), generated and committed in {:.1} s",
+        app::FILES + 1,
+        mb(app_bytes),
+        mb(v2_bytes),
+        mb(v3_bytes),
+        generated.as_secs_f64()
+    )
+    .unwrap();
+    print!("{out}");
+
+    // `ship build` of the app, the cache emptied before each build; then the artifacts'
+    // sizes.
+    let mut builds = Vec::new();
+    for _ in 0..runs {
+        remove(&b.base.join("cache/artifacts"));
+        builds.push(run(ship_cmd(&b).args(["build", "--ref", b.sha(1)])).0);
+    }
+    let artifact_size = |v: u32| -> u64 {
+        let sha = run(ship_cmd(&b).args(["build", "-q", "--ref", b.sha(v)])).1;
+        let sha = sha.split_whitespace().find(|w| w.len() == 64).expect("ship build prints the sha256").to_string();
+        std::fs::metadata(b.base.join(format!("cache/artifacts/{sha}.tar.zst"))).unwrap().len()
+    };
+    let artifacts = [artifact_size(1), artifact_size(2), artifact_size(3)];
+    let build = median(&builds);
+    writeln!(
+        out,
+        "ship build of v1: median {} of {} builds, {:.0} MB/s of app; artifacts (tar+zstd) v1 {}, v2 {}, v3 {}",
+        secs(build),
+        builds.len(),
+        app_bytes as f64 / 1e6 / build.as_secs_f64(),
+        mb(artifacts[0]),
+        mb(artifacts[1]),
+        mb(artifacts[2])
+    )
+    .unwrap();
+    println!("{}", out.lines().last().unwrap());
+
+    // The runs.
+    type Key = (usize, usize, Tool); // scenario, targets, tool
+    let mut times: BTreeMap<Key, Vec<Duration>> = BTreeMap::new();
+    let mut sent: BTreeMap<Key, Vec<u64>> = BTreeMap::new();
+    let mut loads = Vec::new();
     let measuring = Instant::now();
-    for run in 0..RUNS {
-        std::fs::write(repo_dir.join("app/00/file000.bin"), content(10_000 + run as u64, FILE_SIZE)).unwrap();
-        let sha = commit(&repo, &format!("change {run}"), 60 * (run as i64 + 1));
-
-        let (t, err) = ship(&b, &["-v", "deploy", "eight"]);
-        new.ship.push(t);
-        new.exchanges = exchanges(&err);
-        if with_cap {
-            new.cap.push(cap(&b, "deploy", &sha));
-            check_cap(&b, &sha);
+    for r in 0..runs {
+        loads.push(loadavg());
+        println!("run {}/{runs}, load average {}", r + 1, loads.last().unwrap());
+        for n in TARGET_COUNTS {
+            for k in 0..tools.len() {
+                let tool = tools[(r + k) % tools.len()];
+                cold(&b, tool, n);
+                let mut line = format!("  {:<8} {n} target{} ", tool.name(), if n == 1 { " " } else { "s" });
+                for (s, (_, deploy, live)) in SCENARIOS.iter().enumerate() {
+                    let (t, bytes) = step(&b, tool, n, *deploy);
+                    check(&b, tool, n, *live);
+                    times.entry((s, n, tool)).or_default().push(t);
+                    sent.entry((s, n, tool)).or_default().push(bytes);
+                    write!(line, " {:>7}", secs(t)).unwrap();
+                }
+                println!("{line}");
+                for i in 1..=n {
+                    remove(&b.dir(tool, n, i)); // disk space; not measured
+                }
+            }
         }
-
-        let (t, err) = ship(&b, &["-v", "rollback", "eight"]);
-        back.ship.push(t);
-        back.exchanges = exchanges(&err);
-        if with_cap {
-            back.cap.push(cap(&b, "deploy:rollback", &c0));
-            check_cap(&b, &c0);
-        }
-
-        let (t, err) = ship(&b, &["-v", "deploy", "eight", "--ref", &c0]);
-        noop.ship.push(t);
-        noop.exchanges = exchanges(&err);
-        if with_cap {
-            noop.cap.push(cap(&b, "deploy", &c0));
-            check_cap(&b, &c0);
-        }
-        close_connections(&b);
-        let (t, err) = ship(&b, &["-v", "deploy", "eight", "--ref", &c0]);
-        noop_cold.ship.push(t);
-        noop_cold.exchanges = exchanges(&err);
     }
-    noop_cold.cap = noop.cap.clone();
-    let side_by_side = measuring.elapsed();
+    let measured = measuring.elapsed();
+    let load_after = loadavg();
 
-    println!();
-    println!("8 targets, {RUNS} runs each, the tools alternated run by run:");
-    println!("{:<46} {:>9} {:>9} {:>9} {:>9} {:>10}", "work", "ship min", "ship med", "cap min", "cap med", "cap/ship");
-    let rows = [
-        ("no-op (redeploy of the live version)", &noop),
-        ("deploy of a new version (new commit)", &new),
-        ("rollback", &back),
-        ("no-op, ship with new SSH connections", &noop_cold),
-    ];
-    for (name, s) in &rows {
-        let (cap_min, cap_med, ratio) = if s.cap.is_empty() {
-            ("-".into(), "-".into(), "-".into())
-        } else {
-            (
-                secs(min(&s.cap)),
-                secs(median(&s.cap)),
-                format!("{:.1}x", median(&s.cap).as_secs_f64() / median(&s.ship).as_secs_f64()),
-            )
-        };
-        println!(
-            "{name:<46} {:>9} {:>9} {cap_min:>9} {cap_med:>9} {ratio:>10}",
-            secs(min(&s.ship)),
-            secs(median(&s.ship))
+    // The tables.
+    let has = |t: Tool| tools.contains(&t);
+    let mut table = String::new();
+    write!(table, "\n| scenario | targets | ship |").unwrap();
+    for (t, name) in [(Tool::Cap, "Capistrano"), (Tool::Ansible, "Ansible")] {
+        if has(t) {
+            write!(table, " {name} | {name} / ship |").unwrap();
+        }
+    }
+    write!(table, "\n|---|---:|---:|").unwrap();
+    for t in [Tool::Cap, Tool::Ansible] {
+        if has(t) {
+            write!(table, "---:|---:|").unwrap();
+        }
+    }
+    table.push('\n');
+    for n in TARGET_COUNTS {
+        for (s, (name, ..)) in SCENARIOS.iter().enumerate() {
+            let ship = median(&times[&(s, n, Tool::Ship)]);
+            write!(table, "| {name} | {n} | {} |", secs(ship)).unwrap();
+            for t in [Tool::Cap, Tool::Ansible] {
+                if has(t) {
+                    let peer = median(&times[&(s, n, t)]);
+                    write!(table, " {} | {:.1}x |", secs(peer), peer.as_secs_f64() / ship.as_secs_f64()).unwrap();
+                }
+            }
+            table.push('\n');
+        }
+    }
+    writeln!(
+        out,
+        "\nWall time, median of {runs} run{} (peer / ship > 1: ship is faster):",
+        if runs == 1 { "" } else { "s" }
+    )
+    .unwrap();
+    out.push_str(&table);
+
+    let mut table = String::new();
+    write!(table, "\n| scenario | targets | ship |").unwrap();
+    for (t, name) in [(Tool::Cap, "Capistrano"), (Tool::Ansible, "Ansible")] {
+        if has(t) {
+            write!(table, " {name} |").unwrap();
+        }
+    }
+    write!(table, "\n|---|---:|---:|").unwrap();
+    for t in [Tool::Cap, Tool::Ansible] {
+        if has(t) {
+            write!(table, "---:|").unwrap();
+        }
+    }
+    table.push('\n');
+    for n in TARGET_COUNTS {
+        for (s, (name, ..)) in SCENARIOS.iter().enumerate() {
+            write!(table, "| {name} | {n} |").unwrap();
+            for t in [Tool::Ship, Tool::Cap, Tool::Ansible] {
+                if has(t) {
+                    write!(table, " {} |", mb(median_u64(&sent[&(s, n, t)]))).unwrap();
+                }
+            }
+            table.push('\n');
+        }
+    }
+    writeln!(
+        out,
+        "\nSent to the targets (median; SSH client to server, plus the git server's replies for Capistrano):"
+    )
+    .unwrap();
+    out.push_str(&table);
+    writeln!(out).unwrap();
+    for n in TARGET_COUNTS {
+        let per_target = |t: Tool| median_u64(&sent[&(2, n, t)]) as f64 / n as f64;
+        let mut line = format!(
+            "- 1% change, {n} target{}: per target, ship sent {} = {:.1}% of the v3 artifact ({})",
+            if n == 1 { "" } else { "s" },
+            mb(per_target(Tool::Ship) as u64),
+            100.0 * per_target(Tool::Ship) / artifacts[2] as f64,
+            mb(artifacts[2])
         );
-    }
-    println!("(cap/ship: Capistrano's median over ship's; Capistrano opens new connections on every run)");
-    println!("exchanges with its agent per target (ship -v, last run):");
-    for (name, s) in [("no-op", &noop), ("new version", &new), ("rollback", &back)] {
-        println!("  {name:<12} {}", describe_exchanges(&s.exchanges));
-    }
-
-    // ship alone: 50 targets.
-    let measuring_fleet = Instant::now();
-    let (first_fleet, _) = ship(&b, &["deploy", &format!("n{FLEET}w32")]);
-    println!();
-    println!(
-        "ship alone, targets on 50 more host aliases (h1..h50) of the same sshd, parallel = targets; \
-         median of {SCALE_RUNS} runs (first deploy to {FLEET} targets, once: {})",
-        secs(first_fleet)
-    );
-    println!("{:>7} {:>8} {:>9} {:>12}", "targets", "workers", "no-op", "new version");
-    let mut n_commit = 1000;
-    for (n, workers) in SCALE {
-        let env = format!("n{n}w{workers}");
-        ship(&b, &["deploy", &env]); // brings these targets up to date, opens connections: not measured
-        let mut new = Vec::new();
-        for _ in 0..SCALE_RUNS {
-            n_commit += 1;
-            std::fs::write(repo_dir.join("app/00/file000.bin"), content(n_commit, FILE_SIZE)).unwrap();
-            commit(&repo, &format!("change {n_commit}"), n_commit as i64 * 60);
-            new.push(ship(&b, &["deploy", &env]).0);
+        for (t, name) in [(Tool::Cap, "Capistrano"), (Tool::Ansible, "Ansible")] {
+            if has(t) {
+                write!(
+                    line,
+                    "; {name} {} = {:.1}%",
+                    mb(per_target(t) as u64),
+                    100.0 * per_target(t) / artifacts[2] as f64
+                )
+                .unwrap();
+            }
         }
-        let noop: Vec<Duration> = (0..SCALE_RUNS).map(|_| ship(&b, &["deploy", &env]).0).collect();
-        println!("{n:>7} {workers:>8} {:>9} {:>12}", secs(median(&noop)), secs(median(&new)));
+        writeln!(out, "{line}").unwrap();
     }
-    println!();
-    println!(
-        "measuring took {:.0} s side by side and {:.0} s for the 50-target table; the 1-minute load average was \
-         {load_before} before the bench started",
-        side_by_side.as_secs_f64(),
-        measuring_fleet.elapsed().as_secs_f64(),
-    );
-    close_connections(&b);
+    writeln!(
+        out,
+        "- load average at the start of each run: {}; after: {load_after}; measuring took {:.0} s",
+        loads.join(" / "),
+        measured.as_secs_f64()
+    )
+    .unwrap();
+    let tail = out.lines().skip(4).collect::<Vec<_>>().join("\n");
+    println!("{tail}");
+
+    if std::env::var("BENCH_APPEND").is_ok_and(|v| v == "1") {
+        let date = first_line(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]));
+        let doc = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/BENCHMARKS.md");
+        let (head, rest) = out.split_once("\nWall time").unwrap();
+        let section = format!(
+            "\n### Run of {date}, ship at {commit_measured}\n\nCommand: `BENCH_RUNS={runs} benches/peers.sh`\n\n\
+             ```text\n{}\n```\n\nWall time{rest}",
+            head.trim_end()
+        );
+        let mut text = std::fs::read_to_string(&doc).unwrap();
+        text.push_str(&section);
+        std::fs::write(&doc, text).unwrap();
+        println!("appended to {}", doc.display());
+    }
+    drop(masters);
+    drop(b);
     drop(sshd);
 }

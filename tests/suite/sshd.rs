@@ -69,7 +69,7 @@ impl Sshd {
                     "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {auth}\nPidFile {pid}\n\
                      StrictModes no\nUsePAM no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
                      PubkeyAuthentication yes\nPermitRootLogin prohibit-password\nSetEnv HOME={home} {env}\n\
-                     LogLevel ERROR\nMaxSessions 64\nMaxStartups 64:30:128\n",
+                     LogLevel ERROR\nMaxSessions 64\nMaxStartups 64:30:128\nSubsystem sftp internal-sftp\n",
                     host = host_key.display(),
                     auth = dir.join("authorized_keys").display(),
                     pid = dir.join("sshd.pid").display(),
