@@ -101,6 +101,9 @@ pub struct Step {
     pub run: String,
     pub when: When,
     pub on: On,
+    /// Runs only on the targets that have one of these roles (every target when empty);
+    /// `on = "first"` means the first of them.
+    pub roles: Vec<String>,
     pub unless: Option<String>,
     pub timeout: Option<Duration>,
 }
@@ -109,6 +112,12 @@ pub struct Step {
 pub struct Environment {
     pub name: String,
     pub targets: Vec<TargetSpec>,
+    /// Each target's roles, in the order of `targets`: sorted, never empty (a target written
+    /// as a plain string has the environment's `default_roles`, else `["app"]`).
+    pub roles: Vec<Vec<String>>,
+    /// Each target's own `vars`, in the order of `targets`: they override the
+    /// environment's `vars` for that target.
+    pub target_vars: Vec<BTreeMap<String, String>>,
     pub parallel: usize,
     /// How many targets are worked on at once where that is safe: staging (send, unpack,
     /// before_switch steps), reading states, journaling the end, pruning.
@@ -244,6 +253,8 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
 
     let mut names = BTreeSet::new();
     let mut steps = Vec::new();
+    // Every role a step names, to be checked against the roles the targets have.
+    let mut step_roles: Vec<Spanned<String>> = Vec::new();
     for step in raw.step {
         let name = step.name.get_ref().trim();
         if name.is_empty() {
@@ -255,11 +266,21 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
                 format!("duplicate step name \"{name}\": each [[step]] needs its own name"),
             ));
         }
+        let mut roles = Vec::new();
+        for role in &step.roles {
+            check_role_name(role.get_ref())
+                .map_err(|why| at(role.span(), format!("invalid role \"{}\": {why}", role.get_ref())))?;
+            step_roles.push(role.clone());
+            roles.push(role.get_ref().clone());
+        }
+        roles.sort();
+        roles.dedup();
         steps.push(Step {
             name: name.to_string(),
             run: step.run,
             when: step.when,
             on: step.on,
+            roles,
             unless: step.unless,
             timeout: step.timeout.map(|s| s.0),
         });
@@ -303,6 +324,7 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
     };
 
     let mut envs = BTreeMap::new();
+    let mut all_roles: BTreeSet<String> = BTreeSet::new();
     let env_names: Vec<String> = raw.env.keys().cloned().collect();
     for (name, env) in raw.env {
         let span = env.span();
@@ -311,14 +333,34 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
         if env.targets.get_ref().is_empty() {
             return Err(at(env.targets.span(), format!("environment `{name}` has no targets")));
         }
+        let mut default_roles = Vec::new();
+        for role in env.default_roles.iter().flatten() {
+            check_role_name(role.get_ref())
+                .map_err(|why| at(role.span(), format!("invalid role \"{}\": {why}", role.get_ref())))?;
+            default_roles.push(role.get_ref().clone());
+        }
+        if env.default_roles.as_ref().is_some_and(|r| r.is_empty()) {
+            return Err(at(span.clone(), "default_roles must name at least one role".into()));
+        }
+        if default_roles.is_empty() {
+            default_roles.push(DEFAULT_ROLE.to_string());
+        }
         // Parsed here rather than by serde, so that an error points at its own element.
         let mut targets = Vec::new();
+        let mut roles = Vec::new();
+        let mut target_vars = Vec::new();
         for target in env.targets.get_ref() {
-            let spec: TargetSpec = target.get_ref().parse().map_err(|e: String| at(target.span(), e))?;
+            let (spec, mut its_roles, vars) =
+                target_of(target.get_ref(), &default_roles).map_err(|e| at(target.span(), e))?;
             if targets.contains(&spec) {
                 return Err(at(target.span(), format!("target {spec} is listed twice")));
             }
+            its_roles.sort();
+            its_roles.dedup();
+            all_roles.extend(its_roles.iter().cloned());
             targets.push(spec);
+            roles.push(its_roles);
+            target_vars.push(vars);
         }
         if let Some(parallel) = &env.parallel
             && *parallel.get_ref() == 0
@@ -387,6 +429,8 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
             Environment {
                 name,
                 targets,
+                roles,
+                target_vars,
                 parallel: env.parallel.map_or(1, |p| p.into_inner()),
                 workers: env.workers.map_or(DEFAULT_WORKERS, |w| w.into_inner()),
                 canary: env.canary.map_or(0, |c| c.into_inner()),
@@ -400,6 +444,19 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
                 pull,
             },
         );
+    }
+
+    for role in &step_roles {
+        if !all_roles.contains(role.get_ref()) {
+            let mut msg = format!("no target has the role \"{}\"", role.get_ref());
+            if let Some(best) = did_you_mean(role.get_ref(), all_roles.iter().map(String::as_str)) {
+                msg.push_str(&format!("; did you mean `{best}`?"));
+            } else {
+                let known: Vec<&str> = all_roles.iter().map(String::as_str).collect();
+                msg.push_str(&format!(" (the targets' roles: {})", known.join(", ")));
+            }
+            return Err(at(role.span(), msg));
+        }
     }
 
     let ssh = match raw.ssh {
@@ -516,6 +573,110 @@ fn check_env_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// The role of a target written as a plain string, when its environment sets no
+/// `default_roles`.
+pub const DEFAULT_ROLE: &str = "app";
+
+/// A role: 1 to 64 of `a-z 0-9 _ -`, starting with a letter or digit.
+fn check_role_name(name: &str) -> Result<(), String> {
+    let ok = name.len() <= 64
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c));
+    if ok { Ok(()) } else { Err("a role is 1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit".into()) }
+}
+
+/// A target as `targets` gives it: where, its roles, its own vars.
+type TargetEntry = (TargetSpec, Vec<String>, BTreeMap<String, String>);
+
+/// One element of an environment's `targets`: a URL, or `{ url, roles, vars }`. Its
+/// target, roles (`default` for a plain URL or a table without `roles`) and own vars.
+fn target_of(value: &toml::Value, default: &[String]) -> Result<TargetEntry, String> {
+    const KEYS: [&str; 3] = ["url", "roles", "vars"];
+    let table = match value {
+        toml::Value::String(url) => return Ok((url.parse()?, default.to_vec(), BTreeMap::new())),
+        toml::Value::Table(table) => table,
+        other => {
+            return Err(format!(
+                "a target is a URL string or a table {{ url = \"...\", roles = [...], vars = {{ ... }} }}, not {}",
+                other.type_str()
+            ));
+        }
+    };
+    if let Some(key) = table.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        let mut msg = format!("unknown key `{key}` in a target; expected one of url, roles, vars");
+        if let Some(best) = did_you_mean(key, KEYS.iter().copied()) {
+            msg.push_str(&format!("; did you mean `{best}`?"));
+        }
+        return Err(msg);
+    }
+    let spec: TargetSpec = match table.get("url") {
+        Some(toml::Value::String(url)) => url.parse()?,
+        Some(_) => return Err("a target's url must be a string".into()),
+        None => return Err("a target table needs its url: { url = \"ssh://host/path\", ... }".into()),
+    };
+    let roles = match table.get("roles") {
+        None => default.to_vec(),
+        Some(toml::Value::Array(items)) => {
+            let mut roles = Vec::new();
+            for item in items {
+                let toml::Value::String(role) = item else {
+                    return Err(format!("the roles of {spec} must be strings"));
+                };
+                check_role_name(role).map_err(|why| format!("invalid role \"{role}\" of {spec}: {why}"))?;
+                roles.push(role.clone());
+            }
+            if roles.is_empty() {
+                return Err(format!("{spec} has roles = []: give it at least one role, or leave roles out"));
+            }
+            roles
+        }
+        Some(_) => return Err(format!("the roles of {spec} must be a list of strings")),
+    };
+    let mut vars = BTreeMap::new();
+    match table.get("vars") {
+        None => {}
+        Some(toml::Value::Table(table)) => {
+            for (key, value) in table {
+                check_var_name(key).map_err(|why| format!("invalid variable name \"{key}\" of {spec}: {why}"))?;
+                let toml::Value::String(value) = value else {
+                    return Err(format!("the value of {key} for {spec} must be a string"));
+                };
+                vars.insert(key.clone(), value.clone());
+            }
+        }
+        Some(_) => return Err(format!("the vars of {spec} must be a table of strings")),
+    }
+    Ok((spec, roles, vars))
+}
+
+impl Environment {
+    /// The variables of the target at `index`: the environment's `vars`, overridden by
+    /// the target's own.
+    pub fn vars_of(&self, index: usize) -> BTreeMap<String, String> {
+        let mut vars = self.vars.clone();
+        if let Some(own) = self.target_vars.get(index) {
+            vars.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        vars
+    }
+
+    /// The roles of the target at `index`.
+    pub fn roles_of(&self, index: usize) -> &[String] {
+        self.roles.get(index).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The position of `spec` among the targets.
+    pub fn index_of(&self, spec: &TargetSpec) -> Option<usize> {
+        self.targets.iter().position(|t| t == spec)
+    }
+
+    /// Does a step (or check) limited to `roles` (none: every target) run on the target at
+    /// `index`?
+    pub fn has_any_role(&self, index: usize, roles: &[String]) -> bool {
+        roles.is_empty() || self.roles_of(index).iter().any(|r| roles.contains(r))
+    }
+}
+
 fn check_var_name(name: &str) -> Result<(), String> {
     let mut chars = name.chars();
     let first = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
@@ -615,6 +776,8 @@ struct RawStep {
     when: When,
     #[serde(default)]
     on: On,
+    #[serde(default)]
+    roles: Vec<Spanned<String>>,
     unless: Option<String>,
     timeout: Option<Span>,
 }
@@ -638,7 +801,9 @@ struct RawNotify {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEnv {
-    targets: Spanned<Vec<Spanned<String>>>,
+    /// Each a URL, or an inline table `{ url, roles, vars }`: read by [`target_of`].
+    targets: Spanned<Vec<Spanned<toml::Value>>>,
+    default_roles: Option<Vec<Spanned<String>>>,
     parallel: Option<Spanned<usize>>,
     workers: Option<Spanned<usize>>,
     canary: Option<Spanned<usize>>,

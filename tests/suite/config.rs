@@ -280,3 +280,38 @@ fn a_writable_pattern_that_is_not_a_glob_is_refused_where_it_is_written() {
     let toml = "[app]\nname = \"hello\"\n\n[release]\nwritable = [\"config/*.env\",\n  \"a[b\"]\n\n[env.staging]\ntargets = [\"local:{target}\"]\n";
     refused(toml, 6, Some(3), &["invalid writable pattern", "\"a[b\" is not a glob"]);
 }
+
+#[test]
+fn targets_with_roles_and_vars_are_read_and_their_mistakes_are_pointed_at() {
+    let head = "[app]\nname = \"hello\"\n\n[[step]]\nname = \"drain\"\nrun = \"true\"\nroles = [\"worker\"]\n\n[env.staging]\n";
+    // A URL string and a table, side by side: valid.
+    let good = format!(
+        "{head}targets = [\"local:{{target}}\", {{ url = \"local:{{target}}-jobs\", roles = [\"worker\"], vars = {{ QUEUE = \"mail\" }} }}]\n"
+    );
+    let p = project_with(&good);
+    p.expect(&["plan", "staging"], 0);
+    // An unknown key, with the key it was likely meant to be.
+    let typo = format!(
+        "{head}targets = [\"local:{{target}}\",\n  {{ url = \"local:{{target}}-jobs\", rolse = [\"worker\"] }}]\n"
+    );
+    refused(&typo, 11, Some(3), &["unknown key `rolse` in a target", "did you mean `roles`?"]);
+    // A step's role that no target has.
+    let orphan = format!("{head}targets = [{{ url = \"local:{{target}}\", roles = [\"wrker\"] }}]\n");
+    refused(&orphan, 7, None, &["no target has the role \"worker\"", "did you mean `wrker`?"]);
+    // The same target twice, once as a string and once as a table.
+    let twice =
+        format!("{head}targets = [{{ url = \"local:{{target}}\", roles = [\"worker\"] }},\n  \"local:{{target}}\"]\n");
+    refused(&twice, 11, Some(3), &["is listed twice"]);
+    // A bad role name, a var that is not a string, a table without its url.
+    let bad_role =
+        format!("{head}targets = [{{ url = \"local:{{target}}\", roles = [\"worker\", \"Web Server\"] }}]\n");
+    refused(&bad_role, 10, None, &["invalid role \"Web Server\""]);
+    let bad_var =
+        format!("{head}targets = [{{ url = \"local:{{target}}\", roles = [\"worker\"], vars = {{ PORT = 8080 }} }}]\n");
+    refused(&bad_var, 10, None, &["the value of PORT", "must be a string"]);
+    let no_url = format!("{head}targets = [{{ roles = [\"worker\"] }}]\n");
+    refused(&no_url, 10, None, &["needs its url"]);
+    // default_roles: plain strings take them.
+    let defaults = format!("{head}default_roles = [\"worker\"]\ntargets = [\"local:{{target}}\"]\n");
+    project_with(&defaults).expect(&["plan", "staging"], 0);
+}
