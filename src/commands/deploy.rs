@@ -71,7 +71,7 @@ pub(crate) fn deliver(
     };
     let mut plan = super::plan::compute(config, env, &picked, &mut targets, states, args.force)?;
     if args.repair {
-        mark_repairs(config, &mut targets, &mut plan)?;
+        mark_repairs(config, env, &mut targets, &mut plan)?;
     }
     if args.dry_run {
         if args.ignore_requires && env.requires.is_some() {
@@ -148,6 +148,7 @@ pub(crate) fn deliver(
 /// whose files changed is to be rebuilt from the artifact.
 fn mark_repairs(
     config: &crate::config::Config,
+    env: &crate::config::Environment,
     targets: &mut [Box<dyn crate::agent::Target>],
     plan: &mut rollout::Plan,
 ) -> Result<()> {
@@ -163,22 +164,23 @@ fn mark_repairs(
             }
         }
     }
-    // The steps of every target that changes, in the order they run; `on = "first"` ones
-    // on the first of them, as the rollout runs them (what `unless` skips is kept).
-    let mut first = true;
-    for tp in plan.targets.iter_mut().filter(|t| t.action != rollout::Action::Noop) {
+    // The steps of every target that changes, in the order they run, by its roles; `on =
+    // "first"` ones on the first of them with the step's roles, as the rollout runs them
+    // (what `unless` skips is kept).
+    let active: Vec<usize> =
+        (0..plan.targets.len()).filter(|i| plan.targets[*i].action != rollout::Action::Noop).collect();
+    for (i, tp) in plan.targets.iter_mut().enumerate().filter(|(_, t)| t.action != rollout::Action::Noop) {
         let before = std::mem::take(&mut tp.steps);
         tp.steps = [When::BeforeSwitch, When::AfterSwitch]
             .into_iter()
             .flat_map(|w| config.steps_at(w))
-            .filter(|s| s.on == On::Each || (s.on == On::First && first))
+            .filter(|s| env.runs_step(s, i, &active))
             .map(|s| rollout::PlannedStep {
                 name: s.name.clone(),
                 when: s.when,
                 skip: before.iter().any(|b| b.name == s.name && b.skip),
             })
             .collect();
-        first = false;
     }
     plan.changes = plan.targets.iter().any(|t| t.action != rollout::Action::Noop);
     if plan.changes && plan.local_steps.is_empty() {

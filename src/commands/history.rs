@@ -15,7 +15,11 @@ pub fn run(cx: &Ctx, env_name: &str, limit: usize) -> Result<Exit> {
     let config = cx.config()?;
     let env = config.env(env_name)?;
     let mut targets = crate::rollout::reach::connect_all(env, &config)?;
-    let events: Vec<HistoryEvent> = events(&mut targets, env.workers)?.into_iter().take(limit).collect();
+    let mut events: Vec<HistoryEvent> = events(&mut targets, env.workers)?.into_iter().take(limit).collect();
+    for target in events.iter_mut().flat_map(|e| e.targets.iter_mut()) {
+        let index = env.targets.iter().position(|t| t.to_string() == target.target);
+        target.roles = index.map(|i| env.roles_of(i).to_vec()).unwrap_or_default();
+    }
     let history = History { env: env.name.clone(), events };
     if cx.ui.json() {
         cx.ui.out_json(&history)?;
@@ -91,6 +95,9 @@ fn merge(records: Vec<(String, Record)>) -> Option<HistoryEvent> {
         }
     }
     event.ended_at = last_end.unwrap_or(last).to_string();
-    event.targets = per_target.into_iter().map(|(t, o)| TargetEvent { target: t.to_string(), outcome: o }).collect();
+    event.targets = per_target
+        .into_iter()
+        .map(|(t, o)| TargetEvent { target: t.to_string(), roles: Vec::new(), outcome: o })
+        .collect();
     Some(event)
 }

@@ -29,11 +29,13 @@ pub fn run(cx: &Ctx, env_name: &str, verify: bool) -> Result<Exit> {
     });
     let mut rows = Vec::new();
     let mut states = Vec::new();
-    for ((name, _), read) in reached.iter().zip(read) {
+    for (i, ((name, _), read)) in reached.iter().zip(read).enumerate() {
+        let roles = env.roles_of(i).to_vec();
         let row = match read {
             Ok((state, verified, problems)) => {
                 let row = TargetStatus {
                     target: name.clone(),
+                    roles,
                     current: state.current.as_ref().map(|c| Live {
                         at: c.reference(),
                         deployed_at: c.deployed_at.clone(),
@@ -52,6 +54,7 @@ pub fn run(cx: &Ctx, env_name: &str, verify: bool) -> Result<Exit> {
             }
             Err(e) => TargetStatus {
                 target: name.clone(),
+                roles,
                 current: None,
                 locked: false,
                 verified: None,

@@ -83,8 +83,12 @@ pub struct ReleaseConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthConfig {
+    /// May hold `{host}` and `{NAME}` placeholders: the target's host, and its vars.
     pub http: Option<String>,
     pub command: Option<String>,
+    /// Only the targets with one of these roles are checked, by `http` and `command`
+    /// (every target when empty).
+    pub roles: Vec<String>,
     pub timeout: Duration,
     pub interval: Duration,
 }
@@ -93,6 +97,40 @@ impl HealthConfig {
     pub fn is_set(&self) -> bool {
         self.http.is_some() || self.command.is_some()
     }
+
+    /// `http` for the target on `host` with these variables: every `{host}` and `{NAME}`
+    /// filled in (a placeholder with no value is left as it is; config load refuses those).
+    pub fn url_for(&self, host: &str, vars: &BTreeMap<String, String>) -> Option<String> {
+        let url = self.http.as_ref()?;
+        let mut out = String::new();
+        let mut rest = url.as_str();
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else { break };
+            let name = &after[..close];
+            match if name == "host" { Some(host) } else { vars.get(name).map(String::as_str) } {
+                Some(value) => out.push_str(value),
+                None => out.push_str(&rest[open..open + close + 2]),
+            }
+            rest = &after[close + 1..];
+        }
+        out.push_str(rest);
+        Some(out)
+    }
+}
+
+/// The `{NAME}` placeholders of a health URL, in order.
+fn placeholders(url: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = url;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        names.push(&after[..close]);
+        rest = &after[close + 1..];
+    }
+    names
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -424,6 +462,47 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
         }
         let pull = env.pull.map(Spanned::into_inner).unwrap_or(store.as_ref().is_some_and(|s| s.pull));
         let health = base_health.clone().overridden_by(env.health.unwrap_or_default());
+        let env_vars = env.vars.map(Spanned::into_inner).unwrap_or_default();
+        // Each health role names a role some target of this environment has, and each
+        // placeholder of health.http a var every checked target has.
+        for role in health.roles.iter().flatten() {
+            if !roles.iter().any(|r: &Vec<String>| r.contains(role.get_ref())) {
+                let known: BTreeSet<&str> = roles.iter().flatten().map(String::as_str).collect();
+                let mut msg =
+                    format!("no target of `{name}` has the role \"{}\" that [health] roles names", role.get_ref());
+                if let Some(best) = did_you_mean(role.get_ref(), known.iter().copied()) {
+                    msg.push_str(&format!("; did you mean `{best}`?"));
+                } else {
+                    msg.push_str(&format!(
+                        " (its targets' roles: {})",
+                        known.into_iter().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                return Err(at(role.span(), msg));
+            }
+        }
+        if let Some(url) = &health.http {
+            let checked: Vec<String> = health.roles.iter().flatten().map(|r| r.get_ref().clone()).collect();
+            for placeholder in placeholders(url.get_ref()) {
+                if placeholder == "host" {
+                    continue;
+                }
+                let lacking = (0..targets.len()).find(|i| {
+                    let has_role = checked.is_empty() || roles[*i].iter().any(|r| checked.contains(r));
+                    has_role && !env_vars.contains_key(placeholder) && !target_vars[*i].contains_key(placeholder)
+                });
+                if let Some(i) = lacking {
+                    return Err(at(
+                        url.span(),
+                        format!(
+                            "unknown placeholder {{{placeholder}}} in health.http of `{name}`: {} has no var {placeholder} \
+                             (a placeholder is {{host}} or a var of every checked target, in [env.{name}] vars or the target's vars)",
+                            targets[i]
+                        ),
+                    ));
+                }
+            }
+        }
         envs.insert(
             name.clone(),
             Environment {
@@ -437,7 +516,7 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
                 max_failures: env.max_failures.unwrap_or(0),
                 requires: env.requires.map(Spanned::into_inner),
                 confirm: env.confirm.unwrap_or(false),
-                vars: env.vars.map(Spanned::into_inner).unwrap_or_default(),
+                vars: env_vars,
                 secrets: env.secrets.into_iter().map(Spanned::into_inner).collect(),
                 health: health.resolve(),
                 webhook,
@@ -552,8 +631,17 @@ fn expand_path(dir: &Path, p: &str) -> PathBuf {
 
 /// `health.http` must be an http(s) URL once `{host}` is filled in.
 fn check_health_url(health: &RawHealth) -> Result<(), (std::ops::Range<usize>, String)> {
+    if let Some(role) = health.roles.iter().flatten().find(|r| check_role_name(r.get_ref()).is_err()) {
+        let why = check_role_name(role.get_ref()).err().unwrap_or_default();
+        return Err((role.span(), format!("invalid role \"{}\": {why}", role.get_ref())));
+    }
     let Some(url) = &health.http else { return Ok(()) };
-    match reqwest::Url::parse(&url.get_ref().replace("{host}", "example.com")) {
+    // Placeholders other than {host} are filled with a value valid anywhere in a URL.
+    let mut sample = url.get_ref().replace("{host}", "example.com");
+    for name in placeholders(url.get_ref()) {
+        sample = sample.replace(&format!("{{{name}}}"), "1");
+    }
+    match reqwest::Url::parse(&sample) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
         _ => Err((
             url.span(),
@@ -675,6 +763,22 @@ impl Environment {
     pub fn has_any_role(&self, index: usize, roles: &[String]) -> bool {
         roles.is_empty() || self.roles_of(index).iter().any(|r| roles.contains(r))
     }
+
+    /// Does `step` run on the target at `here` during a run that works on the targets at
+    /// `active` (in the environment's order)? Never for `on = "local"`; else only where the
+    /// target has one of the step's roles; `on = "first"` on the first such active target.
+    pub fn runs_step(&self, step: &Step, here: usize, active: &[usize]) -> bool {
+        match step.on {
+            On::Local => false,
+            On::Each => self.has_any_role(here, &step.roles),
+            On::First => active.iter().copied().find(|i| self.has_any_role(*i, &step.roles)) == Some(here),
+        }
+    }
+
+    /// Is the target at `index` health-checked (`[health] roles`)?
+    pub fn health_checks(&self, index: usize) -> bool {
+        self.health.is_set() && self.has_any_role(index, &self.health.roles)
+    }
 }
 
 fn check_var_name(name: &str) -> Result<(), String> {
@@ -743,6 +847,7 @@ struct RawRelease {
 struct RawHealth {
     http: Option<Spanned<String>>,
     command: Option<String>,
+    roles: Option<Vec<Spanned<String>>>,
     timeout: Option<Span>,
     interval: Option<Span>,
 }
@@ -752,6 +857,7 @@ impl RawHealth {
         RawHealth {
             http: over.http.or(self.http),
             command: over.command.or(self.command),
+            roles: over.roles.or(self.roles),
             timeout: over.timeout.or(self.timeout),
             interval: over.interval.or(self.interval),
         }
@@ -761,6 +867,12 @@ impl RawHealth {
         HealthConfig {
             http: self.http.map(Spanned::into_inner),
             command: self.command,
+            roles: {
+                let mut roles: Vec<String> = self.roles.into_iter().flatten().map(Spanned::into_inner).collect();
+                roles.sort();
+                roles.dedup();
+                roles
+            },
             timeout: self.timeout.map_or(Duration::from_secs(30), |s| s.0),
             interval: self.interval.map_or(Duration::from_secs(1), |s| s.0),
         }

@@ -82,6 +82,8 @@ pub(crate) fn stopped() -> TargetError {
 /// One target during a rollout.
 pub(crate) struct Slot {
     pub(crate) target: Box<dyn Target>,
+    /// Its place among the environment's targets (its roles, its vars).
+    pub(crate) index: usize,
     pub(crate) name: String,
     pub(crate) plan: TargetPlan,
     pub(crate) started: Instant,
@@ -212,27 +214,28 @@ impl Context<'_> {
         self.stopping.load(std::sync::atomic::Ordering::SeqCst) || crate::interrupt::requested()
     }
 
-    /// The steps of `when` that run on a target (`first`: it is the first target).
-    pub(crate) fn steps_here(&self, when: When, first: bool) -> Vec<&Step> {
-        self.config.steps_at(when).filter(|s| s.on == On::Each || (s.on == On::First && first)).collect()
+    /// The steps of `when` that run on the target at `here`, among the `active` targets of
+    /// this run (its roles, and `on = "first"`: the first active target with the step's roles).
+    pub(crate) fn steps_here(&self, when: When, here: usize, active: &[usize]) -> Vec<&Step> {
+        self.config.steps_at(when).filter(|s| self.env.runs_step(s, here, active)).collect()
     }
 
     /// Whether anything runs on a switched target before it counts as live: `after_switch`
     /// steps or a health check. If nothing does, it is live as it is switched.
-    pub(crate) fn checks_after_switch(&self, first: bool) -> bool {
-        !self.steps_here(When::AfterSwitch, first).is_empty() || self.env.health.is_set()
+    pub(crate) fn checks_after_switch(&self, here: usize, active: &[usize]) -> bool {
+        !self.steps_here(When::AfterSwitch, here, active).is_empty() || self.env.health_checks(here)
     }
 
-    /// Run the steps of `when` that apply to this target (`first`: it is the first target).
+    /// Run the steps of `when` that apply to this slot's target, among the `active` ones.
     pub(crate) fn run_steps(
         &self,
         slot: &mut Slot,
         when: When,
-        first: bool,
+        active: &[usize],
         release: &str,
         env: &[(String, String)],
     ) -> Result<(), TargetError> {
-        let steps = self.steps_here(when, first);
+        let steps = self.steps_here(when, slot.index, active);
         for step in steps {
             // During staging no step starts once staging is stopping (a migration of a
             // deploy that already failed elsewhere must not run). Running steps finish.
@@ -280,17 +283,18 @@ impl Context<'_> {
         Ok(())
     }
 
-    /// The health check of the environment on `release`: `http` from this machine and/or
-    /// `command` on the target, retried every `interval` until both pass or `timeout` ends.
+    /// The health check of the environment on `release`: `http` (its placeholders filled in
+    /// for this target) from this machine and/or `command` on the target, only on a target
+    /// with one of `[health] roles` (if given), retried every `interval` until both pass or `timeout` ends.
     pub(crate) fn health(&self, slot: &mut Slot, release: &str, env: &[(String, String)]) -> Result<(), TargetError> {
         let unhealthy = |why: String| TargetError::new(ErrorKind::Health, why);
         let health = &self.env.health;
-        if !health.is_set() {
+        if !self.env.health_checks(slot.index) {
             return Ok(());
         }
         let deadline = Instant::now() + health.timeout;
         let target = slot.name.clone();
-        let url = health.http.as_ref().map(|u| u.replace("{host}", slot.target.spec().host()));
+        let url = health.url_for(slot.target.spec().host(), &self.env.vars_of(slot.index));
         loop {
             let remaining = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(100));
             let failure = self.health_once(slot, url.as_deref(), release, env, remaining)?;
@@ -407,7 +411,9 @@ impl Context<'_> {
     }
 }
 
-/// The environment of a step or health command on `spec`, running in `release`.
+/// The environment of a step or health command on `spec`, running in `release`: the
+/// `SHIP_*` variables (`SHIP_ROLES`: its roles, comma-separated), the environment's vars
+/// overridden by the target's own, then the secrets.
 pub fn step_env(
     config: &Config,
     env: &Environment,
@@ -419,10 +425,13 @@ pub fn step_env(
 ) -> Vec<(String, String)> {
     let root = spec.path().to_path_buf();
     let dir = |r: &str| root.join("releases").join(r).display().to_string();
+    let index = env.index_of(spec);
+    let roles = index.map(|i| env.roles_of(i).join(",")).unwrap_or_default();
     let mut vars = vec![
         ("SHIP_APP".to_string(), config.app.clone()),
         ("SHIP_ENV".to_string(), env.name.clone()),
         ("SHIP_TARGET".to_string(), spec.to_string()),
+        ("SHIP_ROLES".to_string(), roles),
         ("SHIP_HOST".to_string(), spec.host().to_string()),
         ("SHIP_DEPLOY_PATH".to_string(), root.display().to_string()),
         ("SHIP_RELEASE_DIR".to_string(), dir(release)),
@@ -431,7 +440,9 @@ pub fn step_env(
         ("SHIP_COMMIT".to_string(), subject.commit.to_string()),
         ("SHIP_ARTIFACT_SHA256".to_string(), subject.sha256.to_string()),
     ];
-    vars.extend(env.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    // The environment's vars, overridden by the target's own.
+    let own = index.map(|i| env.vars_of(i)).unwrap_or_else(|| env.vars.clone());
+    vars.extend(own);
     vars.extend(secrets.iter().cloned());
     vars
 }

@@ -37,6 +37,9 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         return finish(cx, plan, slots, FleetOutcome::Noop, &head, RunKind::Deploy, None);
     }
     let first = active[0];
+    // Where `on = "first"` steps run: among the targets this run changes, by index.
+    let places: Vec<usize> = active.iter().map(|i| slots[*i].index).collect();
+    let places = places.as_slice();
     let local_env = local_env(cx, &head);
 
     // 1. Stage everywhere before the first switch.
@@ -44,8 +47,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
         if cx.staging_stopped() {
             return; // another target failed, or the user asked to stop: stage no more
         }
-        let is_first = slot.name == plan.targets[first].target;
-        match stage_one(cx, slot, &head, artifact, is_first) {
+        match stage_one(cx, slot, &head, artifact, places) {
             Ok(()) => {}
             // Stopped between steps because of another target: not a failure of its own.
             Err(e) if e.message == STOPPED => {}
@@ -98,8 +100,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
     let failures = Mutex::new(0usize);
     let mut stopped = false;
     let switch = |slot: &mut Slot| {
-        let is_first = slot.name == plan.targets[first].target;
-        if let Err(e) = switch_one(cx, slot, &head, is_first) {
+        if let Err(e) = switch_one(cx, slot, &head, places) {
             cx.fail(slot, e);
             let message = slot.error.as_ref().map(|e| e.message.clone());
             cx.journal(slot, cx.made(RunKind::Deploy, Event::Failed, &head, |r| r.message = message));
@@ -110,7 +111,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
                 slot.outcome = TargetOutcome::Failed;
             } else if *count <= cx.env.max_failures {
                 // Tolerated: this target alone goes back to what it ran.
-                restore_one(cx, slot, &head, is_first);
+                restore_one(cx, slot, &head, places);
             }
         }
     };
@@ -147,8 +148,7 @@ pub fn deploy(cx: &Context<'_>, plan: &Plan, artifact: &Artifact, targets: Vec<B
             .filter(|i| slots[*i].switched_from.is_some() && slots[*i].outcome != TargetOutcome::RolledBack)
             .collect();
         let restore = |slot: &mut Slot| {
-            let is_first = slot.name == plan.targets[first].target;
-            restore_one(cx, slot, &head, is_first);
+            restore_one(cx, slot, &head, places);
         };
         in_batches(&mut slots, &switched, switched.len().max(1), &restore);
         let went_back = slots.iter().filter_map(|s| s.switched_from.as_ref().map(|to| (s, to.clone())));
@@ -181,7 +181,7 @@ pub(crate) fn stage_one(
     slot: &mut Slot,
     head: &ReleaseRef,
     artifact: &Artifact,
-    first: bool,
+    active: &[usize],
 ) -> Result<(), TargetError> {
     slot.begun = true;
     slot.started = Instant::now();
@@ -197,7 +197,7 @@ pub(crate) fn stage_one(
         }),
     );
     let err = |e: anyhow::Error| TargetError::of(&e);
-    let steps = !cx.steps_here(When::BeforeSwitch, first).is_empty();
+    let steps = !cx.steps_here(When::BeforeSwitch, slot.index, active).is_empty();
     let staged = || cx.made(RunKind::Deploy, Event::Staged, head, |_| {});
     let layout = &cx.config.release;
     let release = if slot.plan.action == Action::Repair {
@@ -226,7 +226,7 @@ pub(crate) fn stage_one(
     if steps {
         let previous = slot.plan.current.as_ref().map(|c| c.release.clone());
         let env = cx.step_env(slot, head, &release, previous.as_deref());
-        cx.run_steps(slot, When::BeforeSwitch, first, &release, &env)?;
+        cx.run_steps(slot, When::BeforeSwitch, active, &release, &env)?;
         // Journaled with the switch (or the end, if staging stops elsewhere).
         cx.journal(slot, staged());
     }
@@ -235,13 +235,18 @@ pub(crate) fn stage_one(
 
 /// Switch one target to `head`, run the `after_switch` steps and the health check. Without
 /// either, that is one exchange, and the target is journaled live with its switch.
-pub(crate) fn switch_one(cx: &Context<'_>, slot: &mut Slot, head: &ReleaseRef, first: bool) -> Result<(), TargetError> {
+pub(crate) fn switch_one(
+    cx: &Context<'_>,
+    slot: &mut Slot,
+    head: &ReleaseRef,
+    active: &[usize],
+) -> Result<(), TargetError> {
     // Counted as switched before the call: a switch that happened but whose answer was lost
     // (a dropped connection) must still be rolled back.
     slot.switched_from = Some(slot.plan.rollback_to.clone());
     // What `current` points at now: the state was read under this run's lock.
     let previous = slot.plan.current.as_ref().map(|c| c.release.clone());
-    let checks = cx.checks_after_switch(first);
+    let checks = cx.checks_after_switch(slot.index, active);
     let live = || cx.made(RunKind::Deploy, Event::Live, head, |_| {});
     let mut after = vec![cx.made(RunKind::Deploy, Event::Switched, head, |r| r.from = previous.clone())];
     after.extend((!checks).then(live));
@@ -252,7 +257,7 @@ pub(crate) fn switch_one(cx: &Context<'_>, slot: &mut Slot, head: &ReleaseRef, f
     if checks {
         let previous = previous.filter(|b| *b != head.release);
         let env = cx.step_env(slot, head, &head.release, previous.as_deref());
-        cx.run_steps(slot, When::AfterSwitch, first, &head.release, &env)?;
+        cx.run_steps(slot, When::AfterSwitch, active, &head.release, &env)?;
         cx.health(slot, &head.release, &env)?;
         // Journaled at once: a target confirmed live must say so even if ship dies next.
         cx.journal(slot, live());

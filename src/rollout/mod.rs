@@ -115,6 +115,8 @@ pub(crate) fn slots_for(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Targ
         .zip(&plan.targets)
         .map(|(target, tp)| Slot {
             name: tp.target.clone(),
+            // Plans list the environment's targets in its order.
+            index: cx.env.index_of(target.spec()).unwrap_or(usize::MAX),
             target,
             plan: tp.clone(),
             started: Instant::now(),

@@ -40,6 +40,9 @@ pub struct PlannedStep {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetPlan {
     pub target: String,
+    /// Its roles (sorted): which steps and checks apply to it.
+    #[serde(default)]
+    pub roles: Vec<String>,
     pub current: Option<ReleaseRef>,
     pub action: Action,
     /// Deployed and checked first, alone.
@@ -142,34 +145,32 @@ pub fn compute(
     let Subject { version, commit, sha256 } = subject;
     let release = ReleaseId::new(crate::release::release_id(sha256));
     let mut targets = Vec::new();
-    let mut first_seen = false;
     let mut canaries = 0;
+    let actions: Vec<Action> = states
+        .iter()
+        .map(|state| {
+            let live_here = state.current.as_ref().is_some_and(|c| c.release == release);
+            if live_here && state.confirmed && !force {
+                Action::Noop
+            } else if state.releases.iter().any(|r| r.release == release) {
+                Action::Switch
+            } else {
+                Action::Deploy
+            }
+        })
+        .collect();
+    let active: Vec<usize> = (0..actions.len()).filter(|i| actions[*i] != Action::Noop).collect();
     for (i, (spec, state)) in env.targets.iter().zip(states).enumerate() {
-        let live_here = state.current.as_ref().is_some_and(|c| c.release == release);
-        let action = if live_here && state.confirmed && !force {
-            Action::Noop
-        } else if state.releases.iter().any(|r| r.release == release) {
-            Action::Switch
-        } else {
-            Action::Deploy
-        };
+        let action = actions[i];
         let staged = action == Action::Switch;
         let mut steps = Vec::new();
         if action != Action::Noop {
             // In the order they run: every before_switch step, then every after_switch one.
             let steps_in_order = [When::BeforeSwitch, When::AfterSwitch].into_iter().flat_map(|w| config.steps_at(w));
-            for step in steps_in_order {
-                let runs_here = match step.on {
-                    On::Each => true,
-                    On::First => !first_seen,
-                    On::Local => false,
-                };
-                if runs_here {
-                    let skip = staged && step.unless.as_deref().is_some_and(|u| skip_of(i, u));
-                    steps.push(PlannedStep { name: step.name.clone(), when: step.when, skip });
-                }
+            for step in steps_in_order.filter(|s| env.runs_step(s, i, &active)) {
+                let skip = staged && step.unless.as_deref().is_some_and(|u| skip_of(i, u));
+                steps.push(PlannedStep { name: step.name.clone(), when: step.when, skip });
             }
-            first_seen = true;
         }
         let canary = action != Action::Noop && canaries < env.canary;
         if canary {
@@ -178,6 +179,7 @@ pub fn compute(
         let restore = if state.confirmed { state.current.as_ref() } else { state.previous.as_ref() };
         targets.push(TargetPlan {
             target: spec.to_string(),
+            roles: env.roles_of(i).to_vec(),
             current: state.current.as_ref().map(ReleaseState::reference),
             action,
             canary,

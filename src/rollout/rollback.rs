@@ -5,7 +5,7 @@ use super::*;
 
 /// Put a switched target back on what it ran before this run, run `after_rollback` steps and
 /// the health check there.
-pub(crate) fn restore_one(cx: &Context<'_>, slot: &mut Slot, head: &ReleaseRef, first: bool) {
+pub(crate) fn restore_one(cx: &Context<'_>, slot: &mut Slot, head: &ReleaseRef, active: &[usize]) {
     let to = slot.switched_from.clone().flatten();
     cx.reporter.note(Note::RollingBack { target: &slot.name, to: to.as_deref() });
     let result = (|| -> Result<(), TargetError> {
@@ -20,7 +20,7 @@ pub(crate) fn restore_one(cx: &Context<'_>, slot: &mut Slot, head: &ReleaseRef, 
                 slot.live = Some(release.clone());
                 let restored = restored_head(slot, release);
                 let env = cx.rollback_env(slot, &restored, Some(head));
-                cx.run_steps(slot, When::AfterRollback, first, release, &env)?;
+                cx.run_steps(slot, When::AfterRollback, active, release, &env)?;
                 cx.health(slot, release, &env)
             }
             None => {
@@ -81,9 +81,10 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
         let outcome = if refused { FleetOutcome::Inconsistent } else { FleetOutcome::Noop };
         return finish(cx, plan, slots, outcome, &head, RunKind::Rollback, None);
     }
-    let first = plan.targets[active[0]].target.clone();
+    // Where `on = "first"` steps run: among the targets this rollback switches, by index.
+    let places: Vec<usize> = active.iter().map(|i| slots[*i].index).collect();
+    let places = places.as_slice();
     let work = |slot: &mut Slot| {
-        let is_first = slot.name == first;
         let result = (|| -> Result<(), TargetError> {
             slot.begun = true;
             slot.started = Instant::now();
@@ -99,7 +100,7 @@ pub fn rollback(cx: &Context<'_>, plan: &Plan, targets: Vec<Box<dyn Target>>) ->
             slot.live = Some(head.release.clone());
             cx.reporter.note(Note::Switched { target: &slot.name, release: &head.release });
             let env = cx.rollback_env(slot, &head, slot.plan.current.as_ref());
-            cx.run_steps(slot, When::AfterRollback, is_first, &head.release, &env)?;
+            cx.run_steps(slot, When::AfterRollback, places, &head.release, &env)?;
             cx.health(slot, &head.release, &env)
         })();
         match result {

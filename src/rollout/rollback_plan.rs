@@ -25,10 +25,12 @@ pub fn plan(config: &Config, env: &Environment, states: &[State], to: Option<&st
             .iter()
             .zip(states)
             .zip(refusals)
-            .map(|((name, state), refused)| {
+            .enumerate()
+            .map(|(i, ((name, state), refused))| {
                 let here = state.current.as_ref().is_some_and(|c| c.release == to.release) && state.confirmed;
                 TargetPlan {
                     target: name.clone(),
+                    roles: env.roles_of(i).to_vec(),
                     current: state.current.as_ref().map(ReleaseState::reference),
                     action: if here || refused.is_some() { Action::Noop } else { Action::Switch },
                     canary: false,

@@ -43,8 +43,20 @@ fn describe_current(c: &crate::ids::ReleaseRef) -> String {
     }
 }
 
+/// Whether text shows the targets' roles: unless every target has only the default role.
+pub fn roles_shown<'a>(all: impl IntoIterator<Item = &'a [String]>) -> bool {
+    all.into_iter().any(|r| !r.is_empty() && r != [crate::config::DEFAULT_ROLE])
+}
+
+/// A target's roles as text shows them after its name: ` [web,worker]` (nothing when not
+/// `shown`, or when it has none, as a target no longer in deploy.toml).
+pub fn roles_tag(roles: &[String], shown: bool) -> String {
+    if shown && !roles.is_empty() { format!(" [{}]", roles.join(",")) } else { String::new() }
+}
+
 pub fn plan(ui: &Ui, plan: &Plan) -> String {
     let mut s = String::new();
+    let show_roles = roles_shown(plan.targets.iter().map(|t| t.roles.as_slice()));
     if !plan.changes {
         let _ = writeln!(
             s,
@@ -94,7 +106,8 @@ pub fn plan(ui: &Ui, plan: &Plan) -> String {
             }
         };
         let canary = if t.canary { " [canary]" } else { "" };
-        let _ = writeln!(s, "  {mark} {}{canary}", t.target);
+        let roles = roles_tag(&t.roles, show_roles);
+        let _ = writeln!(s, "  {mark} {}{roles}{canary}", t.target);
         let _ = writeln!(s, "      now:  {now}");
         let _ = writeln!(s, "      then: {what}");
         if let Some(f) = &t.last_failure {

@@ -14,6 +14,7 @@ mod metrics;
 mod pipeline;
 mod plans;
 mod process;
+mod roles;
 mod rollback;
 mod safety;
 mod security;

@@ -46,6 +46,8 @@ pub struct HistoryEvent {
 #[derive(Serialize)]
 pub struct TargetEvent {
     pub target: String,
+    /// Its roles in deploy.toml now (none for a target no longer there).
+    pub roles: Vec<String>,
     pub outcome: String,
 }
 
@@ -77,8 +79,10 @@ pub fn render(h: &History) -> String {
             e.targets.len(),
             e.duration_ms.unwrap_or(0)
         ));
+        let show_roles = crate::ui::render::roles_shown(e.targets.iter().map(|t| t.roles.as_slice()));
         for t in e.targets.iter().filter(|t| t.outcome != "succeeded") {
-            out.push_str(&format!("    {}: {}\n", t.target, t.outcome));
+            let roles = crate::ui::render::roles_tag(&t.roles, show_roles);
+            out.push_str(&format!("    {}{roles}: {}\n", t.target, t.outcome));
         }
         for err in &e.errors {
             out.push_str(&format!("    {err}\n"));

@@ -17,6 +17,8 @@ pub struct Status {
 #[derive(Serialize)]
 pub struct TargetStatus {
     pub target: String,
+    /// Its roles in deploy.toml.
+    pub roles: Vec<String>,
     pub current: Option<Live>,
     pub locked: bool,
     pub verified: Option<bool>,
@@ -48,12 +50,14 @@ pub struct Live {
 /// whether the targets agree.
 pub fn render(ui: &Ui, s: &Status) -> String {
     let header = ["TARGET", "RELEASE", "VERSION", "COMMIT", "DEPLOYED", "BY"];
+    let show_roles = crate::ui::render::roles_shown(s.targets.iter().map(|t| t.roles.as_slice()));
     let rows: Vec<[String; 6]> = s
         .targets
         .iter()
-        .map(|t| match &t.current {
+        .map(|t| (format!("{}{}", t.target, crate::ui::render::roles_tag(&t.roles, show_roles)), t))
+        .map(|(name, t)| match &t.current {
             Some(c) => [
-                t.target.clone(),
+                name,
                 c.at.release.to_string(),
                 c.at.version.clone().unwrap_or_else(|| "?".into()),
                 c.at.commit.as_ref().map_or("?", |c| c.short()).to_string(),
@@ -63,10 +67,8 @@ pub fn render(ui: &Ui, s: &Status) -> String {
                 },
                 c.deployed_by.clone().unwrap_or_else(|| "-".into()),
             ],
-            None if t.error.is_some() => {
-                [t.target.clone(), "-".into(), "UNREADABLE".into(), "-".into(), "-".into(), "-".into()]
-            }
-            None => [t.target.clone(), "-".into(), "nothing live".into(), "-".into(), "-".into(), "-".into()],
+            None if t.error.is_some() => [name, "-".into(), "UNREADABLE".into(), "-".into(), "-".into(), "-".into()],
+            None => [name, "-".into(), "nothing live".into(), "-".into(), "-".into(), "-".into()],
         })
         .collect();
     // Every column as wide as its widest cell, full timestamps included.
