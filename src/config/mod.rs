@@ -939,3 +939,22 @@ pub fn template(app: &str) -> String {
 pub fn from_args(cwd: &Path, file: Option<&Path>) -> Result<Config> {
     load(&locate(cwd, file)?)
 }
+
+#[cfg(test)]
+mod role_tests {
+    use super::*;
+
+    #[test]
+    fn health_urls_are_filled_per_target() {
+        let health = HealthConfig {
+            http: Some("http://{host}:{PORT}/{PATH}?{missing}{".into()),
+            command: None,
+            roles: Vec::new(),
+            timeout: Duration::from_secs(1),
+            interval: Duration::from_secs(1),
+        };
+        let vars = BTreeMap::from([("PORT".to_string(), "8081".to_string()), ("PATH".to_string(), "up".to_string())]);
+        assert_eq!(health.url_for("web1", &vars).unwrap(), "http://web1:8081/up?{missing}{");
+        assert_eq!(placeholders("http://{host}:{PORT}/{"), ["host", "PORT"]);
+    }
+}

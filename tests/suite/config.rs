@@ -315,3 +315,28 @@ fn targets_with_roles_and_vars_are_read_and_their_mistakes_are_pointed_at() {
     let defaults = format!("{head}default_roles = [\"worker\"]\ntargets = [\"local:{{target}}\"]\n");
     project_with(&defaults).expect(&["plan", "staging"], 0);
 }
+
+#[test]
+fn health_placeholders_and_roles_are_checked_at_load() {
+    let env = "[env.staging]\ntargets = [{ url = \"local:{target}\", roles = [\"web\"], vars = { PORT = \"8080\" } },\n  \
+               { url = \"local:{target}-jobs\", roles = [\"worker\"] }]\n";
+    let health = |body: &str| format!("[app]\nname = \"hello\"\n\n[health]\n{body}\n\n{env}");
+    // Every checked target has PORT: valid.
+    let good = health("http = \"http://{host}:{PORT}/up\"\nroles = [\"web\"]");
+    project_with(&good).expect(&["plan", "staging"], 0);
+    // The worker is checked too, and has no PORT: the placeholder and the target are named.
+    let lacking = health("http = \"http://{host}:{PORT}/up\"");
+    let stderr = refused(&lacking, 5, Some(8), &["unknown placeholder {PORT}", "has no var PORT"]);
+    assert!(stderr.contains("-jobs"), "the target lacking it is named:\n{stderr}");
+    // A placeholder no target has, in an environment's own health.
+    let typo = format!("[app]\nname = \"hello\"\n\n{env}health = {{ http = \"http://{{host}}:{{PROT}}/up\" }}\n");
+    refused(&typo, 7, Some(19), &["unknown placeholder {PROT}"]);
+    // [health] roles: a role no target has, and a role that is not a name.
+    refused(
+        &health("command = \"true\"\nroles = [\"webs\"]"),
+        6,
+        Some(10),
+        &["has the role \"webs\"", "did you mean `web`?"],
+    );
+    refused(&health("command = \"true\"\nroles = [\"Web\"]"), 6, Some(10), &["invalid role \"Web\""]);
+}

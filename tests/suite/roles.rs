@@ -287,3 +287,38 @@ fn on_first_among_a_role_skips_workers_that_are_up_to_date() {
     assert_eq!(migrated("w1"), "v1\n");
     assert_eq!(migrated("w2"), "v1\n");
 }
+
+#[test]
+fn after_rollback_steps_follow_roles_in_ship_rollback() {
+    let p = Project::empty();
+    let t = |n: &str, role: &str| format!("{{ url = \"local:{}\", roles = [\"{role}\"] }}", p.target(n).display());
+    let config = format!(
+        "[app]\nname = \"hello\"\n\n\
+         [[step]]\nname = \"reload\"\nroles = [\"web\"]\nwhen = \"after_rollback\"\n\
+         run = \"echo $SHIP_VERSION >> $SHIP_DEPLOY_PATH/reloaded\"\n\n\
+         [[step]]\nname = \"requeue\"\nroles = [\"worker\"]\non = \"first\"\nwhen = \"after_rollback\"\n\
+         run = \"echo $SHIP_VERSION >> $SHIP_DEPLOY_PATH/requeued\"\n\n\
+         [env.staging]\ntargets = [{}, {}, {}]\n",
+        t("web", "web"),
+        t("w1", "worker"),
+        t("w2", "worker")
+    );
+    p.write("deploy.toml", &config);
+    p.write("index.html", "one\n");
+    p.commit("one");
+    p.tag("v1");
+    p.expect(&["deploy", "staging"], 0);
+    p.write("index.html", "two\n");
+    p.commit("two");
+    p.tag("v2");
+    p.expect(&["deploy", "staging"], 0);
+    let out = p.json(&["rollback", "staging"], 0);
+    assert_eq!(out["outcome"], "succeeded", "{out}");
+    let read = |n: &str, f: &str| std::fs::read_to_string(p.target(n).join(f)).unwrap_or_default();
+    assert_eq!(read("web", "reloaded"), "v1\n");
+    assert_eq!(read("w1", "reloaded"), "");
+    assert_eq!(read("w2", "reloaded"), "");
+    assert_eq!(read("web", "requeued"), "", "on = \"first\" among the workers");
+    assert_eq!(read("w1", "requeued"), "v1\n");
+    assert_eq!(read("w2", "requeued"), "");
+}
