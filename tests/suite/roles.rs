@@ -322,3 +322,77 @@ fn after_rollback_steps_follow_roles_in_ship_rollback() {
     assert_eq!(read("w1", "requeued"), "v1\n");
     assert_eq!(read("w2", "requeued"), "");
 }
+
+#[test]
+fn a_failed_deploy_rolls_back_running_after_rollback_steps_by_role() {
+    let p = Project::empty();
+    let t = |n: &str, role: &str| format!("{{ url = \"local:{}\", roles = [\"{role}\"] }}", p.target(n).display());
+    let config = format!(
+        "[app]\nname = \"hello\"\n\n\
+         [[step]]\nname = \"check\"\nroles = [\"worker\"]\nwhen = \"after_switch\"\nrun = \"test $SHIP_VERSION != v2\"\n\n\
+         [[step]]\nname = \"reload\"\nroles = [\"web\"]\nwhen = \"after_rollback\"\n\
+         run = \"echo $SHIP_VERSION >> $SHIP_DEPLOY_PATH/reloaded\"\n\n\
+         [[step]]\nname = \"requeue\"\nroles = [\"worker\"]\non = \"first\"\nwhen = \"after_rollback\"\n\
+         run = \"echo $SHIP_VERSION >> $SHIP_DEPLOY_PATH/requeued\"\n\n\
+         [env.staging]\ntargets = [{}, {}, {}]\n",
+        t("web", "web"),
+        t("w1", "worker"),
+        t("w2", "worker")
+    );
+    p.write("deploy.toml", &config);
+    p.write("index.html", "one\n");
+    p.commit("one");
+    p.tag("v1");
+    p.expect(&["deploy", "staging"], 0);
+    let v1 = p.live("w2");
+    p.write("index.html", "two\n");
+    p.commit("two");
+    p.tag("v2");
+    // The web target switches (no worker step there), then the first worker fails its check.
+    let out = p.json(&["deploy", "staging"], 4);
+    assert_eq!(out["outcome"], "rolled_back", "{out}");
+    let read = |n: &str, f: &str| std::fs::read_to_string(p.target(n).join(f)).unwrap_or_default();
+    assert_eq!(read("web", "reloaded"), "v1\n", "the web target went back and reloaded");
+    assert_eq!(read("w1", "reloaded"), "");
+    assert_eq!(read("w1", "requeued"), "v1\n", "the first worker of the run requeued");
+    assert_eq!(read("web", "requeued"), "");
+    assert_eq!(read("w2", "requeued"), "", "never switched, never rolled back");
+    assert_eq!(p.live("w2"), v1);
+    assert_eq!(p.live("web"), v1);
+}
+
+#[test]
+fn a_repair_runs_on_first_steps_on_the_first_repaired_target_with_the_role() {
+    let p = Project::empty();
+    let t = |n: &str, role: &str| format!("{{ url = \"local:{}\", roles = [\"{role}\"] }}", p.target(n).display());
+    let config = format!(
+        "[app]\nname = \"hello\"\n\n\
+         [[step]]\nname = \"migrate\"\nroles = [\"worker\"]\non = \"first\"\nrun = \"echo migrated >> $SHIP_DEPLOY_PATH/migrated\"\n\n\
+         [[step]]\nname = \"web\"\nroles = [\"web\"]\nrun = \"echo web >> $SHIP_DEPLOY_PATH/web\"\n\n\
+         [env.staging]\ntargets = [{}, {}, {}]\n",
+        t("web", "web"),
+        t("w1", "worker"),
+        t("w2", "worker")
+    );
+    p.write("deploy.toml", &config);
+    p.write("index.html", "one\n");
+    p.commit("one");
+    p.expect(&["deploy", "staging"], 0);
+    let read = |n: &str, f: &str| std::fs::read_to_string(p.target(n).join(f)).unwrap_or_default();
+    assert_eq!(
+        (read("web", "web"), read("w1", "migrated"), read("w2", "migrated")),
+        ("web\n".into(), "migrated\n".into(), "".into())
+    );
+    // Only w2's live files changed: it alone is repaired, and it is the first worker of the run.
+    let live = p.target("w2").join("current/index.html");
+    let mut perms = std::fs::metadata(&live).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&live, perms).unwrap();
+    std::fs::write(&live, "tampered\n").unwrap();
+    p.expect(&["deploy", "staging", "--repair"], 0);
+    assert_eq!(p.live_file("w2", "index.html"), "one\n");
+    assert_eq!(read("w2", "migrated"), "migrated\n");
+    assert_eq!(read("w1", "migrated"), "migrated\n", "not repaired, no step");
+    assert_eq!(read("web", "web"), "web\n");
+}
