@@ -492,14 +492,16 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
                     has_role && !env_vars.contains_key(placeholder) && !target_vars[*i].contains_key(placeholder)
                 });
                 if let Some(i) = lacking {
-                    return Err(at(
-                        url.span(),
-                        format!(
-                            "unknown placeholder {{{placeholder}}} in health.http of `{name}`: {} has no var {placeholder} \
-                             (a placeholder is {{host}} or a var of every checked target, in [env.{name}] vars or the target's vars)",
-                            targets[i]
-                        ),
-                    ));
+                    let mut msg = format!(
+                        "unknown placeholder {{{placeholder}}} in health.http of `{name}`: {} has no var {placeholder} \
+                         (a placeholder is {{host}} or a var of every checked target, in [env.{name}] vars or the target's vars)",
+                        targets[i]
+                    );
+                    let known = env_vars.keys().chain(target_vars[i].keys()).map(String::as_str);
+                    if let Some(best) = did_you_mean(placeholder, known.chain(["host"])) {
+                        msg.push_str(&format!("; did you mean {{{best}}}?"));
+                    }
+                    return Err(at(url.span(), msg));
                 }
             }
         }

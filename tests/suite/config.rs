@@ -330,7 +330,7 @@ fn health_placeholders_and_roles_are_checked_at_load() {
     assert!(stderr.contains("-jobs"), "the target lacking it is named:\n{stderr}");
     // A placeholder no target has, in an environment's own health.
     let typo = format!("[app]\nname = \"hello\"\n\n{env}health = {{ http = \"http://{{host}}:{{PROT}}/up\" }}\n");
-    refused(&typo, 7, Some(19), &["unknown placeholder {PROT}"]);
+    refused(&typo, 7, Some(19), &["unknown placeholder {PROT}", "did you mean {PORT}?"]);
     // [health] roles: a role no target has, and a role that is not a name.
     refused(
         &health("command = \"true\"\nroles = [\"webs\"]"),
