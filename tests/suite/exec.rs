@@ -232,3 +232,49 @@ fn exec_over_ssh_runs_on_every_target_and_respects_the_lock_only_when_asked() {
     p.expect(&["exec", "staging", "--lock", "--", "sh", "-c", "touch \"$SHIP_DEPLOY_PATH/ran\""], 0);
     assert!(p.target("t1").join("ran").exists() && p.target("t2").join("ran").exists());
 }
+
+/// Wait (up to a minute) for `path` to appear.
+fn wait_for(path: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !path.exists() {
+        assert!(std::time::Instant::now() < deadline, "{} never appeared", path.display());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_running_exec_leaves_the_target_free_and_with_lock_holds_it_until_done() {
+    let p = roles_project("");
+    p.expect(&["deploy", "staging"], 0);
+    let gate = |name: &str| {
+        let (started, open) = (p.base.join(format!("{name}-started")), p.base.join(format!("{name}-open")));
+        let script =
+            format!("touch {}; while [ ! -f {} ]; do sleep 0.05; done; echo done", started.display(), open.display());
+        (started, open, script)
+    };
+
+    // Without --lock: a deploy goes through while the command runs.
+    let (started, open, script) = gate("free");
+    let exec = p.spawn(&["exec", "staging", "--role", "web", "--", "sh", "-c", &script]);
+    wait_for(&started);
+    p.write("index.html", "version two\n");
+    p.commit("two");
+    p.expect(&["deploy", "staging"], 0);
+    assert_eq!(p.live_file("web1", "index.html"), "version two\n");
+    std::fs::write(&open, "").unwrap();
+    let out = exec.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(&format!("local:{}: done", p.target("web1").display())));
+
+    // With --lock: a deploy is refused while the command runs, and goes through after.
+    let (started, open, script) = gate("held");
+    let exec = p.spawn(&["exec", "staging", "--role", "web", "--lock", "--", "sh", "-c", &script]);
+    wait_for(&started);
+    let (_, stderr) = p.expect(&["deploy", "staging", "--force"], 3);
+    assert!(stderr.contains("ship exec staging"), "the holder is named: {stderr}");
+    std::fs::write(&open, "").unwrap();
+    let out = exec.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    p.wait_lock_free("web1");
+    p.expect(&["deploy", "staging", "--force"], 0);
+}
