@@ -153,6 +153,11 @@ fn secrets_reach_the_command_and_are_redacted_from_its_output() {
     let out = p.run(&["--format", "json", "exec", "staging", "--", "sh", "-c", "echo token=$API_TOKEN"]);
     assert!(!text(&out.stdout).contains("s3cr3t-value") && !text(&out.stderr).contains("s3cr3t-value"));
     assert!(text(&out.stdout).contains("token=[redacted]"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("token=[redacted]"),
+        "the lines come on stderr as they come: {}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -203,6 +208,25 @@ fn a_target_with_nothing_live_says_so() {
     assert!(worker["error"].as_str().unwrap().contains("nothing is live"), "{report}");
     let (stdout, _) = p.expect(&["exec", "staging", "--", "true"], 1);
     assert!(stdout.contains("nothing is live on this target: deploy first"), "{stdout}");
+}
+
+#[test]
+fn a_target_that_cannot_be_reached_is_its_own_error_and_the_others_still_run() {
+    let p = roles_project("");
+    p.expect(&["deploy", "staging"], 0);
+    let config = std::fs::read_to_string(p.root.join("deploy.toml")).unwrap()
+        + &format!(
+            "\n[env.mixed]\ntargets = [\"local:{}\", \"ssh://nobody@127.0.0.1:1/srv/hello\"]\n",
+            p.target("web1").display()
+        );
+    p.write("deploy.toml", &config);
+    let report = p.json(&["exec", "mixed", "--", "sh", "-c", "echo here"], 1);
+    assert_eq!(report["targets"][0]["exit"], 0);
+    assert_eq!(output_of(&report, "web1"), ["here"]);
+    let unreachable = &report["targets"][1];
+    assert_eq!(unreachable["target"], "ssh://nobody@127.0.0.1:1/srv/hello");
+    assert_eq!(unreachable["roles"], serde_json::json!(["app"]));
+    assert!(unreachable["exit"].is_null() && unreachable["error"].is_string(), "{report}");
 }
 
 #[test]
