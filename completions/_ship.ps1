@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the deploy journal of ENV''s targets, newest first')
             [CompletionResult]::new('metrics', 'metrics', [CompletionResultType]::ParameterValue, 'Measure DORA''s four keys for ENV from its journals and git, with their performance bands')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove old releases, artifacts and uploaded ships from every target of ENV')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command in the live release of each target of ENV (or of those picked by --role and --target), with the steps'' environment')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'End a `ship lock` on every target of ENV')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)')
@@ -263,6 +264,26 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'ship;exec' {
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Only the targets that have this role (repeatable: those with any of them)')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Only this target, its URL as deploy.toml writes it (repeatable)')
+            [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'Run on at most N targets at once [default: the environment''s workers]')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if ship was started in DIR')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'What stdout carries: text for people, or one JSON document for scripts')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour output (NO_COLOR is honoured under auto)')
+            [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'Take each picked target''s lock first, as a deploy does, and hold it while the command runs (held by someone else: exit 3, nothing run)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print no progress or status lines on stderr (results and errors still print)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print no progress or status lines on stderr (results and errors still print)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: the build command''s output and the releases pruned from each target')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: the build command''s output and the releases pruned from each target')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'ship;lock' {
             [CompletionResult]::new('--reason', '--reason', [CompletionResultType]::ParameterName, 'Why, for whoever is refused')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if ship was started in DIR')
@@ -358,6 +379,7 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'Show the deploy journal of ENV''s targets, newest first')
             [CompletionResult]::new('metrics', 'metrics', [CompletionResultType]::ParameterValue, 'Measure DORA''s four keys for ENV from its journals and git, with their performance bands')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove old releases, artifacts and uploaded ships from every target of ENV')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command in the live release of each target of ENV (or of those picked by --role and --target), with the steps'' environment')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'End a `ship lock` on every target of ENV')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)')
@@ -397,6 +419,9 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             break
         }
         'ship;help;prune' {
+            break
+        }
+        'ship;help;exec' {
             break
         }
         'ship;help;lock' {

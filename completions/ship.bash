@@ -31,6 +31,9 @@ _ship() {
             ship,deploy)
                 cmd="ship__subcmd__deploy"
                 ;;
+            ship,exec)
+                cmd="ship__subcmd__exec"
+                ;;
             ship,guard)
                 cmd="ship__subcmd__guard"
                 ;;
@@ -82,6 +85,9 @@ _ship() {
             ship__subcmd__help,deploy)
                 cmd="ship__subcmd__help__subcmd__deploy"
                 ;;
+            ship__subcmd__help,exec)
+                cmd="ship__subcmd__help__subcmd__exec"
+                ;;
             ship__subcmd__help,guard)
                 cmd="ship__subcmd__help__subcmd__guard"
                 ;;
@@ -125,7 +131,7 @@ _ship() {
 
     case "${cmd}" in
         ship)
-            opts="-C -f -q -v -h -V --file --format --color --quiet --verbose --help --version init check build plan deploy rollback promote status history metrics prune lock unlock agent guard completions help"
+            opts="-C -f -q -v -h -V --file --format --color --quiet --verbose --help --version init check build plan deploy rollback promote status history metrics prune exec lock unlock agent guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,6 +358,52 @@ _ship() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ship__subcmd__exec)
+            opts="-C -f -q -v -h -V --role --target --parallel --lock --file --format --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --role)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ship__subcmd__guard)
             opts="-C -f -q -v -h -V --file --format --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -387,7 +439,7 @@ _ship() {
             return 0
             ;;
         ship__subcmd__help)
-            opts="init check build plan deploy rollback promote status history metrics prune lock unlock agent guard completions help"
+            opts="init check build plan deploy rollback promote status history metrics prune exec lock unlock agent guard completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -457,6 +509,20 @@ _ship() {
             return 0
             ;;
         ship__subcmd__help__subcmd__deploy)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ship__subcmd__help__subcmd__exec)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

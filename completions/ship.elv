@@ -42,6 +42,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand history 'Show the deploy journal of ENV''s targets, newest first'
             cand metrics 'Measure DORA''s four keys for ENV from its journals and git, with their performance bands'
             cand prune 'Remove old releases, artifacts and uploaded ships from every target of ENV'
+            cand exec 'Run a command in the live release of each target of ENV (or of those picked by --role and --target), with the steps'' environment'
             cand lock 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)'
             cand unlock 'End a `ship lock` on every target of ENV'
             cand agent 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)'
@@ -248,6 +249,25 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'ship;exec'= {
+            cand --role 'Only the targets that have this role (repeatable: those with any of them)'
+            cand --target 'Only this target, its URL as deploy.toml writes it (repeatable)'
+            cand --parallel 'Run on at most N targets at once [default: the environment''s workers]'
+            cand -C 'Run as if ship was started in DIR'
+            cand -f 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
+            cand --file 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
+            cand --format 'What stdout carries: text for people, or one JSON document for scripts'
+            cand --color 'When to colour output (NO_COLOR is honoured under auto)'
+            cand --lock 'Take each picked target''s lock first, as a deploy does, and hold it while the command runs (held by someone else: exit 3, nothing run)'
+            cand -q 'Print no progress or status lines on stderr (results and errors still print)'
+            cand --quiet 'Print no progress or status lines on stderr (results and errors still print)'
+            cand -v 'Print more: the build command''s output and the releases pruned from each target'
+            cand --verbose 'Print more: the build command''s output and the releases pruned from each target'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'ship;lock'= {
             cand --reason 'Why, for whoever is refused'
             cand -C 'Run as if ship was started in DIR'
@@ -338,6 +358,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand history 'Show the deploy journal of ENV''s targets, newest first'
             cand metrics 'Measure DORA''s four keys for ENV from its journals and git, with their performance bands'
             cand prune 'Remove old releases, artifacts and uploaded ships from every target of ENV'
+            cand exec 'Run a command in the live release of each target of ENV (or of those picked by --role and --target), with the steps'' environment'
             cand lock 'Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)'
             cand unlock 'End a `ship lock` on every target of ENV'
             cand agent 'Serve on-target operations over stdin/stdout (started by ship itself over SSH)'
@@ -366,6 +387,8 @@ set edit:completion:arg-completer[ship] = {|@words|
         &'ship;help;metrics'= {
         }
         &'ship;help;prune'= {
+        }
+        &'ship;help;exec'= {
         }
         &'ship;help;lock'= {
         }

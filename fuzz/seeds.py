@@ -175,9 +175,12 @@ def protocol_seeds():
                                             "event": "restored", "from": SHA_A[:12]}]}),
         call({"op": "verify", "shared": ["log"]}),
         call({"op": "journal"}),
+        call({"op": "exec", "exec": {"argv": ["sh", "-c", "echo \"$SHIP_ENV\""], "release": SHA_A[:12],
+                                     "env": [["SHIP_ENV", "prod"], ["API_TOKEN", "s3cr3t"]]}}),
+        call({"op": "exec", "exec": {"argv": ["printf", "%s\\n", "two words", "$HOME"], "release": SHA_A[:12], "env": []}}),
     ))
     write("protocol", "agent-replies.jsonl", lines(
-        {"hello": {"protocol": 5, "version": "0.1.0"}},
+        {"hello": {"protocol": 6, "version": "0.1.0"}},
         {"line": {"line": "migrating \u2026 done"}},
         {"reply": {"reply": {"reply": "done"}}},
         {"reply": {"reply": {"reply": "locked", "holder": HOLDER}}},
@@ -200,6 +203,8 @@ def protocol_seeds():
             "bytes": 9006144, "holder": HOLDER}}}},
         {"reply": {"reply": {"reply": "problems", "problems": ["index.html changed"]}}},
         {"reply": {"reply": {"reply": "finished", "pruning": None, "problems": ["pruning failed: Permission denied"]}}},
+        {"reply": {"reply": {"reply": "exec", "result": {"ended": {"exited": 7}, "duration_ms": 31}}}},
+        {"reply": {"reply": {"reply": "exec", "result": {"ended": {"exited": None}, "signal": 9, "duration_ms": 5}}}},
         {"error": {"message": "target is locked by deploy@ci-1"}},
     ))
     rel = lambda r, live: {"release": r, "version": "v1", "commit": COMMIT, "sha256": SHA_A, "deployed_at": "2026-11-23T10:00:00Z",
@@ -227,6 +232,10 @@ def protocol_seeds():
         call({"op": "stage", "sha256": SHA_A, "shared": [], "source": {"from": "delta", "size": 1, "manifest": "../x"}}),
         call({"op": "run_step", "step": {"name": "x", "run": "a\u0000b", "unless": None, "release": SHA_A[:12],
                                          "env": [["A=B", "x"]], "timeout_ms": None}}),
+        call({"op": "exec", "exec": {"argv": [], "release": SHA_A[:12], "env": []}}),
+        call({"op": "exec", "exec": {"argv": ["a\u0000b"], "release": SHA_A[:12], "env": []}}),
+        call({"op": "exec", "exec": {"argv": ["true"], "release": "../../etc", "env": []}}),
+        call({"op": "exec", "exec": {"argv": ["true"], "release": SHA_A[:12], "env": [["A=B", "x"]]}}),
     ) + "GET / HTTP/1.1\n{\"call\":{\"request\":{\"op\":\"lock\"")
 
 

@@ -168,6 +168,23 @@ would go, and why the rest stays, touching nothing. A successful deploy prunes t
 deploy.toml's keep.")]
     Prune(PruneArgs),
 
+    /// Run a command in the live release of each target of ENV (or of those picked by
+    /// --role and --target), with the steps' environment
+    #[command(long_about = "Run a command in the live release of each target of ENV, or of those \
+picked by --role and --target, at most --parallel at once, with the environment a step gets there: \
+SHIP_* (SHIP_RELEASE_DIR, SHIP_VERSION, ... of the live release), the environment's vars and its \
+secrets (which must be set, as for a deploy). CMD and its arguments are run as they are, no shell \
+between: write `sh -c '...'` for pipes, globs or variables. Each line of output is printed as it \
+comes, after its target's name, with every secret's value blanked out; then a table of each \
+target's exit code and time (--format json: each target's exit code, signal, output and time).\n\n\
+It does not take the targets' lock: it runs while a deploy or `ship lock` holds them. With --lock \
+it takes every picked target's lock first, as a deploy does (held by someone else: exit 3, nothing \
+run), and holds it until the command is done there.\n\n\
+Exit 0 when the command exited 0 on every picked target; 1 when it failed, was killed, or could \
+not run on any (a target that cannot be reached, or has nothing live); 2 for an unknown target or \
+role; 3 with --lock when a target is locked by someone else.")]
+    Exec(ExecArgs),
+
     /// Lock every target of ENV until `ship unlock`: deploys and rollbacks are refused (exit 3)
     Lock {
         /// The environment
@@ -310,6 +327,29 @@ pub struct RollbackArgs {
     /// When a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3
     #[arg(long, value_name = "DURATION")]
     pub lock_wait: Option<crate::config::Span>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The environment
+    #[arg(add = ArgValueCandidates::new(crate::complete::envs))]
+    pub env: String,
+    /// Only the targets that have this role (repeatable: those with any of them)
+    #[arg(long = "role", value_name = "ROLE")]
+    pub roles: Vec<String>,
+    /// Only this target, its URL as deploy.toml writes it (repeatable)
+    #[arg(long = "target", value_name = "URL")]
+    pub targets: Vec<String>,
+    /// Run on at most N targets at once [default: the environment's workers]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: Option<u16>,
+    /// Take each picked target's lock first, as a deploy does, and hold it while the
+    /// command runs (held by someone else: exit 3, nothing run)
+    #[arg(long)]
+    pub lock: bool,
+    /// The program and its arguments, after `--`: run as they are, no shell between
+    #[arg(value_name = "CMD", required = true, last = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -148,6 +148,24 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
                  failures younger than a day, and what they need; remove the rest.",
             ),
         ],
+        "exec" => &[
+            (
+                "ship exec prod -- ./bin/console cache:clear",
+                "Run a command in the live release of every target of prod, with the steps' environment.",
+            ),
+            (
+                "ship exec prod --role worker -- sh -c 'systemctl --user restart worker && echo \"$SHIP_VERSION\"'",
+                "Only on the targets with the role worker; a shell only because the command asks for one.",
+            ),
+            (
+                "ship exec prod --target ssh://web1/srv/app --lock -- ./bin/migrate --check",
+                "On one target, holding its lock as a deploy does (exit 3 if someone else holds it).",
+            ),
+            (
+                "ship --format json exec prod -- ./bin/healthcheck | jq '.targets[] | {target, exit}'",
+                "Each target's exit code (and signal, output, time) as JSON.",
+            ),
+        ],
         "lock" => &[(
             "ship lock prod --reason \"release freeze until Monday\"",
             "Refuse every deploy and rollback of prod (exit 3, naming you and the reason) until ship unlock prod.",
@@ -245,6 +263,12 @@ fn synopsis(cmd: &Command, path: &[&str], globals: &[Arg]) -> Roff {
     for arg in cmd.get_positionals().filter(|a| !a.is_hide_set()) {
         let value = value_name(arg);
         line.push(roman(" "));
+        if arg.is_last_set() {
+            // `-- <CMD> [<ARGS>...]`: what follows `--` is taken as it is (`ship exec`).
+            line.push(roman("-- "));
+            line.push(italic(format!("<{value}> [<ARGS>...]")));
+            continue;
+        }
         line.push(if arg.is_required_set() { italic(format!("<{value}>")) } else { italic(format!("[{value}]")) });
     }
     if path.is_empty() {
@@ -463,6 +487,10 @@ fn exit_status(roff: &mut Roff, command: &str) {
         "rollback" => "Error, or a refused rollback (nothing to roll back to; no target changed).",
         "metrics" => "Error: a target that cannot be reached or read, or a --html file that cannot be written.",
         "prune" => "A target could not be reached, or a release could not be deleted; the rest was pruned.",
+        "exec" => {
+            "The command failed (a non-zero exit, a signal) or could not run (unreachable, nothing live) on a \
+             target; the others still ran."
+        }
         _ => "Error: the build, I/O, a failed step before any switch (no target changed), a refused rollback.",
     };
     let failed = if command == "rollback" { "The rollback failed" } else { "The deploy failed" };
@@ -475,7 +503,7 @@ fn exit_status(roff: &mut Roff, command: &str) {
         (
             "3",
             "A target is locked by someone else, who is named.",
-            &["deploy", "promote", "rollback", "prune", "lock", "unlock"],
+            &["deploy", "promote", "rollback", "prune", "exec", "lock", "unlock"],
         ),
         ("4", &rolled_back, &["deploy", "promote", "rollback"]),
         ("5", &inconsistent, &["deploy", "promote", "rollback"]),

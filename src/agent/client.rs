@@ -14,7 +14,7 @@ use crate::artifact::Artifact;
 use crate::config::{ReleaseConfig, SshConfig, TargetSpec};
 use crate::error::Refusal;
 use crate::release::prune::Pruning;
-use crate::release::{Holder, Record, State, StepRequest, StepResult};
+use crate::release::{ExecRequest, ExecResult, Holder, Record, State, StepRequest, StepResult};
 
 /// A connection to one target.
 pub trait Target: Send {
@@ -279,6 +279,15 @@ impl dyn Target + '_ {
     pub fn run_step(&mut self, step: StepRequest, on_line: &mut dyn FnMut(&str)) -> Result<StepResult> {
         match self.call(Request::RunStep { step }, None, on_line)? {
             Reply::Step { result } => Ok(result),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// `ship exec`: run `exec.argv` (no shell) in the live release `exec.release`, its
+    /// output coming back through `on_line`. Takes no lock.
+    pub fn exec(&mut self, exec: ExecRequest, on_line: &mut dyn FnMut(&str)) -> Result<ExecResult> {
+        match self.call(Request::Exec { exec }, None, on_line)? {
+            Reply::Exec { result } => Ok(result),
             other => Err(unexpected(other)),
         }
     }

@@ -17,10 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{ReleaseId, Sha256};
 use crate::release::prune::Pruning;
-use crate::release::{Check, Holder, Record, State, StepRequest, StepResult};
+use crate::release::{Check, ExecRequest, ExecResult, Holder, Record, State, StepRequest, StepResult};
 
 /// Bumped whenever a message changes shape. Peers with different numbers refuse each other.
-pub const PROTOCOL: u32 = 5;
+pub const PROTOCOL: u32 = 6;
 
 /// The longest line either side accepts (a journal can be long; a step line cannot).
 pub const MAX_LINE: usize = 64 * 1024 * 1024;
@@ -141,6 +141,11 @@ pub enum Request {
     RunStep {
         step: StepRequest,
     },
+    /// `ship exec`: run an argv (no shell) in the live release, streaming its output as
+    /// `line`s; answered by `Exec`. Neither takes nor needs the lock.
+    Exec {
+        exec: ExecRequest,
+    },
     WouldSkip {
         unless: String,
         release: String,
@@ -205,6 +210,10 @@ pub enum Reply {
     },
     Step {
         result: StepResult,
+    },
+    /// The answer to `Exec`: how the command ended.
+    Exec {
+        result: ExecResult,
     },
     Pruned {
         pruning: Box<Pruning>,
@@ -334,6 +343,20 @@ impl Request {
                 check_text("step command", &step.run)?;
                 step.unless.as_deref().map_or(Ok(()), |u| check_text("step's unless", u))?;
                 check_env(&step.env)
+            }
+            Request::Exec { exec } => {
+                check_release_id(&exec.release)?;
+                if exec.argv.is_empty() {
+                    return Err("an exec needs a command to run".into());
+                }
+                if exec.argv.len() > 4096 {
+                    return Err(format!("{} arguments are more than a command may have", exec.argv.len()));
+                }
+                if exec.argv[0].is_empty() {
+                    return Err("an exec's program is empty".into());
+                }
+                exec.argv.iter().try_for_each(|arg| check_text("command's argument", arg))?;
+                check_env(&exec.env)
             }
             Request::WouldSkip { unless, release, env } => {
                 check_release_id(release)?;

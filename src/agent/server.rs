@@ -247,6 +247,7 @@ pub fn handle(
             Reply::Done
         }
         Request::RunStep { step } => Reply::Step { result: site.run_step(&step, on_line)? },
+        Request::Exec { exec } => Reply::Exec { result: site.exec(&exec, on_line)? },
         Request::WouldSkip { unless, release, env } => Reply::Bool { value: site.would_skip(&unless, &release, &env)? },
         Request::Record { records } => {
             journal(site, &records)?;

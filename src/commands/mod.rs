@@ -5,6 +5,7 @@ mod build;
 mod check;
 mod completions;
 mod deploy;
+mod exec;
 mod history;
 mod init;
 mod lock;
@@ -67,6 +68,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Metrics(args) => metrics::run(&cx, &args),
         Command::Prune(args) => prune::run(&cx, &args),
         Command::Completions { shell } => completions::run(&cx, shell),
+        Command::Exec(args) => exec::run(&cx, &args),
         Command::Lock { env, reason } => lock::lock(&cx, &env, reason),
         Command::Unlock { env, force } => lock::unlock(&cx, &env, force),
         Command::Agent { path } => crate::agent::serve(&path),

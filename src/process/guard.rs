@@ -15,7 +15,7 @@
 //!
 //! It never prints: stdout and stderr belong to the command.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -77,12 +77,15 @@ pub fn guard(program: &std::ffi::OsStr, args: &[std::ffi::OsString]) -> Result<s
 
     // The command leads a process group of its own: a signal it sends to its group
     // (`kill 0`, `trap 'kill 0' EXIT`) reaches what it started, never the guard.
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .with_context(|| format!("starting {}", program.to_string_lossy()))?;
+    let child = match Command::new(program).args(args).stdin(Stdio::null()).process_group(0).spawn() {
+        Ok(child) => child,
+        // As a shell says it, with its codes: 127 not found, 126 found but not runnable.
+        Err(e) => {
+            let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+            let _ = writeln!(std::io::stderr(), "ship: {}: {e}", program.to_string_lossy());
+            std::process::exit(code);
+        }
+    };
     let child = Pid::from_child(&child);
     let _ = COMMAND_GROUP.set(child);
 

@@ -1,8 +1,9 @@
 //! Running a shell command with its output streamed line by line, a timeout, and all it
 //! started stopped when it runs too long, when the caller gives up, or when the caller dies.
 //!
-//! Commands are always `sh -c TEXT` where TEXT is the user's own text from deploy.toml;
-//! values (versions, paths, secrets) reach it only as environment, never spliced into it.
+//! Commands are `sh -c TEXT` where TEXT is the user's own text from deploy.toml, or (`ship
+//! exec`) the user's own argv run as it is, no shell between; values (versions, paths,
+//! secrets) reach them only as environment, never spliced into them.
 
 pub mod guard;
 
@@ -174,10 +175,32 @@ fn guard_program() -> Result<std::path::PathBuf> {
 /// process ends, even by SIGKILL, the lifeline closes and the guard kills the command and
 /// everything it started, even what left the process group: no command outlives its caller.
 pub fn run(shell: &Shell<'_>, on_line: &mut dyn FnMut(&str)) -> Result<Ended> {
+    let args = [std::ffi::OsStr::new("sh"), std::ffi::OsStr::new("-c"), std::ffi::OsStr::new(shell.script)];
+    run_guarded(&args, shell, on_line).map(|(ended, _)| ended)
+}
+
+/// Run `argv` as it is, no shell between (its first element is the program, looked up in
+/// the command's PATH), with `shell`'s directory, environment, timeout and cancellation
+/// (`shell.script` is not used). How it ended, and the signal that killed it, if one did.
+pub fn run_argv(argv: &[String], shell: &Shell<'_>, on_line: &mut dyn FnMut(&str)) -> Result<(Ended, Option<i32>)> {
+    if argv.is_empty() {
+        anyhow::bail!("no command to run");
+    }
+    let args: Vec<&std::ffi::OsStr> = argv.iter().map(std::ffi::OsStr::new).collect();
+    run_guarded(&args, shell, on_line)
+}
+
+/// Run `args` under the guard (see [`run`]): how it ended, and the signal that killed it.
+fn run_guarded(
+    args: &[&std::ffi::OsStr],
+    shell: &Shell<'_>,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<(Ended, Option<i32>)> {
+    use std::os::unix::process::ExitStatusExt;
     let (reader, writer) = std::io::pipe().context("creating a pipe")?;
     let mut cmd = Command::new(guard_program()?);
-    cmd.args(["guard", "--", "sh", "-c"])
-        .arg(shell.script)
+    cmd.args(["guard", "--"])
+        .args(args)
         .current_dir(shell.cwd)
         .stdin(Stdio::piped())
         .stdout(writer.try_clone()?)
@@ -189,7 +212,8 @@ pub fn run(shell: &Shell<'_>, on_line: &mut dyn FnMut(&str)) -> Result<Ended> {
     } else {
         cmd.envs(shell.env.iter().map(|(k, v)| (k, v)));
     }
-    let child = cmd.spawn().with_context(|| format!("starting `sh -c` in {}", shell.cwd.display()))?;
+    let program = args.first().map_or_else(String::new, |a| a.to_string_lossy().into_owned());
+    let child = cmd.spawn().with_context(|| format!("starting `{program}` in {}", shell.cwd.display()))?;
     drop(cmd); // closes our copies of the pipe's write end
     let mut guarded = Guarded::new(child);
 
@@ -223,7 +247,7 @@ pub fn run(shell: &Shell<'_>, on_line: &mut dyn FnMut(&str)) -> Result<Ended> {
     let _abandon_on_return = SetOnDrop(abandon);
 
     let start = Instant::now();
-    let mut exited_at: Option<(Instant, Ended)> = None;
+    let mut exited_at: Option<(Instant, Ended, Option<i32>)> = None;
     loop {
         // Every pass checks the clock and the cancel flag, however much the command prints.
         match rx.recv_timeout(Duration::from_millis(50)) {
@@ -231,31 +255,34 @@ pub fn run(shell: &Shell<'_>, on_line: &mut dyn FnMut(&str)) -> Result<Ended> {
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 // Every writer is gone: the command and anything it started have closed it.
                 let status = match exited_at {
-                    Some((_, ended)) => ended,
-                    None => Ended::Exited(guarded.child.wait()?.code()),
+                    Some((_, ended, signal)) => (ended, signal),
+                    None => {
+                        let status = guarded.child.wait()?;
+                        (Ended::Exited(status.code()), status.signal())
+                    }
                 };
                 return Ok(status);
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
-        if let Some((when, ended)) = &exited_at {
+        if let Some((when, ended, signal)) = &exited_at {
             // The command is gone but something it left in the background holds the pipe:
             // do not wait for it.
             if when.elapsed() > Duration::from_millis(200) {
-                return Ok(ended.clone());
+                return Ok((ended.clone(), *signal));
             }
             continue;
         }
         if let Some(status) = guarded.child.try_wait()? {
-            exited_at = Some((Instant::now(), Ended::Exited(status.code())));
+            exited_at = Some((Instant::now(), Ended::Exited(status.code()), status.signal()));
             continue;
         }
         if shell.timeout.is_some_and(|t| start.elapsed() >= t) {
             guarded.stop();
-            exited_at = Some((Instant::now(), Ended::TimedOut));
+            exited_at = Some((Instant::now(), Ended::TimedOut, None));
         } else if shell.cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
             guarded.stop();
-            exited_at = Some((Instant::now(), Ended::Cancelled));
+            exited_at = Some((Instant::now(), Ended::Cancelled, None));
         }
     }
 }

@@ -152,6 +152,26 @@ pub struct StepResult {
     pub duration_ms: u64,
 }
 
+/// `ship exec`: a command (an argv, no shell) to run in the live release, with its
+/// environment. `release` is the live release the environment was made for: if `current`
+/// points elsewhere by the time it arrives, nothing runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecRequest {
+    pub argv: Vec<String>,
+    pub release: ReleaseId,
+    pub env: Vec<(String, String)>,
+}
+
+/// How a `ship exec` command ended on a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecResult {
+    pub ended: Ended,
+    /// The signal that killed it, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    pub duration_ms: u64,
+}
+
 /// One target's directory and the operations on it.
 pub struct Site {
     root: PathBuf,
@@ -830,6 +850,37 @@ impl Site {
         };
         let ended = crate::process::run(&shell, on_line)?;
         Ok(StepResult { skipped: false, ended, duration_ms: ms(start) })
+    }
+
+    /// `ship exec`: run an argv (no shell) in the live release, streaming its output. It
+    /// changes nothing of ship's, so it neither takes nor needs the lock (whoever wants the
+    /// target held takes the lock first). Refused when nothing is live, or when `current`
+    /// is no longer `req.release`, the release its environment was made for.
+    pub fn exec(&self, req: &ExecRequest, on_line: &mut dyn FnMut(&str)) -> Result<ExecResult> {
+        let Some(current) = self.current_release()? else {
+            bail!("nothing is live on {}: deploy first", self.root.display());
+        };
+        if current != req.release.as_str() {
+            bail!(
+                "the live release on {} changed (to {current}) since it was read; nothing was run: try again",
+                self.root.display()
+            );
+        }
+        let cwd = self.release_dir(&current);
+        if !cwd.is_dir() {
+            bail!("the live release {current} is missing from {}", self.root.display());
+        }
+        let start = Instant::now();
+        let shell = crate::process::Shell {
+            script: "",
+            cwd: &cwd,
+            env: &req.env,
+            inherit: crate::process::Inherit::Login,
+            timeout: None,
+            cancel: self.cancel.as_deref(),
+        };
+        let (ended, signal) = crate::process::run_argv(&req.argv, &shell, on_line)?;
+        Ok(ExecResult { ended, signal, duration_ms: ms(start) })
     }
 
     /// Would a step's `unless` skip it? Evaluated in `release` (for plans).

@@ -30,7 +30,7 @@ pub(super) fn hello(child: &mut std::process::Child) -> BufReader<std::process::
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
     let greeting: serde_json::Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(greeting["hello"]["protocol"], 5, "{line}");
+    assert_eq!(greeting["hello"]["protocol"], 6, "{line}");
     out
 }
 
@@ -61,7 +61,7 @@ fn garbage_ends_the_session_with_an_error() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("not a message of protocol 5"), "{stderr}");
+    assert!(stderr.contains("not a message of protocol 6"), "{stderr}");
 }
 
 #[test]

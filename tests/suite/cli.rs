@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use super::harness::{Project, text};
 
-const COMMANDS: [&str; 14] = [
+const COMMANDS: [&str; 15] = [
     "init",
     "check",
     "build",
@@ -17,6 +17,7 @@ const COMMANDS: [&str; 14] = [
     "history",
     "metrics",
     "prune",
+    "exec",
     "lock",
     "unlock",
     "completions",

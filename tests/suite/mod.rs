@@ -9,6 +9,7 @@ mod artifacts;
 mod cli;
 mod config;
 mod deploy;
+mod exec;
 mod failures;
 mod metrics;
 mod pipeline;
