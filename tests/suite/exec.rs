@@ -302,3 +302,29 @@ fn a_running_exec_leaves_the_target_free_and_with_lock_holds_it_until_done() {
     p.wait_lock_free("web1");
     p.expect(&["deploy", "staging", "--force"], 0);
 }
+
+/// A target's own vars and its roles reach the command, as they reach its steps: the
+/// target's value of a var wins over the environment's.
+#[test]
+fn a_targets_own_vars_and_roles_reach_the_command() {
+    let p = Project::empty();
+    let (web, worker) = (p.target("web1"), p.target("worker1"));
+    p.write("index.html", "version one\n");
+    p.write(
+        "deploy.toml",
+        &format!(
+            "[app]\nname = \"hello\"\n\n[env.staging]\ntargets = [\"local:{}\", \
+             {{ url = \"local:{}\", roles = [\"worker\", \"cron\"], vars = {{ QUEUE = \"mail\" }} }}]\n\
+             default_roles = [\"web\"]\nvars = {{ QUEUE = \"default\" }}\n",
+            web.display(),
+            worker.display()
+        ),
+    );
+    p.commit("first");
+    p.expect(&["deploy", "staging"], 0);
+    let report = p.json(&["exec", "staging", "--", "sh", "-c", "echo \"$SHIP_ROLES $QUEUE\""], 0);
+    assert_eq!(output_of(&report, "web1"), ["web default"]);
+    assert_eq!(output_of(&report, "worker1"), ["cron,worker mail"]);
+    let roles: Vec<&serde_json::Value> = report["targets"].as_array().unwrap().iter().map(|t| &t["roles"]).collect();
+    assert_eq!(roles, [&serde_json::json!(["web"]), &serde_json::json!(["cron", "worker"])]);
+}
