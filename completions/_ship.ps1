@@ -268,6 +268,7 @@ Register-ArgumentCompleter -Native -CommandName 'ship' -ScriptBlock {
             [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Only the targets that have this role (repeatable: those with any of them)')
             [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Only this target, its URL as deploy.toml writes it (repeatable)')
             [CompletionResult]::new('--parallel', '--parallel', [CompletionResultType]::ParameterName, 'Run on at most N targets at once [default: the environment''s workers]')
+            [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'With --lock: when a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Run as if ship was started in DIR')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]')

@@ -359,7 +359,7 @@ _ship() {
             return 0
             ;;
         ship__subcmd__exec)
-            opts="-C -f -q -v -h -V --role --target --parallel --lock --file --format --color --quiet --verbose --help --version"
+            opts="-C -f -q -v -h -V --role --target --parallel --lock --lock-wait --file --format --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +374,10 @@ _ship() {
                     return 0
                     ;;
                 --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

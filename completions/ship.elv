@@ -253,6 +253,7 @@ set edit:completion:arg-completer[ship] = {|@words|
             cand --role 'Only the targets that have this role (repeatable: those with any of them)'
             cand --target 'Only this target, its URL as deploy.toml writes it (repeatable)'
             cand --parallel 'Run on at most N targets at once [default: the environment''s workers]'
+            cand --lock-wait 'With --lock: when a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3'
             cand -C 'Run as if ship was started in DIR'
             cand -f 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'
             cand --file 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]'

@@ -208,6 +208,7 @@ complete -c ship -n "__fish_ship_using_subcommand prune" -s V -l version -d 'Pri
 complete -c ship -n "__fish_ship_using_subcommand exec" -l role -d 'Only the targets that have this role (repeatable: those with any of them)' -r
 complete -c ship -n "__fish_ship_using_subcommand exec" -l target -d 'Only this target, its URL as deploy.toml writes it (repeatable)' -r
 complete -c ship -n "__fish_ship_using_subcommand exec" -l parallel -d 'Run on at most N targets at once [default: the environment\'s workers]' -r
+complete -c ship -n "__fish_ship_using_subcommand exec" -l lock-wait -d 'With --lock: when a target is locked, wait this long for it (e.g. 30s, 5m) instead of exiting 3' -r
 complete -c ship -n "__fish_ship_using_subcommand exec" -s C -d 'Run as if ship was started in DIR' -r -F
 complete -c ship -n "__fish_ship_using_subcommand exec" -s f -l file -d 'The deploy.toml to read [default: deploy.toml here, then in each parent up to the git root]' -r -F
 complete -c ship -n "__fish_ship_using_subcommand exec" -l format -d 'What stdout carries: text for people, or one JSON document for scripts' -r -f -a "human\t''

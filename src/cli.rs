@@ -347,6 +347,10 @@ pub struct ExecArgs {
     /// command runs (held by someone else: exit 3, nothing run)
     #[arg(long)]
     pub lock: bool,
+    /// With --lock: when a target is locked, wait this long for it (e.g. 30s, 5m) instead
+    /// of exiting 3
+    #[arg(long, value_name = "DURATION", requires = "lock")]
+    pub lock_wait: Option<crate::config::Span>,
     /// The program and its arguments, after `--`: run as they are, no shell between
     #[arg(value_name = "CMD", required = true, last = true)]
     pub command: Vec<String>,

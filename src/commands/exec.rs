@@ -15,6 +15,9 @@ use crate::cli::ExecArgs;
 use crate::config::{Config, Environment, TargetSpec};
 use crate::error::{Exit, Refusal};
 use crate::process::Ended;
+
+/// The most output lines of a target the JSON document keeps.
+const MAX_KEPT_LINES: usize = 100_000;
 use crate::release::{ExecRequest, State};
 use crate::ui::report::exec::{Report, TargetRun};
 
@@ -29,9 +32,11 @@ pub fn run(cx: &Ctx, args: &ExecArgs) -> Result<Exit> {
     let redactor = crate::redact::Redactor::new(secrets.iter().map(|(_, v)| v.as_str()));
     let parallel = args.parallel.map_or(env.workers, usize::from).max(1);
 
+    // A secret the caller's shell put in the command is not shown either.
+    let shown: Vec<String> = args.command.iter().map(|a| redactor.redact(a)).collect();
     cx.ui.status(&format!(
         "Running `{}` on {} target(s) of {}{}",
-        args.command.join(" "),
+        shown.join(" "),
         picked.len(),
         env.name,
         if args.lock { ", holding their locks" } else { "" }
@@ -55,7 +60,8 @@ pub fn run(cx: &Ctx, args: &ExecArgs) -> Result<Exit> {
         // As a deploy takes them: all at once, then one by one in a fixed order on a
         // conflict; a target held by someone else is exit 3, with nothing run anywhere.
         let command = format!("ship exec {}", env.name);
-        let locked = crate::rollout::reach::lock_all(&mut targets, &command, None, parallel, &cx.ui)?;
+        let wait = args.lock_wait.map(|w| w.0);
+        let locked = crate::rollout::reach::lock_all(&mut targets, &command, wait, parallel, &cx.ui)?;
         states = locked.into_iter().map(Some).collect();
     }
     let mut jobs: Vec<Job> = reached
@@ -70,14 +76,23 @@ pub fn run(cx: &Ctx, args: &ExecArgs) -> Result<Exit> {
         let started = Instant::now();
         let name = env.targets[job.index].to_string();
         let mut output = Vec::new();
+        let mut dropped = 0usize;
         let mut on_line = |line: &str| {
             let line = redactor.redact(line);
+            // Escapes and carriage returns from the target never reach the terminal raw: a
+            // line cannot clear the screen or pass for another target's.
+            let printable = crate::ui::render::printable(&line);
             if json {
-                cx.ui.status(&format!("{name}: {line}"));
+                cx.ui.status(&format!("{name}: {printable}"));
+                // Kept for the document, up to a bound: `tail -f` must not eat the memory.
+                if output.len() < MAX_KEPT_LINES {
+                    output.push(line);
+                } else {
+                    dropped += 1;
+                }
             } else {
-                let _ = cx.ui.out(&format!("{}: {line}", cx.ui.paint_out(&name, crate::ui::Paint::Bold)));
+                let _ = cx.ui.out(&format!("{}: {printable}", cx.ui.paint_out(&name, crate::ui::Paint::Bold)));
             }
-            output.push(line);
         };
         let ran = run_one(&config, env, job, &args.command, &secrets, &mut on_line);
         if args.lock {
@@ -88,14 +103,16 @@ pub fn run(cx: &Ctx, args: &ExecArgs) -> Result<Exit> {
             Ok(run) => run,
             Err(e) => failed(env, job.index, redactor.redact(&format!("{e:#}")), started),
         };
+        if dropped > 0 {
+            output.push(format!("[{dropped} more lines not kept: the document keeps the first {MAX_KEPT_LINES}]"));
+        }
         run.output = output;
         (job.slot, run)
     });
     for (slot, run) in done {
         runs[slot] = Some(run);
     }
-    let report =
-        Report { env: env.name.clone(), command: args.command.clone(), targets: runs.into_iter().flatten().collect() };
+    let report = Report { env: env.name.clone(), command: shown, targets: runs.into_iter().flatten().collect() };
     if json {
         cx.ui.out_json(&report)?;
     } else {

@@ -305,7 +305,23 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
             ));
         }
         let mut roles = Vec::new();
-        for role in &step.roles {
+        if let Some(listed) = &step.roles {
+            if listed.get_ref().is_empty() {
+                return Err(at(
+                    listed.span(),
+                    format!(
+                        "step \"{name}\" has roles = []: name at least one role, or leave roles out to run it everywhere"
+                    ),
+                ));
+            }
+            if step.on == On::Local {
+                return Err(at(
+                    listed.span(),
+                    format!("step \"{name}\" runs on this machine (on = \"local\"): roles do not apply to it"),
+                ));
+            }
+        }
+        for role in step.roles.iter().flat_map(|r| r.get_ref()) {
             check_role_name(role.get_ref())
                 .map_err(|why| at(role.span(), format!("invalid role \"{}\": {why}", role.get_ref())))?;
             step_roles.push(role.clone());
@@ -502,6 +518,24 @@ pub fn parse(path: &Path, dir: &Path, source: &str) -> Result<Config, ConfigErro
                         msg.push_str(&format!("; did you mean {{{best}}}?"));
                     }
                     return Err(at(url.span(), msg));
+                }
+                // A value put in the URL must stay a value: it cannot add a path, a query, a
+                // user (`1@elsewhere` would send the check elsewhere) or a space.
+                for i in 0..targets.len() {
+                    let value = target_vars[i].get(placeholder).or_else(|| env_vars.get(placeholder));
+                    if let Some(value) = value
+                        && (value.is_empty()
+                            || value.chars().any(|c| "/?#@%[]\\".contains(c) || c.is_whitespace() || c.is_control()))
+                    {
+                        return Err(at(
+                            url.span(),
+                            format!(
+                                "health.http of `{name}` puts {placeholder} = \"{value}\" of {} in its URL: a value there may \
+                                 not be empty or hold a space, / ? # @ % [ ] or \\",
+                                targets[i]
+                            ),
+                        ));
+                    }
                 }
             }
         }
@@ -784,6 +818,9 @@ impl Environment {
 }
 
 fn check_var_name(name: &str) -> Result<(), String> {
+    if name.starts_with("SHIP_") {
+        return Err("names that start with SHIP_ are ship's own (SHIP_TARGET, SHIP_ROLES, ...)".into());
+    }
     let mut chars = name.chars();
     let first = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
     if first && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -890,8 +927,7 @@ struct RawStep {
     when: When,
     #[serde(default)]
     on: On,
-    #[serde(default)]
-    roles: Vec<Spanned<String>>,
+    roles: Option<Spanned<Vec<Spanned<String>>>>,
     unless: Option<String>,
     timeout: Option<Span>,
 }

@@ -8,6 +8,9 @@
 pub mod guard;
 
 use std::io::{BufRead, BufReader};
+
+/// The longest piece of a command's output passed on as one line (a longer line is split).
+pub const MAX_OUTPUT_LINE: u64 = 64 * 1024;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -233,7 +236,9 @@ fn run_guarded(
                 continue;
             }
             buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
+            // A line longer than this comes as several: what a command prints is never
+            // held whole in memory, and never exceeds what the protocol carries in a line.
+            match std::io::Read::take(&mut reader, MAX_OUTPUT_LINE).read_until(b'\n', &mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {
                     let line = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_string();

@@ -286,3 +286,36 @@ pub fn rollback_plan(plan: &crate::rollout::Plan) -> String {
     }
     s
 }
+
+/// `text` with its control characters (escape sequences, carriage returns, bells) shown as
+/// `^[`-style marks, so that printing it cannot move the cursor, clear the screen or retitle
+/// the terminal. Tabs stay.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\t') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\t' => out.push(c),
+            c if (c as u32) < 0x20 => {
+                out.push('^');
+                out.push(char::from(b'@' + c as u8));
+            }
+            '\u{7f}' => out.push_str("^?"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod printable_tests {
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(super::printable("plain\ttext"), "plain\ttext");
+        assert_eq!(super::printable("a\u{1b}]0;pwned\u{7}b\u{1b}[2Jc\rd"), "a^[]0;pwned^Gb^[[2Jc^Md");
+        assert_eq!(super::printable("x\u{9b}y\u{7f}"), "x\\u{9b}y^?");
+    }
+}

@@ -340,3 +340,24 @@ fn health_placeholders_and_roles_are_checked_at_load() {
     );
     refused(&health("command = \"true\"\nroles = [\"Web\"]"), 6, Some(10), &["invalid role \"Web\""]);
 }
+
+#[test]
+fn step_roles_ship_vars_and_health_values_that_cannot_work_are_refused() {
+    let env =
+        "[env.staging]\ntargets = [{ url = \"local:{target}\", roles = [\"web\"], vars = { PORT = \"8080\" } }]\n";
+    let step =
+        |extra: &str| format!("[app]\nname = \"hello\"\n\n[[step]]\nname = \"s\"\nrun = \"true\"\n{extra}\n{env}");
+    refused(&step("roles = []"), 7, Some(9), &["step \"s\" has roles = []"]);
+    refused(&step("on = \"local\"\nroles = [\"web\"]"), 8, Some(9), &["on = \"local\"", "roles do not apply"]);
+    let ship_var = "[app]\nname = \"hello\"\n\n[env.staging]\ntargets = [{ url = \"local:{target}\", vars = { SHIP_TARGET = \"x\" } }]\n";
+    refused(ship_var, 5, None, &["invalid variable name \"SHIP_TARGET\"", "ship's own"]);
+    let health = |port: &str| {
+        format!(
+            "[app]\nname = \"hello\"\n\n[health]\nhttp = \"http://{{host}}:{{PORT}}/up\"\n\n\
+             [env.staging]\ntargets = [{{ url = \"local:{{target}}\", vars = {{ PORT = \"{port}\" }} }}]\n"
+        )
+    };
+    refused(&health("1@evil.example"), 5, Some(8), &["PORT = \"1@evil.example\"", "may not be empty or hold"]);
+    refused(&health("80 80/"), 5, Some(8), &["PORT = \"80 80/\""]);
+    project_with(&health("8080")).expect(&["plan", "staging"], 0);
+}

@@ -328,3 +328,63 @@ fn a_targets_own_vars_and_roles_reach_the_command() {
     let roles: Vec<&serde_json::Value> = report["targets"].as_array().unwrap().iter().map(|t| &t["roles"]).collect();
     assert_eq!(roles, [&serde_json::json!(["web"]), &serde_json::json!(["cron", "worker"])]);
 }
+
+/// What a target prints cannot take over the terminal, a secret typed into the command is
+/// not shown, and a line too long for one message comes as several.
+#[test]
+fn output_is_shown_not_obeyed_and_long_lines_come_in_pieces() {
+    let p = roles_project("secrets = [\"TOKEN\"]\n");
+    p.set_env("TOKEN", "hunter22");
+    p.expect(&["deploy", "staging"], 0);
+    let (stdout, stderr) = p.expect(
+        &[
+            "exec",
+            "staging",
+            "--target",
+            &format!("local:{}", p.target("web1").display()),
+            "--",
+            "printf",
+            "a\\033[2Jb\\rc %s\\n",
+            "hunter22",
+        ],
+        0,
+    );
+    assert!(stdout.contains("a^[[2Jb^Mc [redacted]"), "{stdout}");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains("hunter22") && !stderr.contains("hunter22"),
+        "{stdout}{stderr}"
+    );
+    let report = p.json(
+        &[
+            "exec",
+            "staging",
+            "--role",
+            "web",
+            "--",
+            "sh",
+            "-c",
+            "head -c 200000 /dev/zero | tr '\\0' a; echo; echo after",
+        ],
+        0,
+    );
+    let lines = output_of(&report, "web1");
+    assert_eq!(lines.len(), 5, "four pieces and the last line");
+    assert!(lines[..3].iter().all(|l| l.len() == 65536), "{:?}", lines.iter().map(String::len).collect::<Vec<_>>());
+    assert_eq!(lines.iter().take(4).map(String::len).sum::<usize>(), 200000);
+    assert_eq!(lines[4], "after");
+    let hidden = p.json(&["exec", "staging", "--role", "web", "--", "echo", "hunter22"], 0);
+    assert_eq!(hidden["command"], serde_json::json!(["echo", "[redacted]"]));
+}
+
+#[test]
+fn lock_wait_waits_for_a_held_target_and_needs_lock() {
+    let p = roles_project("");
+    p.expect(&["deploy", "staging"], 0);
+    let (_, stderr) = p.expect(&["exec", "staging", "--lock-wait", "1s", "--", "true"], 2);
+    assert!(stderr.contains("--lock"), "{stderr}");
+    p.expect(&["lock", "staging", "--reason", "maintenance"], 0);
+    let started = std::time::Instant::now();
+    let (_, stderr) = p.expect(&["exec", "staging", "--lock", "--lock-wait", "1s", "--", "true"], 3);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "it waited");
+    assert!(stderr.contains("maintenance"), "{stderr}");
+}
