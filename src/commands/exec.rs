@@ -15,11 +15,11 @@ use crate::cli::ExecArgs;
 use crate::config::{Config, Environment, TargetSpec};
 use crate::error::{Exit, Refusal};
 use crate::process::Ended;
+use crate::release::{ExecRequest, State};
+use crate::ui::report::exec::{Report, TargetRun};
 
 /// The most output lines of a target the JSON document keeps.
 const MAX_KEPT_LINES: usize = 100_000;
-use crate::release::{ExecRequest, State};
-use crate::ui::report::exec::{Report, TargetRun};
 
 pub fn run(cx: &Ctx, args: &ExecArgs) -> Result<Exit> {
     if args.command.first().is_none_or(String::is_empty) {
